@@ -1,0 +1,35 @@
+# ZPNG build. `make setup` installs system packages (Debian/Ubuntu, needs root or sudo)
+# and Go modules; `make test` runs every test; `make zpng` builds the command.
+SHELL := /bin/bash
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300 -y -q
+
+# libtorch (CPU) + OpenBLAS for the engine, GTK/GL/X11 for Fyne, Xvfb for GUI tests,
+# classical compressors for comparisons, independent PNG decoders for tests.
+APT_PACKAGES := libtorch-dev libopenblas0 gcc g++ pkg-config \
+	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev \
+	libxxf86vm-dev libgtk-3-dev xvfb xauth imagemagick pngcheck \
+	xz-utils zstd bzip2 brotli gzip
+
+GO ?= go
+TAGS ?=
+
+.PHONY: setup zpng test test-short bench clean
+
+setup:
+	$(APT) update
+	$(APT) install --no-install-recommends $(APT_PACKAGES)
+	$(GO) mod download
+
+zpng:
+	$(GO) build -tags '$(TAGS)' -o zpng ./app
+
+test: zpng
+	$(GO) vet -tags '$(TAGS)' ./...
+	$(GO) test -tags '$(TAGS)' -timeout 30m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+clean:
+	rm -rf zpng dist

@@ -1,0 +1,3 @@
+module zpng
+
+go 1.26.8
