@@ -11,7 +11,7 @@ APT_PACKAGES := libtorch-dev libopenblas0 gcc g++ pkg-config \
 	libxxf86vm-dev libgtk-3-dev xvfb xauth imagemagick pngcheck \
 	xz-utils zstd bzip2 brotli gzip
 
-GO ?= go
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 TAGS ?=
 
 .PHONY: setup zpng test test-short bench clean
