@@ -1,0 +1,39 @@
+package gui
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+)
+
+// AppID names the app to Fyne; the settings are remembered under it.
+const AppID = "io.zpng.app"
+
+// Run opens the window, queues files (as if they were dropped on it) and
+// returns the exit status when the window is closed.
+func Run(files []string) int {
+	a := app.NewWithID(AppID)
+	win := a.NewWindow("ZPNG")
+	u := New(a, win, Core{}, NewFileDialogs(win))
+	win.SetContent(u.Content())
+	win.SetOnDropped(u.Drop)
+	win.Resize(fyne.NewSize(780, 560))
+
+	// Queue the files once the window runs, so progress has a window to go to.
+	a.Lifecycle().SetOnStarted(func() { u.Open(files) })
+
+	// Close the window cleanly on Ctrl-C or a polite kill.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		fyne.Do(a.Quit)
+	}()
+
+	win.ShowAndRun()
+	signal.Stop(sig)
+	return 0
+}
