@@ -20,7 +20,7 @@ func Run(files []string) int {
 	u := New(a, win, Core{}, NewFileDialogs(win))
 	win.SetContent(u.Content())
 	win.SetOnDropped(u.Drop)
-	win.Resize(fyne.NewSize(780, 560))
+	win.Resize(fyne.NewSize(860, 600))
 
 	// Queue the files once the window runs, so progress has a window to go to.
 	a.Lifecycle().SetOnStarted(func() { u.Open(files) })

@@ -129,7 +129,7 @@ func (v *jobView) showResult(j *job, r *core.Result, onShow, onSave func()) {
 		mark = widget.NewIcon(theme.NewWarningThemedResource(theme.WarningIcon()))
 		v.verified = widget.NewLabelWithStyle("Not verified", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	}
-	v.sha = widget.NewLabelWithStyle("SHA-256 "+hex.EncodeToString(r.SHA256[:]), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	v.sha = widget.NewLabelWithStyle(hex.EncodeToString(r.SHA256[:]), fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	v.sha.Wrapping = fyne.TextWrapBreak
 	v.sha.Selectable = true
 

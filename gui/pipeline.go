@@ -5,6 +5,8 @@ package gui
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 
 	"zpng/core"
 )
@@ -34,6 +36,9 @@ func (Core) StoredName(input string) (string, error) {
 	info, err := core.Inspect(input)
 	if err != nil {
 		return "", err
+	}
+	if info.Name == "" { // nothing usable was stored
+		return strings.TrimSuffix(filepath.Base(input), zpngSuffix) + ".restored", nil
 	}
 	return info.Name, nil
 }

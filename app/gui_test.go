@@ -1,0 +1,317 @@
+//go:build !nogui
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"image"
+	"image/png"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"zpng/core"
+)
+
+// TestWindowUnderXvfb runs the built command as a person's double-click
+// does: `zpng FILE.zpng.png` on a real X server (Xvfb). The window must
+// restore the file, show the result, and close cleanly when asked.
+//
+// Without Xvfb the test is skipped, unless ZPNG_REQUIRE_XVFB=1 (as in CI),
+// where a missing Xvfb fails it. ZPNG_SCREENSHOT=PATH keeps the screenshot.
+func TestWindowUnderXvfb(t *testing.T) {
+	xvfb := needXvfb(t)
+	dir := t.TempDir()
+	bin := buildCommand(t, dir)
+
+	// A ZPNG image made by the real pipeline, and then the original gone.
+	orig := filepath.Join(dir, "letter.txt")
+	data := textLike(20_000)
+	if err := os.WriteFile(orig, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := core.Compress(context.Background(), orig, "", core.Options{Method: "zstd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(orig); err != nil {
+		t.Fatal(err)
+	}
+
+	display := startXvfb(t, xvfb)
+	home := filepath.Join(dir, "home")
+	os.Mkdir(home, 0o755)
+	var log bytes.Buffer
+	cmd := exec.Command(bin, res.Output)
+	cmd.Env = guiEnv(display, home)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("zpng output:\n%s", log.String())
+		}
+	}()
+
+	// The restored file appears under its stored name, complete.
+	want := sha256.Sum256(data)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, err := os.ReadFile(orig)
+		if err == nil && sha256.Sum256(got) == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no restored %s with the original SHA-256 after 60 s (read error %v)", orig, err)
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("zpng exited early: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+
+	// The window then shows the image it restored, pixel for pixel: most
+	// of the ZPNG image's colours appear on screen.
+	colours := pngColours(t, res.Output)
+	shot := filepath.Join(dir, "screen.png")
+	var seen, total int
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		img := screenshot(t, display, shot)
+		seen, total = coloursOnScreen(img, colours)
+		if seen*10 >= total*9 {
+			if keep := os.Getenv("ZPNG_SCREENSHOT"); keep != "" {
+				saveCropped(t, img, keep)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the window does not show the image: %d of its %d colours on screen (screenshot %s)", seen, total, shot)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+
+	// Closing: the app quits cleanly on SIGTERM.
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("zpng exited with %v after SIGTERM", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("zpng did not exit within 15 s of SIGTERM")
+	}
+}
+
+func needXvfb(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("Xvfb")
+	if err == nil {
+		_, err = exec.LookPath("import") // ImageMagick, for the screenshot
+	}
+	if err != nil {
+		if os.Getenv("ZPNG_REQUIRE_XVFB") == "1" {
+			t.Fatalf("ZPNG_REQUIRE_XVFB=1 but %v (apt-get install xvfb xauth imagemagick)", err)
+		}
+		t.Skipf("GUI test needs Xvfb and ImageMagick: %v", err)
+	}
+	return path
+}
+
+// buildCommand builds this command, with the tags this test was built with.
+func buildCommand(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "zpng")
+	args := []string{"build", "-o", bin}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "-tags" && s.Value != "" {
+				args = append(args, "-tags", s.Value)
+			}
+		}
+	}
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		goTool = "go"
+	}
+	out, err := exec.Command(goTool, append(args, ".")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startXvfb starts an X server on a free display and returns its name.
+func startXvfb(t *testing.T, xvfb string) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// -displayfd picks a free display and writes its number when ready.
+	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "1024x768x24", "-nolisten", "tcp")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	})
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case n := <-line:
+		if n == "" {
+			t.Fatal("Xvfb did not start")
+		}
+		return ":" + n
+	case <-time.After(30 * time.Second):
+		t.Fatal("Xvfb did not report a display within 30 s")
+	}
+	return ""
+}
+
+// guiEnv is the environment for the app: the test display, and a fresh
+// home so that no one's settings are read or changed.
+func guiEnv(display, home string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "DISPLAY", k == "WAYLAND_DISPLAY", k == "HOME", strings.HasPrefix(k, "XDG_"):
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "DISPLAY="+display, "HOME="+home)
+}
+
+func screenshot(t *testing.T, display, path string) image.Image {
+	t.Helper()
+	out, err := exec.Command("import", "-display", display, "-window", "root", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+type rgb [3]uint8
+
+func colourAt(img image.Image, x, y int) rgb {
+	r, g, b, _ := img.At(x, y).RGBA()
+	return rgb{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)}
+}
+
+// pngColours are the distinct colours of a PNG, black (unused pixels) aside.
+func pngColours(t *testing.T, path string) map[rgb]bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[rgb]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if c := colourAt(img, x, y); c != (rgb{}) {
+				set[c] = true
+			}
+		}
+	}
+	if len(set) < 100 {
+		t.Fatalf("%s has only %d colours; the check needs more", path, len(set))
+	}
+	return set
+}
+
+func coloursOnScreen(img image.Image, want map[rgb]bool) (seen, total int) {
+	found := map[rgb]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if c := colourAt(img, x, y); want[c] {
+				found[c] = true
+			}
+		}
+	}
+	return len(found), len(want)
+}
+
+// saveCropped writes the screenshot cut to the window: the part of the
+// black root window that is not black.
+func saveCropped(t *testing.T, img image.Image, path string) {
+	t.Helper()
+	b := img.Bounds()
+	crop := image.Rectangle{Min: b.Max, Max: b.Min}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if colourAt(img, x, y) != (rgb{}) {
+				crop = crop.Union(image.Rect(x, y, x+1, y+1))
+			}
+		}
+	}
+	sub, ok := img.(interface {
+		SubImage(image.Rectangle) image.Image
+	})
+	if !ok || crop.Empty() {
+		t.Fatalf("cannot crop the screenshot to %v", crop)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, sub.SubImage(crop)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(os.Stderr, "screenshot (%dx%d) written to %s\n", crop.Dx(), crop.Dy(), path)
+}
+
+// textLike is n bytes of English-like text.
+func textLike(n int) []byte {
+	rng := rand.New(rand.NewSource(1))
+	words := strings.Fields("a picture of colourful static holds every byte of this letter and gives it back exactly")
+	var b bytes.Buffer
+	for b.Len() < n {
+		b.WriteString(words[rng.Intn(len(words))])
+		b.WriteByte(" \n"[rng.Intn(10)/9])
+	}
+	return b.Bytes()[:n]
+}
