@@ -1,0 +1,600 @@
+// binding.cpp: the libtorch side of package torch. It is the only file that
+// includes <torch/torch.h> (slow to compile), and uses only C++ API that
+// libtorch 1.13 and 2.x share. Exceptions never cross into Go: every entry
+// point catches them and returns the message.
+
+#include "binding.h"
+
+#include <torch/torch.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+char* error_copy(const char* msg) {
+  size_t n = std::strlen(msg);
+  char* s = static_cast<char*>(std::malloc(n + 1));
+  if (s != nullptr) std::memcpy(s, msg, n + 1);
+  return s;
+}
+
+// guard runs f and turns any exception into an error message.
+template <typename F>
+char* guard(F&& f) {
+  try {
+    f();
+    return nullptr;
+  } catch (const c10::Error& e) {
+    return error_copy(e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return error_copy(e.what());
+  } catch (...) {
+    return error_copy("unknown C++ exception");
+  }
+}
+
+void check(bool ok, const std::string& msg) {
+  if (!ok) throw std::runtime_error(msg);
+}
+
+torch::Device device_for(int cuda) {
+  if (cuda) {
+    check(torch::cuda::is_available(), "CUDA is not available");
+    return torch::Device(torch::kCUDA, 0);
+  }
+  return torch::Device(torch::kCPU);
+}
+
+// Float32 products of int8-valued operands are exact integers only without
+// TF32 (whose 10-bit mantissa would round the sums).
+void exact_float32() {
+  at::globalContext().setAllowTF32CuBLAS(false);
+  at::globalContext().setAllowTF32CuDNN(false);
+}
+
+torch::Tensor bytes_to_long(const uint8_t* p, int64_t rows, int64_t cols, torch::Device dev) {
+  auto t = torch::from_blob(const_cast<uint8_t*>(p), {rows, cols}, torch::kUInt8);
+  return t.to(torch::kLong).to(dev);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- settings --
+
+extern "C" int zt_cuda_available(void) {
+  try {
+    return torch::cuda::is_available() ? 1 : 0;
+  } catch (...) {
+    return 0;
+  }
+}
+
+extern "C" void zt_set_threads(int n) {
+  if (n < 1) return;
+  at::set_num_threads(n);
+  // Debian's libtorch calls the system BLAS, whose OpenBLAS thread pool
+  // ignores torch's setting.
+  using setter = void (*)(int);
+  if (auto f = reinterpret_cast<setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
+}
+
+extern "C" int zt_threads(void) { return at::get_num_threads(); }
+
+extern "C" void zt_version(char* buf, int len) {
+  if (len <= 0) return;
+  std::snprintf(buf, len, "%d.%d.%d", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH);
+}
+
+// ------------------------------------------------------------- float model --
+
+struct LMImpl : torch::nn::Module {
+  torch::nn::Embedding embed{nullptr};
+  torch::nn::GRU gru{nullptr};
+  torch::nn::Linear head{nullptr};
+
+  LMImpl(int layers, int hidden) {
+    embed = register_module("embed", torch::nn::Embedding(256, hidden));
+    gru = register_module(
+        "gru", torch::nn::GRU(torch::nn::GRUOptions(hidden, hidden).num_layers(layers).batch_first(true)));
+    head = register_module("head", torch::nn::Linear(hidden, 256));
+  }
+
+  // forward maps bytes [B, T] (int64) to logits [B, T, 256].
+  torch::Tensor forward(const torch::Tensor& x) {
+    auto out = std::get<0>(gru->forward(embed->forward(x)));
+    return head->forward(out);
+  }
+};
+TORCH_MODULE(LM);
+
+struct AdamState {
+  torch::Tensor m, v;
+};
+
+struct zt_model {
+  LM lm{nullptr};
+  torch::Device dev{torch::kCPU};
+  std::vector<std::string> names;
+  std::map<std::string, torch::Tensor> params;
+  std::map<std::string, AdamState> adam;
+  double lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  int64_t steps = 0;
+
+  torch::Tensor& param(const char* name) {
+    auto it = params.find(name);
+    check(it != params.end(), std::string("no parameter named ") + name);
+    return it->second;
+  }
+  AdamState& state(const std::string& name) {
+    auto& s = adam[name];
+    if (!s.m.defined()) {
+      s.m = torch::zeros_like(params.at(name));
+      s.v = torch::zeros_like(params.at(name));
+    }
+    return s;
+  }
+};
+
+extern "C" char* zt_model_new(int layers, int hidden, int cuda, uint64_t seed, zt_model** out) {
+  *out = nullptr;
+  return guard([&] {
+    check(layers >= 1 && hidden >= 1, "bad model shape");
+    auto m = std::make_unique<zt_model>();
+    m->dev = device_for(cuda);
+    if (cuda) exact_float32();
+    torch::manual_seed(seed);  // initialise on the CPU so every device starts alike
+    m->lm = LM(layers, hidden);
+    m->lm->to(m->dev);
+    for (auto& p : m->lm->named_parameters(true)) {
+      m->names.push_back(p.key());
+      m->params[p.key()] = p.value();
+    }
+    *out = m.release();
+  });
+}
+
+extern "C" void zt_model_free(zt_model* m) { delete m; }
+
+extern "C" int zt_model_param_count(zt_model* m) { return static_cast<int>(m->names.size()); }
+
+extern "C" int64_t zt_model_param_name(zt_model* m, int i, char* buf, int len) {
+  if (i < 0 || i >= static_cast<int>(m->names.size()) || len <= 0) return -1;
+  const auto& n = m->names[i];
+  std::snprintf(buf, len, "%s", n.c_str());
+  return m->params[n].numel();
+}
+
+extern "C" char* zt_model_get(zt_model* m, const char* name, float* dst, int64_t n) {
+  return guard([&] {
+    auto& p = m->param(name);
+    check(p.numel() == n, std::string("size mismatch for ") + name);
+    auto c = p.detach().to(torch::kCPU).contiguous();
+    std::memcpy(dst, c.data_ptr<float>(), n * sizeof(float));
+  });
+}
+
+extern "C" char* zt_model_set(zt_model* m, const char* name, const float* src, int64_t n) {
+  return guard([&] {
+    auto& p = m->param(name);
+    check(p.numel() == n, std::string("size mismatch for ") + name);
+    torch::NoGradGuard no_grad;
+    auto t = torch::from_blob(const_cast<float*>(src), p.sizes(), torch::kFloat32);
+    p.copy_(t);  // in place: cuDNN's flattened GRU weights stay views
+  });
+}
+
+extern "C" char* zt_model_set_trainable(zt_model* m, const char* name, int on) {
+  return guard([&] {
+    auto& p = m->param(name);
+    p.set_requires_grad(on != 0);
+    if (!on) p.mutable_grad() = torch::Tensor();
+  });
+}
+
+extern "C" char* zt_model_loss(zt_model* m, const uint8_t* inputs, const uint8_t* targets, int batch,
+                               int steps, int backward, double* loss) {
+  return guard([&] {
+    check(batch >= 1 && steps >= 1, "empty batch");
+    auto x = bytes_to_long(inputs, batch, steps, m->dev);
+    auto y = bytes_to_long(targets, batch, steps, m->dev).reshape({-1});
+    if (backward) {
+      m->lm->train();
+      auto logits = m->lm->forward(x).reshape({-1, 256});
+      auto l = torch::nn::functional::cross_entropy(logits, y);
+      l.backward();
+      *loss = l.item<double>();
+    } else {
+      torch::NoGradGuard no_grad;
+      m->lm->eval();
+      auto logits = m->lm->forward(x).reshape({-1, 256});
+      *loss = torch::nn::functional::cross_entropy(logits, y).item<double>();
+    }
+  });
+}
+
+extern "C" void zt_model_set_adam(zt_model* m, double lr, double beta1, double beta2, double eps) {
+  m->lr = lr;
+  m->beta1 = beta1;
+  m->beta2 = beta2;
+  m->eps = eps;
+}
+
+extern "C" void zt_model_set_lr(zt_model* m, double lr) { m->lr = lr; }
+
+extern "C" char* zt_model_step(zt_model* m, double clip, double* grad_norm) {
+  return guard([&] {
+    torch::NoGradGuard no_grad;
+    std::vector<std::string> live;
+    std::vector<torch::Tensor> sq;
+    for (const auto& n : m->names) {
+      auto& p = m->params[n];
+      if (p.requires_grad() && p.grad().defined()) {
+        live.push_back(n);
+        sq.push_back(p.grad().pow(2).sum());
+      }
+    }
+    check(!live.empty(), "no gradients: call loss with backward first");
+    double norm = std::sqrt(torch::stack(sq).sum().item<double>());
+    *grad_norm = norm;
+    auto clear = [&] {
+      for (const auto& n : live) m->params[n].mutable_grad() = torch::Tensor();
+    };
+    if (!std::isfinite(norm)) {
+      clear();
+      throw std::runtime_error("gradient is not finite; step skipped");
+    }
+    double scale = (clip > 0 && norm > clip) ? clip / (norm + 1e-6) : 1.0;
+    m->steps++;
+    double bc1 = 1 - std::pow(m->beta1, static_cast<double>(m->steps));
+    double bc2 = 1 - std::pow(m->beta2, static_cast<double>(m->steps));
+    for (const auto& n : live) {
+      auto& p = m->params[n];
+      auto g = p.grad();
+      if (scale != 1.0) g = g * scale;
+      auto& s = m->state(n);
+      s.m.mul_(m->beta1).add_(g, 1 - m->beta1);
+      s.v.mul_(m->beta2).addcmul_(g, g, 1 - m->beta2);
+      auto denom = (s.v.sqrt() / std::sqrt(bc2)).add_(m->eps);
+      p.addcdiv_(s.m, denom, -m->lr / bc1);
+    }
+    clear();
+  });
+}
+
+extern "C" char* zt_model_get_adam(zt_model* m, const char* name, float* mom, float* vel, int64_t n) {
+  return guard([&] {
+    auto& p = m->param(name);
+    check(p.numel() == n, std::string("size mismatch for ") + name);
+    auto& s = m->state(name);
+    auto a = s.m.to(torch::kCPU).contiguous();
+    auto b = s.v.to(torch::kCPU).contiguous();
+    std::memcpy(mom, a.data_ptr<float>(), n * sizeof(float));
+    std::memcpy(vel, b.data_ptr<float>(), n * sizeof(float));
+  });
+}
+
+extern "C" char* zt_model_set_adam_state(zt_model* m, const char* name, const float* mom, const float* vel,
+                                         int64_t n) {
+  return guard([&] {
+    auto& p = m->param(name);
+    check(p.numel() == n, std::string("size mismatch for ") + name);
+    auto& s = m->state(name);
+    s.m.copy_(torch::from_blob(const_cast<float*>(mom), p.sizes(), torch::kFloat32));
+    s.v.copy_(torch::from_blob(const_cast<float*>(vel), p.sizes(), torch::kFloat32));
+  });
+}
+
+extern "C" int64_t zt_model_adam_steps(zt_model* m) { return m->steps; }
+extern "C" void zt_model_set_adam_steps(zt_model* m, int64_t steps) { m->steps = steps; }
+
+// ---------------------------------------------------------- integer engine --
+//
+// docs/ENGINE.md, fixed-point step. The matrix products run in torch as
+// float32 products of int8-valued tensors (exact while K·127² < 2^24); the
+// rest runs either in one C++ loop per layer on the CPU or as integer torch
+// ops on the GPU.
+
+namespace {
+
+inline int64_t rescale(int64_t acc, int64_t m) { return (acc * m + (int64_t{1} << 19)) >> 20; }
+
+inline int64_t act(const int32_t* lut, int64_t x) {
+  x = std::min<int64_t>(std::max<int64_t>(x, -32768), 32767);
+  return lut[(x + 32768) >> 3];
+}
+
+constexpr int64_t kHalf15 = int64_t{1} << 14;
+
+struct Layer {
+  std::vector<int32_t> m_ih, b_ih, m_hh, b_hh;  // host copies for the CPU loop
+  torch::Tensor w_ih, w_hh;                      // float32 [3H, H] on the device
+  torch::Tensor dm_ih, db_ih, dm_hh, db_hh;      // int64 [3H] on the GPU
+  bool loaded = false;
+};
+
+}  // namespace
+
+struct zt_engine {
+  int L, H, B;
+  bool cuda;
+  torch::Device dev{torch::kCPU};
+  std::vector<Layer> layers;
+  std::vector<int32_t> t0, sig, tanh_, exp_, m_head, b_head;
+  torch::Tensor w_head;
+  bool t0_loaded = false, head_loaded = false, tables_loaded = false;
+
+  // State: h8 is the float32 input of the products, per layer [B, H].
+  std::vector<torch::Tensor> h8;
+  // CPU: Q15 state per layer [B*H] and the product buffers.
+  std::vector<std::vector<int32_t>> h;
+  torch::Tensor prod_ih, prod_hh, prod_head;
+  // GPU: Q15 state per layer (int64 [B, H]) and the integer tables.
+  std::vector<torch::Tensor> hq;
+  torch::Tensor d_t0, d_sig, d_tanh, d_exp, d_m_head, d_b_head, d_arange;
+
+  void check_ready() const {
+    check(t0_loaded && head_loaded && tables_loaded, "integer model not fully loaded");
+    for (const auto& l : layers) check(l.loaded, "integer model layer not loaded");
+  }
+
+  void reset() {
+    torch::NoGradGuard no_grad;
+    for (auto& t : h8) t.zero_();
+    for (auto& v : h) std::fill(v.begin(), v.end(), 0);
+    for (auto& t : hq) t.zero_();
+  }
+
+  void step_cpu(const uint8_t* in, uint16_t* freqs);
+  void step_cuda(const uint8_t* in, uint16_t* freqs);
+};
+
+namespace {
+
+torch::Tensor int8_matrix(const int8_t* p, int64_t rows, int64_t cols, torch::Device dev) {
+  auto t = torch::from_blob(const_cast<int8_t*>(p), {rows, cols}, torch::kInt8);
+  return t.to(torch::kFloat32).to(dev).contiguous();
+}
+
+torch::Tensor int_vector(const int32_t* p, int64_t n, torch::Device dev) {
+  auto t = torch::from_blob(const_cast<int32_t*>(p), {n}, torch::kInt32);
+  return t.to(torch::kLong).to(dev);
+}
+
+// update_layer_cpu runs one GRU layer of the fixed-point step for streams [b0, b1).
+// gi comes from T0 (layer 0, by input byte) or from the input-side products.
+void update_layer_cpu(zt_engine* e, int l, const uint8_t* in, int b0, int b1) {
+  const int H = e->H, G = 3 * H;
+  const Layer& ly = e->layers[l];
+  const float* ph = e->prod_hh.data_ptr<float>();
+  const float* pi = l > 0 ? e->prod_ih.data_ptr<float>() : nullptr;
+  float* h8 = e->h8[l].data_ptr<float>();
+  int32_t* hs = e->h[l].data();
+  const int32_t* sig = e->sig.data();
+  const int32_t* tanh_ = e->tanh_.data();
+  for (int b = b0; b < b1; b++) {
+    const float* gh_p = ph + static_cast<int64_t>(b) * G;
+    const float* gi_p = pi ? pi + static_cast<int64_t>(b) * G : nullptr;
+    const int32_t* t0 = e->t0.data() + static_cast<int64_t>(in[b]) * G;
+    int32_t* hb = hs + static_cast<int64_t>(b) * H;
+    float* h8b = h8 + static_cast<int64_t>(b) * H;
+    for (int j = 0; j < H; j++) {
+      int64_t gr, gz, gn;
+      if (gi_p) {
+        gr = rescale(static_cast<int64_t>(gi_p[j]), ly.m_ih[j]) + ly.b_ih[j];
+        gz = rescale(static_cast<int64_t>(gi_p[H + j]), ly.m_ih[H + j]) + ly.b_ih[H + j];
+        gn = rescale(static_cast<int64_t>(gi_p[2 * H + j]), ly.m_ih[2 * H + j]) + ly.b_ih[2 * H + j];
+      } else {
+        gr = t0[j];
+        gz = t0[H + j];
+        gn = t0[2 * H + j];
+      }
+      int64_t hr = rescale(static_cast<int64_t>(gh_p[j]), ly.m_hh[j]) + ly.b_hh[j];
+      int64_t hz = rescale(static_cast<int64_t>(gh_p[H + j]), ly.m_hh[H + j]) + ly.b_hh[H + j];
+      int64_t hn = rescale(static_cast<int64_t>(gh_p[2 * H + j]), ly.m_hh[2 * H + j]) + ly.b_hh[2 * H + j];
+      int64_t r = act(sig, gr + hr);
+      int64_t z = act(sig, gz + hz);
+      int64_t n = act(tanh_, gn + ((r * hn + kHalf15) >> 15));
+      int64_t hv = n + ((z * (hb[j] - n) + kHalf15) >> 15);
+      hb[j] = static_cast<int32_t>(hv);
+      h8b[j] = static_cast<float>((hv * 127 + kHalf15) >> 15);
+    }
+  }
+}
+
+// head_cpu turns the head products of streams [b0, b1) into frequency tables.
+void head_cpu(zt_engine* e, uint16_t* freqs, int b0, int b1) {
+  const float* ph = e->prod_head.data_ptr<float>();
+  const int32_t* ex = e->exp_.data();
+  int64_t logit[256], f[256];
+  for (int b = b0; b < b1; b++) {
+    const float* p = ph + static_cast<int64_t>(b) * 256;
+    int64_t mx = INT64_MIN;
+    int a = 0;
+    for (int k = 0; k < 256; k++) {
+      logit[k] = rescale(static_cast<int64_t>(p[k]), e->m_head[k]) + e->b_head[k];
+      if (logit[k] > mx) {
+        mx = logit[k];
+        a = k;
+      }
+    }
+    int64_t s = 0;
+    for (int k = 0; k < 256; k++) {
+      f[k] = ex[std::min<int64_t>((mx - logit[k]) >> 3, 8191)];
+      s += f[k];
+    }
+    int64_t total = 0;
+    for (int k = 0; k < 256; k++) {
+      f[k] = 1 + (f[k] * 65280) / s;
+      total += f[k];
+    }
+    f[a] += 65536 - total;
+    uint16_t* out = freqs + static_cast<int64_t>(b) * 256;
+    for (int k = 0; k < 256; k++) out[k] = static_cast<uint16_t>(f[k]);
+  }
+}
+
+}  // namespace
+
+void zt_engine::step_cpu(const uint8_t* in, uint16_t* freqs) {
+  for (int l = 0; l < L; l++) {
+    at::mm_out(prod_hh, h8[l], layers[l].w_hh.t());
+    if (l > 0) at::mm_out(prod_ih, h8[l - 1], layers[l].w_ih.t());
+    update_layer_cpu(this, l, in, 0, B);
+  }
+  at::mm_out(prod_head, h8[L - 1], w_head.t());
+  head_cpu(this, freqs, 0, B);
+}
+
+void zt_engine::step_cuda(const uint8_t* in, uint16_t* freqs) {
+  using torch::Tensor;
+  auto x = torch::from_blob(const_cast<uint8_t*>(in), {B}, torch::kUInt8).to(torch::kLong).to(dev);
+  auto shr = [](const Tensor& t, int s) { return at::bitwise_right_shift(t, s); };
+  auto resc = [&](const Tensor& prod, const Tensor& m, const Tensor& bias) {
+    return shr(prod.to(torch::kLong) * m + (int64_t{1} << 19), 20) + bias;
+  };
+  auto act_d = [&](const Tensor& lut, const Tensor& v) {
+    return lut.take(shr(v.clamp(-32768, 32767) + 32768, 3));
+  };
+  const int H_ = H;
+  for (int l = 0; l < L; l++) {
+    const Layer& ly = layers[l];
+    Tensor gi = l == 0 ? d_t0.index_select(0, x) : resc(torch::mm(h8[l - 1], ly.w_ih.t()), ly.dm_ih, ly.db_ih);
+    Tensor gh = resc(torch::mm(h8[l], ly.w_hh.t()), ly.dm_hh, ly.db_hh);
+    auto r = act_d(d_sig, gi.narrow(1, 0, H_) + gh.narrow(1, 0, H_));
+    auto z = act_d(d_sig, gi.narrow(1, H_, H_) + gh.narrow(1, H_, H_));
+    auto n = act_d(d_tanh, gi.narrow(1, 2 * H_, H_) + shr(r * gh.narrow(1, 2 * H_, H_) + kHalf15, 15));
+    hq[l] = n + shr(z * (hq[l] - n) + kHalf15, 15);
+    h8[l] = shr(hq[l] * 127 + kHalf15, 15).to(torch::kFloat32);
+  }
+  auto logit = resc(torch::mm(h8[L - 1], w_head.t()), d_m_head, d_b_head);  // [B, 256]
+  auto mx = std::get<0>(logit.max(1, true));
+  // The first index of the maximum: non-maximal entries are pushed past 255.
+  auto a = (d_arange + (logit != mx).to(torch::kLong) * 256).amin(1, true);
+  auto ev = d_exp.take(shr(mx - logit, 3).clamp_max(8191));
+  auto s = ev.sum(1, true);
+  auto f = (ev * 65280).div(s, "floor") + 1;
+  auto deficit = 65536 - f.sum(1, true);
+  f.scatter_add_(1, a, deficit);
+  auto host = f.to(torch::kInt32).to(torch::kCPU).contiguous();
+  const int32_t* hp = host.data_ptr<int32_t>();
+  for (int64_t i = 0; i < static_cast<int64_t>(B) * 256; i++) freqs[i] = static_cast<uint16_t>(hp[i]);
+}
+
+extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, zt_engine** out) {
+  *out = nullptr;
+  return guard([&] {
+    check(layers >= 1 && hidden >= 1 && batch >= 1, "bad engine shape");
+    check(hidden <= 1024, "hidden size above 1024 breaks exact float32 products");
+    auto e = std::make_unique<zt_engine>();
+    e->L = layers;
+    e->H = hidden;
+    e->B = batch;
+    e->cuda = cuda != 0;
+    e->dev = device_for(cuda);
+    if (cuda) exact_float32();
+    e->layers.resize(layers);
+    auto fopt = torch::TensorOptions().dtype(torch::kFloat32).device(e->dev);
+    for (int l = 0; l < layers; l++) e->h8.push_back(torch::zeros({batch, hidden}, fopt));
+    if (e->cuda) {
+      auto lopt = torch::TensorOptions().dtype(torch::kLong).device(e->dev);
+      for (int l = 0; l < layers; l++) e->hq.push_back(torch::zeros({batch, hidden}, lopt));
+      e->d_arange = torch::arange(256, lopt).unsqueeze(0);
+    } else {
+      e->h.assign(layers, std::vector<int32_t>(static_cast<size_t>(batch) * hidden, 0));
+      e->prod_hh = torch::zeros({batch, 3 * hidden}, fopt);
+      e->prod_ih = torch::zeros({batch, 3 * hidden}, fopt);
+      e->prod_head = torch::zeros({batch, 256}, fopt);
+    }
+    *out = e.release();
+  });
+}
+
+extern "C" void zt_engine_free(zt_engine* e) { delete e; }
+
+extern "C" char* zt_engine_set_t0(zt_engine* e, const int32_t* t0) {
+  return guard([&] {
+    int64_t n = 256 * 3 * static_cast<int64_t>(e->H);
+    e->t0.assign(t0, t0 + n);
+    if (e->cuda) e->d_t0 = int_vector(t0, n, e->dev).view({256, 3 * e->H});
+    e->t0_loaded = true;
+  });
+}
+
+extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, const int32_t* m_ih,
+                                     const int32_t* b_ih, const int8_t* w_hh, const int32_t* m_hh,
+                                     const int32_t* b_hh) {
+  return guard([&] {
+    check(k >= 0 && k < e->L, "layer index out of range");
+    const int64_t G = 3 * static_cast<int64_t>(e->H);
+    Layer& ly = e->layers[k];
+    if (k > 0) {
+      ly.w_ih = int8_matrix(w_ih, G, e->H, e->dev);
+      ly.m_ih.assign(m_ih, m_ih + G);
+      ly.b_ih.assign(b_ih, b_ih + G);
+      if (e->cuda) {
+        ly.dm_ih = int_vector(m_ih, G, e->dev);
+        ly.db_ih = int_vector(b_ih, G, e->dev);
+      }
+    }
+    ly.w_hh = int8_matrix(w_hh, G, e->H, e->dev);
+    ly.m_hh.assign(m_hh, m_hh + G);
+    ly.b_hh.assign(b_hh, b_hh + G);
+    if (e->cuda) {
+      ly.dm_hh = int_vector(m_hh, G, e->dev);
+      ly.db_hh = int_vector(b_hh, G, e->dev);
+    }
+    ly.loaded = true;
+  });
+}
+
+extern "C" char* zt_engine_set_head(zt_engine* e, const int8_t* w, const int32_t* m, const int32_t* b) {
+  return guard([&] {
+    e->w_head = int8_matrix(w, 256, e->H, e->dev);
+    e->m_head.assign(m, m + 256);
+    e->b_head.assign(b, b + 256);
+    if (e->cuda) {
+      e->d_m_head = int_vector(m, 256, e->dev);
+      e->d_b_head = int_vector(b, 256, e->dev);
+    }
+    e->head_loaded = true;
+  });
+}
+
+extern "C" char* zt_engine_set_tables(zt_engine* e, const int32_t* sig, const int32_t* tanh_,
+                                      const int32_t* exp_) {
+  return guard([&] {
+    e->sig.assign(sig, sig + 8192);
+    e->tanh_.assign(tanh_, tanh_ + 8192);
+    e->exp_.assign(exp_, exp_ + 8192);
+    if (e->cuda) {
+      e->d_sig = int_vector(sig, 8192, e->dev);
+      e->d_tanh = int_vector(tanh_, 8192, e->dev);
+      e->d_exp = int_vector(exp_, 8192, e->dev);
+    }
+    e->tables_loaded = true;
+  });
+}
+
+extern "C" char* zt_engine_step(zt_engine* e, const uint8_t* in, uint16_t* freqs) {
+  return guard([&] {
+    e->check_ready();
+    torch::NoGradGuard no_grad;
+    if (e->cuda)
+      e->step_cuda(in, freqs);
+    else
+      e->step_cpu(in, freqs);
+  });
+}
+
+extern "C" char* zt_engine_reset(zt_engine* e) {
+  return guard([&] { e->reset(); });
+}

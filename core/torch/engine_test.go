@@ -1,0 +1,164 @@
+//go:build !notorch
+
+package torch
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"zpng/core/engine"
+	"zpng/core/model"
+	"zpng/core/quant"
+)
+
+// randomQuant quantizes random weights. Scaling the recurrent and head
+// weights up drives the gates into saturation and the clamps of act, so
+// the comparison covers the edges of the lookup tables too.
+func randomQuant(t testing.TB, cfg model.Config, seed uint64, scale float32) *quant.Model {
+	t.Helper()
+	w, err := model.RandomWeights(cfg, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range w.Tensors {
+		if name == "embed.weight" {
+			continue
+		}
+		for i := range v {
+			v[i] *= scale
+		}
+	}
+	qm, err := quant.Quantize(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return qm
+}
+
+func TestRegistered(t *testing.T) {
+	f, err := engine.Lookup("torch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, ok := f.Available()
+	if !ok || (dev != "cpu" && dev != "cuda") {
+		t.Fatalf("Available() = %q, %v", dev, ok)
+	}
+}
+
+// TestMatchesGoEngine steps the torch engine and the pure-Go engine side by
+// side on random models and random input, and requires identical tables.
+func TestMatchesGoEngine(t *testing.T) {
+	cases := []struct {
+		cfg   model.Config
+		scale float32
+	}{
+		{model.Config{Layers: 2, Hidden: 48, Embed: 48}, 1},
+		{model.Config{Layers: 3, Hidden: 40, Embed: 40}, 6},
+	}
+	devices := []string{"cpu"}
+	if CUDAAvailable() {
+		devices = append(devices, "cuda")
+	}
+	defer SetThreads(Threads())
+	for ci, c := range cases {
+		qm := randomQuant(t, c.cfg, uint64(ci+1), c.scale)
+		for _, dev := range devices {
+			for _, threads := range []int{1, 2} {
+				for _, batch := range []int{1, 3, 64} {
+					name := fmt.Sprintf("%v×%g/%s/threads=%d/B=%d", c.cfg, c.scale, dev, threads, batch)
+					t.Run(name, func(t *testing.T) {
+						steps := 3000 / batch
+						if batch == 64 {
+							steps = 200
+						}
+						compareEngines(t, qm, batch, steps, engine.Options{Device: dev, Threads: threads}, uint64(batch*10+threads))
+					})
+				}
+			}
+		}
+	}
+}
+
+func compareEngines(t *testing.T, qm *quant.Model, batch, steps int, opt engine.Options, seed uint64) {
+	tp, err := NewPredictor(qm, batch, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tp.Close()
+	gp, err := quant.NewPredictor(qm, batch, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gp.Close()
+	rng := rand.New(rand.NewPCG(seed, 99))
+	in := make([]byte, batch)
+	want := make([]uint16, batch*256)
+	got := make([]uint16, batch*256)
+	distinct := map[uint16]bool{}
+	for s := range steps {
+		if s == steps/2 {
+			// Both restart from the zero state.
+			tp.Reset()
+			gp.Reset()
+		}
+		for b := range in {
+			if s%7 == 0 {
+				in[b] = 0
+			} else {
+				in[b] = byte(rng.IntN(256))
+			}
+		}
+		if err := gp.Step(in, want); err != nil {
+			t.Fatal(err)
+		}
+		if err := tp.Step(in, got); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("step %d stream %d symbol %d: torch %d, go %d", s, i/256, i%256, got[i], want[i])
+				}
+			}
+		}
+		distinct[want[0]] = true
+	}
+	// The comparison is only worth something if the tables vary.
+	if len(distinct) < 10 {
+		t.Fatalf("only %d distinct values of freq[0] over %d steps", len(distinct), steps)
+	}
+}
+
+func TestPredictorErrors(t *testing.T) {
+	qm := randomQuant(t, model.Config{Layers: 1, Hidden: 8, Embed: 8}, 1, 1)
+	if _, err := NewPredictor(qm, 0, engine.Options{}); err == nil {
+		t.Error("batch 0 accepted")
+	}
+	if _, err := NewPredictor(qm, 1, engine.Options{Device: "tpu"}); err == nil {
+		t.Error("unknown device accepted")
+	}
+	if !CUDAAvailable() {
+		if _, err := NewPredictor(qm, 1, engine.Options{Device: "cuda"}); err == nil {
+			t.Error("cuda accepted without CUDA")
+		}
+	}
+	p, err := NewPredictor(qm, 2, engine.Options{Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Step([]byte{1}, make([]uint16, 512)); err == nil {
+		t.Error("short input accepted")
+	}
+	p.Close()
+	if err := p.Step([]byte{1, 2}, make([]uint16, 512)); err == nil {
+		t.Error("step after close accepted")
+	}
+	bad := qm.Clone()
+	bad.Wout = bad.Wout[:10]
+	if _, err := NewPredictor(bad, 1, engine.Options{}); err == nil {
+		t.Error("malformed model accepted")
+	}
+}

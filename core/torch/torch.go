@@ -1,0 +1,80 @@
+//go:build !notorch
+
+// Package torch is ZPNG's narrow cgo binding to libtorch's C++ API: the float
+// byte model for training (parameters by name, loss, backward, Adam with
+// clipping) and the integer engine "torch" of docs/ENGINE.md, on CUDA or CPU.
+//
+// It builds against Debian's libtorch-dev (the #cgo lines below) and against
+// the libtorch inside a PyTorch wheel: CGO_CXXFLAGS and CGO_LDFLAGS from the
+// environment come first on the compiler and linker command lines, so their
+// -I and -L directories win (see gpu.sh). Build with -tags notorch to leave
+// libtorch out entirely.
+//
+// Objects hold C++ memory: call Close when done. None is safe for concurrent use.
+package torch
+
+/*
+#cgo CXXFLAGS: -O2 -I/usr/include/torch/csrc/api/include -Wno-deprecated-declarations
+#cgo LDFLAGS: -ltorch -ltorch_cpu -lc10
+#include <stdlib.h>
+#include "binding.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+)
+
+// goError converts an error message returned by the C++ side and frees it.
+func goError(msg *C.char) error {
+	if msg == nil {
+		return nil
+	}
+	defer C.free(unsafe.Pointer(msg))
+	return errors.New("torch: " + C.GoString(msg))
+}
+
+// CUDAAvailable reports whether libtorch sees a CUDA device.
+func CUDAAvailable() bool { return C.zt_cuda_available() != 0 }
+
+// SetThreads sets the number of CPU threads libtorch (and its BLAS) use; n < 1 is ignored.
+func SetThreads(n int) { C.zt_set_threads(C.int(n)) }
+
+// Threads reports libtorch's intra-op thread count.
+func Threads() int { return int(C.zt_threads()) }
+
+// Version is the libtorch version the binding was compiled against.
+func Version() string {
+	var buf [32]C.char
+	C.zt_version(&buf[0], C.int(len(buf)))
+	return C.GoString(&buf[0])
+}
+
+// ResolveDevice maps "auto", "cpu" or "cuda" ("" means auto) to the device to
+// use: auto picks CUDA when available. Asking for CUDA without one is an error.
+func ResolveDevice(name string) (string, error) {
+	switch name {
+	case "", "auto":
+		if CUDAAvailable() {
+			return "cuda", nil
+		}
+		return "cpu", nil
+	case "cpu":
+		return "cpu", nil
+	case "cuda":
+		if !CUDAAvailable() {
+			return "", errors.New("torch: CUDA requested but libtorch sees no CUDA device")
+		}
+		return "cuda", nil
+	}
+	return "", fmt.Errorf("torch: unknown device %q (want auto, cpu or cuda)", name)
+}
+
+func cbool(b bool) C.int {
+	if b {
+		return 1
+	}
+	return 0
+}
