@@ -24,100 +24,148 @@ import (
 	"zpng/core"
 )
 
-// TestWindowUnderXvfb runs the built command as a person's double-click
-// does: `zpng FILE.zpng.png` on a real X server (Xvfb). The window must
-// restore the file, show the result, and close cleanly when asked.
+// TestWindowUnderXvfb runs the built command on a real X server (Xvfb),
+// as a person does: double-clicking a ZPNG image, clicking a button, and
+// dropping files on the window from a file manager.
 //
 // Without Xvfb the test is skipped, unless ZPNG_REQUIRE_XVFB=1 (as in CI),
-// where a missing Xvfb fails it. ZPNG_SCREENSHOT=PATH keeps the screenshot.
+// where a missing Xvfb fails it. ZPNG_SCREENSHOT=PATH keeps a screenshot
+// of the window after the drop.
 func TestWindowUnderXvfb(t *testing.T) {
 	xvfb := needXvfb(t)
-	dir := t.TempDir()
-	bin := buildCommand(t, dir)
+	bin := buildCommand(t, t.TempDir())
+	display := startXvfb(t, xvfb)
+	t.Run("OpenFile", func(t *testing.T) { testOpenFile(t, bin, display) })
+	t.Run("DialogAndDrop", func(t *testing.T) { testDialogAndDrop(t, bin, display) })
+}
 
-	// A ZPNG image made by the real pipeline, and then the original gone.
+// testOpenFile runs `zpng FILE.zpng.png`, what a double-click runs: the
+// window restores the file, shows the image, and closes cleanly on SIGTERM.
+func testOpenFile(t *testing.T, bin, display string) {
+	dir := t.TempDir()
 	orig := filepath.Join(dir, "letter.txt")
-	data := textLike(20_000)
-	if err := os.WriteFile(orig, data, 0o644); err != nil {
+	data := textLike(20_000, 1)
+	zpng := compressed(t, orig, data)
+
+	app := startApp(t, bin, display, dir, zpng)
+	waitForFile(t, app, orig, data)
+	waitForImages(t, display, filepath.Join(dir, "screen.png"), zpng)
+	app.stop(t)
+}
+
+// compressed writes data to path, compresses it with the real pipeline and
+// removes the original; it returns the ZPNG image.
+func compressed(t *testing.T, path string, data []byte) string {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := core.Compress(context.Background(), orig, "", core.Options{Method: "zstd"})
+	res, err := core.Compress(context.Background(), path, "", core.Options{Method: "zstd"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(orig); err != nil {
+	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
+	return res.Output
+}
 
-	display := startXvfb(t, xvfb)
+// runningApp is the zpng command running on the test display.
+type runningApp struct {
+	cmd    *exec.Cmd
+	log    bytes.Buffer
+	exited chan error
+}
+
+// startApp starts zpng with a fresh home in dir, so that no one's settings
+// are read or changed; the settings it reads say to use zstd.
+func startApp(t *testing.T, bin, display, dir string, args ...string) *runningApp {
+	t.Helper()
 	home := filepath.Join(dir, "home")
-	os.Mkdir(home, 0o755)
-	var log bytes.Buffer
-	cmd := exec.Command(bin, res.Output)
-	cmd.Env = guiEnv(display, home)
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
+	prefs := filepath.Join(home, ".config", "fyne", "io.zpng.app")
+	if err := os.MkdirAll(prefs, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-exited
+	if err := os.WriteFile(filepath.Join(prefs, "preferences.json"), []byte(`{"method":"zstd"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := &runningApp{exited: make(chan error, 1)}
+	a.cmd = exec.Command(bin, args...)
+	a.cmd.Env = guiEnv(display, home)
+	a.cmd.Stdout, a.cmd.Stderr = &a.log, &a.log
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { a.exited <- a.cmd.Wait() }()
+	t.Cleanup(func() {
+		if a.cmd.ProcessState == nil {
+			a.cmd.Process.Kill()
+			<-a.exited
 		}
 		if t.Failed() {
-			t.Logf("zpng output:\n%s", log.String())
+			t.Logf("zpng output:\n%s", a.log.String())
 		}
-	}()
+	})
+	return a
+}
 
-	// The restored file appears under its stored name, complete.
-	want := sha256.Sum256(data)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		got, err := os.ReadFile(orig)
-		if err == nil && sha256.Sum256(got) == want {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no restored %s with the original SHA-256 after 60 s (read error %v)", orig, err)
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("zpng exited early: %v", err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-
-	// The window then shows the image it restored, pixel for pixel: most
-	// of the ZPNG image's colours appear on screen.
-	colours := pngColours(t, res.Output)
-	shot := filepath.Join(dir, "screen.png")
-	var seen, total int
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		img := screenshot(t, display, shot)
-		seen, total = coloursOnScreen(img, colours)
-		if seen*10 >= total*9 {
-			if keep := os.Getenv("ZPNG_SCREENSHOT"); keep != "" {
-				saveCropped(t, img, keep)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the window does not show the image: %d of its %d colours on screen (screenshot %s)", seen, total, shot)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-
-	// Closing: the app quits cleanly on SIGTERM.
-	cmd.Process.Signal(syscall.SIGTERM)
+// stop asks the app to quit (SIGTERM) and expects a clean exit.
+func (a *runningApp) stop(t *testing.T) {
+	t.Helper()
+	a.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-exited:
+	case err := <-a.exited:
 		if err != nil {
 			t.Fatalf("zpng exited with %v after SIGTERM", err)
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("zpng did not exit within 15 s of SIGTERM")
+	}
+}
+
+// waitForFile waits until path holds exactly data, or, with data nil,
+// until path exists (the pipeline moves finished files into place).
+func waitForFile(t *testing.T, a *runningApp, path string, data []byte) {
+	t.Helper()
+	want := sha256.Sum256(data)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, err := os.ReadFile(path)
+		if err == nil && (data == nil || sha256.Sum256(got) == want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s with the expected SHA-256 after 60 s (read error %v)", path, err)
+		}
+		select {
+		case err := <-a.exited:
+			t.Fatalf("zpng exited early: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// waitForImages waits until the window shows each PNG pixel for pixel:
+// nine in ten of its colours are on screen. It returns the screenshot.
+func waitForImages(t *testing.T, display, shot string, pngs ...string) image.Image {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		img := screenshot(t, display, shot)
+		shown := true
+		var report []string
+		for _, p := range pngs {
+			seen, total := coloursOnScreen(img, pngColours(t, p))
+			report = append(report, fmt.Sprintf("%s: %d of %d colours", filepath.Base(p), seen, total))
+			shown = shown && seen*10 >= total*9
+		}
+		if shown {
+			return img
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the window does not show the images: %s", strings.Join(report, "; "))
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
@@ -207,7 +255,8 @@ func guiEnv(display, home string) []string {
 		}
 		env = append(env, kv)
 	}
-	return append(env, "DISPLAY="+display, "HOME="+home)
+	// GTK keeps its settings in memory: there is no D-Bus session here.
+	return append(env, "DISPLAY="+display, "HOME="+home, "GSETTINGS_BACKEND=memory", "NO_AT_BRIDGE=1")
 }
 
 func screenshot(t *testing.T, display, path string) image.Image {
@@ -305,8 +354,8 @@ func saveCropped(t *testing.T, img image.Image, path string) {
 }
 
 // textLike is n bytes of English-like text.
-func textLike(n int) []byte {
-	rng := rand.New(rand.NewSource(1))
+func textLike(n int, seed int64) []byte {
+	rng := rand.New(rand.NewSource(seed))
 	words := strings.Fields("a picture of colourful static holds every byte of this letter and gives it back exactly")
 	var b bytes.Buffer
 	for b.Len() < n {

@@ -1,10 +1,6 @@
 package gui
 
 import (
-	"os"
-	"os/signal"
-	"syscall"
-
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 )
@@ -25,15 +21,7 @@ func Run(files []string) int {
 	// Queue the files once the window runs, so progress has a window to go to.
 	a.Lifecycle().SetOnStarted(func() { u.Open(files) })
 
-	// Close the window cleanly on Ctrl-C or a polite kill.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
-		fyne.Do(a.Quit)
-	}()
-
+	// Fyne itself quits cleanly on SIGINT and SIGTERM.
 	win.ShowAndRun()
-	signal.Stop(sig)
 	return 0
 }
