@@ -41,8 +41,11 @@ type packed struct {
 	p []int64
 }
 
+// packRows packs rows of k columns; the packed rows are padded with zero
+// columns to a multiple of 4 (padK).
 func packRows(w []int8, k int, triples int, rows func(t int) [3]int, nrows int) packed {
-	pk := packed{k: k, p: make([]int64, triples*k)}
+	kp := padK(k)
+	pk := packed{k: kp, p: make([]int64, triples*kp)}
 	for t := range triples {
 		r := rows(t)
 		for j := range k {
@@ -52,11 +55,13 @@ func packRows(w []int8, k int, triples int, rows func(t int) [3]int, nrows int) 
 					v += int64(w[row*k+j]) << (21 * lane)
 				}
 			}
-			pk.p[t*k+j] = v
+			pk.p[t*kp+j] = v
 		}
 	}
 	return pk
 }
+
+func padK(k int) int { return (k + 3) &^ 3 }
 
 func packGate(w []int8, h int) packed {
 	return packRows(w, h, h, func(t int) [3]int { return [3]int{t, h + t, 2*h + t} }, 3*h)
@@ -71,24 +76,17 @@ func packHead(w []int8, h int) packed {
 
 const headTriples = (256 + 2) / 3
 
-// dot3 returns the three dot products of a packed triple with x.
-func dot3(p, x []int64) (s0, s1, s2 int64) {
+// dot3 returns the three dot products of a packed triple with x. len(x) is
+// a multiple of 4 and len(p) ≥ len(x).
+func dot3(p []int64, x []int8) (s0, s1, s2 int64) {
 	for len(x) > 0 {
 		n := min(len(x), 64)
-		xx := x[:n]
-		pp := p[:len(xx)]
-		var a0, a1, a2, a3 int64
-		i := 0
-		for ; i+4 <= len(xx); i += 4 {
-			a0 += pp[i] * xx[i]
-			a1 += pp[i+1] * xx[i+1]
-			a2 += pp[i+2] * xx[i+2]
-			a3 += pp[i+3] * xx[i+3]
+		var acc int64
+		for i := 0; i < n; i += 4 {
+			q := (*[4]int64)(p[i : i+4])
+			y := (*[4]int8)(x[i : i+4])
+			acc += q[0]*int64(y[0]) + q[1]*int64(y[1]) + q[2]*int64(y[2]) + q[3]*int64(y[3])
 		}
-		for ; i < len(xx); i++ {
-			a0 += pp[i] * xx[i]
-		}
-		acc := a0 + a1 + a2 + a3
 		lo := acc << 43 >> 43
 		acc = (acc - lo) >> 21
 		mid := acc << 43 >> 43
@@ -127,7 +125,7 @@ type worker struct {
 	p      *Predictor
 	lo, hi int
 	h      []int64 // [stream][layer][H], Q15
-	h8     []int64 // [stream][layer][H], int8 values
+	h8     []int8  // [stream][layer][padK(H)], zero padded
 	gi, gh []int64 // [stream][3H]
 	out    []int64 // [stream][3·headTriples]
 	logits [256]int32
@@ -135,7 +133,7 @@ type worker struct {
 }
 
 // NewPredictor opens the pure-Go engine for m with batch streams on
-// threads goroutines (0: runtime.NumCPU()).
+// threads goroutines (0: runtime.GOMAXPROCS(0)).
 func NewPredictor(m *Model, batch, threads int) (*Predictor, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -144,7 +142,7 @@ func NewPredictor(m *Model, batch, threads int) (*Predictor, error) {
 		return nil, fmt.Errorf("quant: batch %d, want ≥ 1", batch)
 	}
 	if threads <= 0 {
-		threads = runtime.NumCPU()
+		threads = runtime.GOMAXPROCS(0)
 	}
 	threads = min(threads, batch)
 	H, L := m.Config.Hidden, m.Config.Layers
@@ -162,7 +160,7 @@ func NewPredictor(m *Model, batch, threads int) (*Predictor, error) {
 		lo, hi := batch*t/threads, batch*(t+1)/threads
 		n := hi - lo
 		w := &worker{p: p, lo: lo, hi: hi,
-			h: make([]int64, n*L*H), h8: make([]int64, n*L*H),
+			h: make([]int64, n*L*H), h8: make([]int8, n*L*padK(H)),
 			gi: make([]int64, n*3*H), gh: make([]int64, n*3*H),
 			out: make([]int64, n*3*headTriples),
 		}
@@ -227,14 +225,15 @@ func (w *worker) step() {
 	p := w.p
 	m := p.m
 	H, L := m.Config.Hidden, m.Config.Layers
+	K := padK(H)
 	n := w.hi - w.lo
 	for l := range L {
 		layer := &m.Layers[l]
 		// Hidden side for every stream, triple by triple so that a
 		// packed row is reused from cache across the streams.
-		matvec(p.hh[l], layer.Mhh, layer.Bhh, n, w.h8[l*H:], L*H, w.gh, 3*H)
+		matvec(p.hh[l], layer.Mhh, layer.Bhh, n, w.h8[l*K:], L*K, w.gh, 3*H)
 		if l > 0 {
-			matvec(p.ih[l], layer.Mih, layer.Bih, n, w.h8[(l-1)*H:], L*H, w.gi, 3*H)
+			matvec(p.ih[l], layer.Mih, layer.Bih, n, w.h8[(l-1)*K:], L*K, w.gi, 3*H)
 		}
 		for s := range n {
 			gi := w.gi[s*3*H : (s+1)*3*H]
@@ -243,10 +242,10 @@ func (w *worker) step() {
 					gi[i] = int64(v)
 				}
 			}
-			gru(gi, w.gh[s*3*H:(s+1)*3*H], w.h[(s*L+l)*H:][:H], w.h8[(s*L+l)*H:][:H])
+			gru(gi, w.gh[s*3*H:(s+1)*3*H], w.h[(s*L+l)*H:][:H], w.h8[(s*L+l)*K:][:H])
 		}
 	}
-	matvec(p.head, p.mout, p.bout, n, w.h8[(L-1)*H:], L*H, w.out, 3*headTriples)
+	matvec(p.head, p.mout, p.bout, n, w.h8[(L-1)*K:], L*K, w.out, 3*headTriples)
 	for s := range n {
 		for k, v := range w.out[s*3*headTriples:][:256] {
 			w.logits[k] = int32(v) // bounded by Validate
@@ -257,7 +256,7 @@ func (w *worker) step() {
 }
 
 // gru applies the gates of one layer to one stream's state.
-func gru(gi, gh, h, h8 []int64) {
+func gru(gi, gh, h []int64, h8 []int8) {
 	H := len(h)
 	gi, gh = gi[:3*H], gh[:3*H]
 	h8 = h8[:H]
@@ -267,14 +266,14 @@ func gru(gi, gh, h, h8 []int64) {
 		n := act(&tanhTable, gi[2*H+j]+(r*gh[2*H+j]+1<<14)>>15)
 		v := n + (z*(h[j]-n)+1<<14)>>15
 		h[j] = v
-		h8[j] = (v*127 + 1<<14) >> 15
+		h8[j] = int8((v*127 + 1<<14) >> 15)
 	}
 }
 
 // matvec computes rescale(W·x, M) + B for n streams whose inputs are
 // x[s*stride:][:k]; row i of stream s goes to out[s*ostride+i]. Triple t
 // holds rows t, T+t and 2T+t, T the number of triples.
-func matvec(pk packed, mul, bias []int32, n int, x []int64, stride int, out []int64, ostride int) {
+func matvec(pk packed, mul, bias []int32, n int, x []int8, stride int, out []int64, ostride int) {
 	k := pk.k
 	T := len(pk.p) / k
 	for t := range T {
