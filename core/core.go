@@ -1,0 +1,90 @@
+// Package core is the ZPNG pipeline: it picks a method, builds the container,
+// decodes its own output again and checks SHA-256 before anything is written
+// in place. Each method (stored, zstd, xz, and the neural one in its own
+// files) is a small unit registered in methods.go.
+package core
+
+import (
+	"errors"
+	"time"
+
+	"zpng/codec"
+)
+
+// Options steer a compression or decompression.
+type Options struct {
+	Method        string // auto (default), neural, zstd, xz or stored
+	Model         string // auto, small, large or a model file path
+	FinetuneSteps int
+	SelfContained bool
+	Device        string // auto, cpu or cuda
+	Engine        string // "" (best available), torch or go
+	Threads       int
+	Force         bool // overwrite an existing output file
+	// Progress, if set, is called from the worker goroutine.
+	Progress func(Progress)
+}
+
+// Progress reports how far a job is.
+type Progress struct {
+	Phase       string // read, compress zstd, write, verify, decompress, …
+	Done, Total int64  // units of the current phase (bytes or steps)
+	Fraction    float64
+	BytesPerSec float64
+	ETA         time.Duration
+	Loss        float64 // fine-tune loss, when the phase is a fine-tune
+}
+
+// Result describes a finished job. For a compression Input is the original
+// and Output the PNG; for a decompression the other way round.
+type Result struct {
+	Input, Output         string
+	InputSize, OutputSize int64
+	Method, Model         string
+	BitsPerByte           float64 // PNG bits per original byte
+	SHA256                [32]byte
+	Verified              bool
+	Elapsed               time.Duration
+	Notes                 []string
+}
+
+// Errors callers can test with errors.Is.
+var (
+	// ErrExists: the output file exists and Options.Force is not set.
+	ErrExists = errors.New("output file exists")
+	// ErrUnavailable: the method cannot run in this build or with these options.
+	ErrUnavailable = errors.New("method not available")
+
+	ErrNotZPNG            = codec.ErrNotZPNG
+	ErrTruncated          = codec.ErrTruncated
+	ErrCorrupt            = codec.ErrCorrupt
+	ErrUnsupportedVersion = codec.ErrUnsupportedVersion
+	ErrUnsupportedMethod  = codec.ErrUnsupportedMethod
+)
+
+// Info is what a ZPNG image's header says, for `zpng info` and the GUI.
+type Info struct {
+	Path          string
+	FileSize      int64
+	Width, Height int64
+	Version       int
+	Method        string
+	MethodID      int
+	Flags         uint16
+	OriginalSize  int64
+	SHA256        [32]byte
+	Name          string // the stored name reduced to a safe base name
+	StoredName    string // the name exactly as stored
+	ModelID       [32]byte
+	Sections      []SectionInfo
+	Meta          []byte  // the META section (JSON) if it comes first, else nil
+	BitsPerByte   float64 // PNG bits per original byte
+	Decodable     bool    // this build has the method
+}
+
+// SectionInfo is one entry of the container's section table.
+type SectionInfo struct {
+	Type   string
+	Length int64
+	CRC32C uint32
+}

@@ -1,0 +1,97 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"zpng/codec"
+)
+
+// DefaultSuffix is appended to the input name to name the PNG.
+const DefaultSuffix = ".zpng.png"
+
+// SafeName reduces a stored file name to a base name that is safe to create
+// in a folder: no directories, no control characters, not "." or "..".
+// It returns "" when nothing usable is left.
+func SafeName(name string) string {
+	name = strings.ToValidUTF8(name, "_")
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == ':' && os.PathSeparator == '\\' {
+			return '_'
+		}
+		return r
+	}, name)
+	name = strings.TrimSpace(name)
+	if name == "." || name == ".." || strings.Trim(name, ".") == "" {
+		return ""
+	}
+	return name
+}
+
+// storedName is the base name of path as the header stores it: valid UTF-8,
+// at most codec.MaxNameLen bytes, cut at a rune boundary.
+func storedName(path string) string {
+	name := strings.ToValidUTF8(filepath.Base(path), "_")
+	for len(name) > codec.MaxNameLen {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	return name
+}
+
+// checkOutput refuses to write over input, or over an existing file unless
+// force is set.
+func checkOutput(input, output string, force bool) error {
+	out, err := os.Stat(output)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if in, err := os.Stat(input); err == nil && os.SameFile(in, out) {
+		return fmt.Errorf("output %s is the input file", output)
+	}
+	if out.IsDir() {
+		return fmt.Errorf("output %s is a folder", output)
+	}
+	if !force {
+		return fmt.Errorf("%w: %s (use --force to overwrite)", ErrExists, output)
+	}
+	return nil
+}
+
+// tempFor creates a temporary file in output's folder, so that the final
+// rename stays within one file system.
+func tempFor(output string) (*os.File, error) {
+	return os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".tmp*")
+}
+
+// publish moves the finished temporary file to output. Without force it
+// links rather than renames, so that a file appearing at output meanwhile is
+// never replaced.
+func publish(tmp, output string, force bool) error {
+	if force {
+		return os.Rename(tmp, output)
+	}
+	if err := os.Link(tmp, output); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w: %s (use --force to overwrite)", ErrExists, output)
+		}
+		// No hard links on this file system: check, then rename.
+		if _, serr := os.Lstat(output); serr == nil {
+			return fmt.Errorf("%w: %s (use --force to overwrite)", ErrExists, output)
+		}
+		return os.Rename(tmp, output)
+	}
+	return os.Remove(tmp)
+}

@@ -1,0 +1,150 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"zpng/codec"
+)
+
+// method is one way of turning a file into container sections and back.
+type method interface {
+	name() string
+	id() codec.Method
+	// available returns nil if the method can run with these options, or an
+	// error wrapping ErrUnavailable that says why not.
+	available(opt *Options) error
+	// encode returns the container parts for src.
+	encode(ctx context.Context, j *job, src []byte) (*encoded, error)
+	// decode writes the original bytes of c to w.
+	decode(ctx context.Context, j *job, c *codec.Container, w io.Writer) error
+}
+
+// encoded is what a method makes of a file; the pipeline adds the name,
+// size and hash.
+type encoded struct {
+	flags    uint16
+	modelID  [32]byte
+	sections []codec.Section // META, if any, first: Inspect reads only that far
+	model    string          // for Result.Model
+	notes    []string
+}
+
+func (e *encoded) size() int64 {
+	var n int64
+	for _, s := range e.sections {
+		n += int64(len(s.Data))
+	}
+	return n
+}
+
+type registration struct {
+	m    method
+	auto bool // a candidate of --method auto
+}
+
+var methods = map[string]registration{}
+
+// registerMethod makes m selectable by name and, if auto, a candidate of
+// --method auto. Methods call it from init.
+func registerMethod(m method, auto bool) {
+	methods[m.name()] = registration{m, auto}
+}
+
+func methodNames() string {
+	names := []string{"auto"}
+	for n := range methods {
+		names = append(names, n)
+	}
+	if _, ok := methods["neural"]; !ok {
+		names = append(names, "neural")
+	}
+	sort.Strings(names[1:])
+	return strings.Join(names, ", ")
+}
+
+// candidates returns the methods to try for opt.Method.
+func candidates(opt *Options) ([]method, error) {
+	name := opt.Method
+	if name == "" || name == "auto" {
+		var ms []method
+		for _, r := range methods {
+			if r.auto && r.m.available(opt) == nil {
+				ms = append(ms, r.m)
+			}
+		}
+		// Deterministic order: stored last, so that ties go to real codecs.
+		sort.Slice(ms, func(a, b int) bool { return ms[a].id() > ms[b].id() })
+		return ms, nil
+	}
+	r, ok := methods[name]
+	if !ok {
+		if name == "neural" {
+			return nil, fmt.Errorf("%w: the neural method is not available yet in this build", ErrUnavailable)
+		}
+		return nil, fmt.Errorf("unknown method %q (have: %s)", name, methodNames())
+	}
+	if err := r.m.available(opt); err != nil {
+		return nil, err
+	}
+	return []method{r.m}, nil
+}
+
+// methodByID returns the method that decodes id.
+func methodByID(id codec.Method) (method, error) {
+	for _, r := range methods {
+		if r.m.id() == id {
+			return r.m, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: this zpng cannot decode method %s (id %d)", codec.ErrUnsupportedMethod, id, uint8(id))
+}
+
+// classical is stored, zstd or xz: one DATA section made by package codec.
+type classical struct{ m codec.Method }
+
+func init() {
+	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz} {
+		registerMethod(classical{m}, true)
+	}
+}
+
+func (c classical) name() string             { return c.m.String() }
+func (c classical) id() codec.Method         { return c.m }
+func (c classical) available(*Options) error { return nil }
+
+func (c classical) encode(ctx context.Context, j *job, src []byte) (*encoded, error) {
+	var payload bytes.Buffer
+	w, err := codec.NewCompressor(c.m, &payload, int64(len(src)))
+	if err != nil {
+		return nil, err
+	}
+	j.progress.begin("compress "+c.name(), int64(len(src)))
+	if err := copyWithProgress(ctx, j, w, bytes.NewReader(src)); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return &encoded{sections: []codec.Section{{Type: codec.SectionPayload, Data: payload.Bytes()}}}, nil
+}
+
+func (c classical) decode(ctx context.Context, j *job, ct *codec.Container, w io.Writer) error {
+	if ct.Flags != 0 {
+		return fmt.Errorf("%w: flags %#x for method %s", codec.ErrCorrupt, ct.Flags, c.name())
+	}
+	payload, ok := ct.Section(codec.SectionPayload)
+	if !ok {
+		return fmt.Errorf("%w: no DATA section", codec.ErrCorrupt)
+	}
+	r, err := codec.NewDecompressor(c.m, payload, ct.OriginalSize)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return copyWithProgress(ctx, j, w, r)
+}

@@ -1,0 +1,368 @@
+package core
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"zpng/codec"
+)
+
+// Compress writes input as a ZPNG image to output ("" = input + ".zpng.png").
+// The image is written to a temporary file, decoded again from that file and
+// checked against the input's SHA-256 before it is moved into place.
+func Compress(ctx context.Context, input, output string, opt Options) (*Result, error) {
+	start := time.Now()
+	j := newJob(opt)
+	if output == "" {
+		output = input + DefaultSuffix
+	}
+	ms, err := candidates(&j.opt)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(input)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", input)
+	}
+	if st.Size() > codec.MaxOriginalSize {
+		return nil, fmt.Errorf("%s is %d bytes; ZPNG holds at most %d", input, st.Size(), int64(codec.MaxOriginalSize))
+	}
+	if err := checkOutput(input, output, opt.Force); err != nil {
+		return nil, err
+	}
+	weights := []float64{0.05}
+	for range ms {
+		weights = append(weights, 1)
+	}
+	j.progress.plan(append(weights, 0.05, 0.05, 0.3)...)
+	j.progress.begin("read", st.Size())
+	src, err := os.ReadFile(input)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(src)
+
+	// Try each candidate; keep the smallest.
+	var best *encoded
+	var bestM method
+	var tried []string
+	for _, m := range ms {
+		e, err := m.encode(ctx, j, src)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if len(ms) == 1 {
+				return nil, fmt.Errorf("%s: %w", m.name(), err)
+			}
+			tried = append(tried, fmt.Sprintf("%s failed: %v", m.name(), err))
+			continue
+		}
+		tried = append(tried, fmt.Sprintf("%s %d B", m.name(), e.size()))
+		if best == nil || e.size() < best.size() {
+			best, bestM = e, m
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("no method could compress %s: %s", input, strings.Join(tried, "; "))
+	}
+	c := &codec.Container{
+		Header: codec.Header{
+			Method: bestM.id(), Flags: best.flags, OriginalSize: int64(len(src)),
+			SHA256: sum, Name: storedName(input), ModelID: best.modelID,
+		},
+		Sections: best.sections,
+	}
+
+	j.progress.begin("write", 0)
+	tmp, err := writeTemp(output, func(w io.Writer) error { return codec.Write(w, c) })
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp) // a no-op once published
+
+	// Decode the written bytes, not the ones in memory.
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if _, _, err := decodeFile(ctx, j, tmp, io.Discard); err != nil {
+		return nil, fmt.Errorf("self-check of the new image failed: %w", err)
+	}
+	pngSize, err := fileSize(tmp)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := publish(tmp, output, opt.Force); err != nil {
+		return nil, err
+	}
+	j.progress.finish()
+	r := &Result{
+		Input: input, Output: output, InputSize: int64(len(src)), OutputSize: pngSize,
+		Method: bestM.name(), Model: best.model, SHA256: sum, Verified: true,
+		Elapsed: time.Since(start), Notes: best.notes,
+	}
+	if len(ms) > 1 {
+		r.Notes = append(r.Notes, "auto: "+strings.Join(tried, ", "))
+	}
+	r.BitsPerByte = bitsPerByte(pngSize, r.InputSize)
+	return r, nil
+}
+
+// Decompress restores the original file of a ZPNG image to output ("" = the
+// stored name, reduced to a safe base name, in the image's folder). The file
+// is written to a temporary file, read back and checked against the stored
+// SHA-256 before it is moved into place.
+func Decompress(ctx context.Context, input, output string, opt Options) (*Result, error) {
+	start := time.Now()
+	j := newJob(opt)
+	j.progress.plan(0.1, 1, 0.2)
+	j.progress.begin("read", 0)
+	f, size, err := openSized(input)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c, err := codec.Read(f, size)
+	if err != nil {
+		return nil, err
+	}
+	m, err := methodByID(c.Method)
+	if err != nil {
+		return nil, err
+	}
+	if output == "" {
+		output = filepath.Join(filepath.Dir(input), restoredName(c.Name, input))
+	}
+	if err := checkOutput(input, output, opt.Force); err != nil {
+		return nil, err
+	}
+	j.progress.begin("decompress "+m.name(), c.OriginalSize)
+	tmp, err := writeTemp(output, func(w io.Writer) error { return m.decode(ctx, j, c, w) })
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp)
+
+	// Check what reached the disk.
+	j.progress.begin("verify", c.OriginalSize)
+	sum, n, err := hashFile(ctx, j, tmp)
+	if err != nil {
+		return nil, err
+	}
+	if n != c.OriginalSize || sum != c.SHA256 {
+		return nil, fmt.Errorf("%w: the restored file does not match the SHA-256 in the header", codec.ErrCorrupt)
+	}
+	if err := publish(tmp, output, opt.Force); err != nil {
+		return nil, err
+	}
+	j.progress.finish()
+	return &Result{
+		Input: input, Output: output, InputSize: size, OutputSize: n,
+		Method: m.name(), SHA256: sum, Verified: true, Elapsed: time.Since(start),
+		BitsPerByte: bitsPerByte(size, n),
+	}, nil
+}
+
+// Verify decodes a ZPNG image fully and checks the result against the stored
+// SHA-256. An image that does not verify is an error.
+func Verify(ctx context.Context, input string, opt Options) (*Result, error) {
+	start := time.Now()
+	j := newJob(opt)
+	j.progress.plan(0.1, 1)
+	c, size, err := decodeFile(ctx, j, input, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	j.progress.finish()
+	return &Result{
+		Input: input, InputSize: size, OutputSize: c.OriginalSize, Method: c.Method.String(),
+		SHA256: c.SHA256, Verified: true, Elapsed: time.Since(start),
+		BitsPerByte: bitsPerByte(size, c.OriginalSize),
+	}, nil
+}
+
+// decodeFile reads the image at path, decodes it into w and checks size and
+// SHA-256 against the header.
+func decodeFile(ctx context.Context, j *job, path string, w io.Writer) (*codec.Container, int64, error) {
+	f, size, err := openSized(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	j.progress.begin("read", size)
+	c, err := codec.Read(f, size)
+	if err != nil {
+		return nil, 0, err
+	}
+	m, err := methodByID(c.Method)
+	if err != nil {
+		return nil, 0, err
+	}
+	j.progress.begin("verify", c.OriginalSize)
+	h := sha256.New()
+	cw := &countWriter{}
+	if err := m.decode(ctx, j, c, io.MultiWriter(w, h, cw)); err != nil {
+		return nil, 0, err
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	if cw.n != c.OriginalSize || sum != c.SHA256 {
+		return nil, 0, fmt.Errorf("%w: the decoded data does not match the SHA-256 in the header", codec.ErrCorrupt)
+	}
+	return c, size, nil
+}
+
+// Inspect reads the header of a ZPNG image (and its META section when that
+// comes first) without decoding the payload.
+func Inspect(input string) (*Info, error) {
+	f, size, err := openSized(input)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := codec.NewReader(f, size)
+	if err != nil {
+		return nil, err
+	}
+	info := &Info{
+		Path: input, FileSize: size, Width: r.Width, Height: r.Height,
+		Version: r.Version, Method: r.Method.String(), MethodID: int(r.Method), Flags: r.Flags,
+		OriginalSize: r.OriginalSize, SHA256: r.SHA256, StoredName: r.Name,
+		Name: restoredName(r.Name, input), ModelID: r.ModelID,
+		BitsPerByte: bitsPerByte(size, r.OriginalSize),
+	}
+	_, err = methodByID(r.Method)
+	info.Decodable = err == nil
+	for _, s := range r.Table {
+		info.Sections = append(info.Sections, SectionInfo{Type: s.Type.String(), Length: s.Length, CRC32C: s.CRC})
+	}
+	if len(r.Table) > 0 && r.Table[0].Type == codec.SectionMeta {
+		s, err := r.Next()
+		if err != nil {
+			return nil, err
+		}
+		info.Meta = s.Data
+	}
+	return info, nil
+}
+
+// IsZPNG reports whether path starts like a ZPNG image (valid PNG and
+// container header; the rest is not read).
+func IsZPNG(path string) bool {
+	f, size, err := openSized(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	_, err = codec.NewReader(f, size)
+	return err == nil
+}
+
+// restoredName is the file name to restore to: the stored name made safe,
+// or else the image's name without its suffix.
+func restoredName(stored, image string) string {
+	if n := SafeName(stored); n != "" {
+		return n
+	}
+	base := filepath.Base(image)
+	for _, suf := range []string{DefaultSuffix, ".png"} {
+		if n := strings.TrimSuffix(base, suf); n != base && SafeName(n) != "" {
+			return SafeName(n)
+		}
+	}
+	return "restored"
+}
+
+func openSized(path string) (*os.File, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s is not a regular file", path)
+	}
+	return f, st.Size(), nil
+}
+
+func fileSize(path string) (int64, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+
+// writeTemp creates a temporary file next to output, fills it with write,
+// syncs and closes it, and returns its name; on error nothing is left.
+func writeTemp(output string, write func(io.Writer) error) (string, error) {
+	f, err := tempFor(output)
+	if err != nil {
+		return "", err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = write(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// hashFile returns the SHA-256 and size of the file at path.
+func hashFile(ctx context.Context, j *job, path string) ([32]byte, int64, error) {
+	var sum [32]byte
+	f, err := os.Open(path)
+	if err != nil {
+		return sum, 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	cw := &countWriter{}
+	if err := copyWithProgress(ctx, j, io.MultiWriter(h, cw), f); err != nil {
+		return sum, 0, err
+	}
+	h.Sum(sum[:0])
+	return sum, cw.n, nil
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+func bitsPerByte(png, original int64) float64 {
+	if original == 0 {
+		return 0
+	}
+	return float64(png) * 8 / float64(original)
+}

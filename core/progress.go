@@ -1,0 +1,113 @@
+package core
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// job carries one operation's options and progress.
+type job struct {
+	opt      Options
+	progress *progress
+}
+
+func newJob(opt Options) *job {
+	return &job{opt: opt, progress: &progress{fn: opt.Progress}}
+}
+
+// progress turns phase updates into Progress reports, at most ten a second.
+// The phases of a job are weighted by plan so that Fraction runs once from
+// 0 to 1 over the whole job.
+type progress struct {
+	fn         func(Progress)
+	phase      string
+	total      int64
+	phaseStart time.Time
+	last       time.Time
+	base, span float64 // the current phase's share of the job
+	next       float64 // where the next phase starts
+	weights    []float64
+}
+
+// plan sets the relative weights of the phases to come.
+func (p *progress) plan(weights ...float64) {
+	var sum float64
+	for _, w := range weights {
+		sum += w
+	}
+	p.weights = p.weights[:0]
+	for _, w := range weights {
+		p.weights = append(p.weights, w/sum)
+	}
+	p.next = 0
+}
+
+// begin starts a phase of total units.
+func (p *progress) begin(phase string, total int64) {
+	p.phase, p.total, p.phaseStart = phase, total, time.Now()
+	p.base, p.span = p.next, 0
+	if len(p.weights) > 0 {
+		p.span = p.weights[0]
+		p.weights = p.weights[1:]
+	}
+	p.next = min(p.base+p.span, 1)
+	p.last = time.Time{}
+	p.update(0, 0, true)
+}
+
+// update reports done units of the current phase.
+func (p *progress) update(done int64, loss float64, force bool) {
+	if p.fn == nil {
+		return
+	}
+	now := time.Now()
+	if !force && now.Sub(p.last) < 100*time.Millisecond {
+		return
+	}
+	p.last = now
+	r := Progress{Phase: p.phase, Done: done, Total: p.total, Loss: loss, Fraction: p.base}
+	if p.total > 0 {
+		f := float64(done) / float64(p.total)
+		r.Fraction = min(p.base+p.span*f, 1)
+		if el := now.Sub(p.phaseStart).Seconds(); el > 0.2 && done > 0 {
+			r.BytesPerSec = float64(done) / el
+			r.ETA = time.Duration(float64(p.total-done) / r.BytesPerSec * float64(time.Second))
+		}
+	}
+	p.fn(r)
+}
+
+// finish reports the job complete.
+func (p *progress) finish() {
+	if p.fn != nil {
+		p.fn(Progress{Phase: "done", Done: p.total, Total: p.total, Fraction: 1})
+	}
+}
+
+// copyWithProgress copies r to w, reporting bytes as the current phase and
+// stopping when ctx is cancelled.
+func copyWithProgress(ctx context.Context, j *job, w io.Writer, r io.Reader) error {
+	buf := make([]byte, 256<<10)
+	var done int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := r.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			done += int64(n)
+			j.progress.update(done, 0, false)
+		}
+		if err == io.EOF {
+			j.progress.update(done, 0, true)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
