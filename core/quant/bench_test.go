@@ -22,7 +22,6 @@ func BenchmarkGoEngine(b *testing.B) {
 				defer p.Close()
 				in := randomBytes(1, B)
 				freqs := make([]uint16, 256*B)
-				b.SetBytes(int64(B))
 				for b.Loop() {
 					p.Step(in, freqs)
 				}
@@ -41,7 +40,6 @@ func BenchmarkReference(b *testing.B) {
 		b.Run(preset, func(b *testing.B) {
 			r := newRef(m)
 			freqs := make([]uint16, 256)
-			b.SetBytes(1)
 			for b.Loop() {
 				r.step('a', freqs)
 			}

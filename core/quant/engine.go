@@ -98,6 +98,36 @@ func dot3(p []int64, x []int8) (s0, s1, s2 int64) {
 	return
 }
 
+// dot3x2 is dot3 for two inputs at once, loading each packed weight once.
+func dot3x2(p []int64, x, y []int8) (a, b [3]int64) {
+	y = y[:len(x)]
+	for len(x) > 0 {
+		n := min(len(x), 64)
+		var ax, ay int64
+		for i := 0; i < n; i += 4 {
+			q := (*[4]int64)(p[i : i+4])
+			u := (*[4]int8)(x[i : i+4])
+			v := (*[4]int8)(y[i : i+4])
+			ax += q[0]*int64(u[0]) + q[1]*int64(u[1]) + q[2]*int64(u[2]) + q[3]*int64(u[3])
+			ay += q[0]*int64(v[0]) + q[1]*int64(v[1]) + q[2]*int64(v[2]) + q[3]*int64(v[3])
+		}
+		addLanes(&a, ax)
+		addLanes(&b, ay)
+		p, x, y = p[n:], x[n:], y[n:]
+	}
+	return
+}
+
+// addLanes adds the three signed 21-bit lanes of acc to s.
+func addLanes(s *[3]int64, acc int64) {
+	lo := acc << 43 >> 43
+	acc = (acc - lo) >> 21
+	mid := acc << 43 >> 43
+	s[0] += lo
+	s[1] += mid
+	s[2] += (acc - mid) >> 21
+}
+
 func rescale(acc int64, m int32) int64 { return (acc*int64(m) + 1<<19) >> 20 }
 
 func act(lut *[8192]int16, x int64) int64 {
@@ -280,7 +310,19 @@ func matvec(pk packed, mul, bias []int32, n int, x []int8, stride int, out []int
 		prow := pk.p[t*k : (t+1)*k]
 		m0, m1, m2 := mul[t], mul[T+t], mul[2*T+t]
 		b0, b1, b2 := int64(bias[t]), int64(bias[T+t]), int64(bias[2*T+t])
-		for s := range n {
+		s := 0
+		for ; s+2 <= n; s += 2 {
+			a, b := dot3x2(prow, x[s*stride:][:k], x[(s+1)*stride:][:k])
+			o := out[s*ostride:]
+			o[t] = rescale(a[0], m0) + b0
+			o[T+t] = rescale(a[1], m1) + b1
+			o[2*T+t] = rescale(a[2], m2) + b2
+			o = out[(s+1)*ostride:]
+			o[t] = rescale(b[0], m0) + b0
+			o[T+t] = rescale(b[1], m1) + b1
+			o[2*T+t] = rescale(b[2], m2) + b2
+		}
+		if s < n {
 			s0, s1, s2 := dot3(prow, x[s*stride:][:k])
 			o := out[s*ostride:]
 			o[t] = rescale(s0, m0) + b0
