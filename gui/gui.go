@@ -1,6 +1,8 @@
 package gui
 
 import (
+	"time"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 )
@@ -16,6 +18,7 @@ func Run(files []string) int {
 	u := New(a, win, Core{}, NewFileDialogs(win))
 	win.SetContent(u.Content())
 	win.SetOnDropped(u.Drop)
+	win.SetOnClosed(func() { u.closed.Store(true) })
 	win.Resize(fyne.NewSize(860, 600))
 
 	// Queue the files once the window runs, so progress has a window to go to.
@@ -23,5 +26,6 @@ func Run(files []string) int {
 
 	// Fyne itself quits cleanly on SIGINT and SIGTERM.
 	win.ShowAndRun()
+	u.Stop(10 * time.Second)
 	return 0
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -86,6 +87,7 @@ type UI struct {
 	queue   []*job
 	running bool
 	wg      sync.WaitGroup // counts queued and running jobs
+	closed  atomic.Bool    // the window is gone: no more widget updates
 }
 
 // New builds the window's content. Set it with win.SetContent(u.Content())
@@ -198,19 +200,52 @@ func (u *UI) work() {
 // wait blocks until every queued job has finished and shown its outcome.
 func (u *UI) wait() { u.wg.Wait() }
 
+// Stop cancels every queued and running job and waits, at most timeout,
+// for them to end, so that the pipeline can remove its temporary files.
+// Call it after the window has closed.
+func (u *UI) Stop(timeout time.Duration) {
+	u.closed.Store(true)
+	u.mu.Lock()
+	for _, j := range u.queue {
+		j.cancel()
+	}
+	u.mu.Unlock()
+	for _, j := range u.shown {
+		j.cancel()
+	}
+	done := make(chan struct{})
+	go func() {
+		u.wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+	}
+}
+
+// onMain runs f on the main thread and waits, unless the window is gone.
+func (u *UI) onMain(f func()) {
+	fyne.DoAndWait(func() {
+		if !u.closed.Load() {
+			f()
+		}
+	})
+}
+
 // run does one job on the worker goroutine.
 func (u *UI) run(j *job) {
 	defer j.cancel()
 	if j.ctx.Err() != nil {
-		fyne.DoAndWait(func() { j.view.showCancelled(j) })
+		u.onMain(func() { j.view.showCancelled(j) })
 		return
 	}
-	fyne.DoAndWait(func() { j.view.started(j) })
+	u.onMain(func() { j.view.started(j) })
 
 	j.opt.Progress = func(p core.Progress) { u.report(j, p) }
 	r, err := u.process(j)
 
-	fyne.DoAndWait(func() {
+	u.onMain(func() {
 		switch {
 		case err == nil:
 			j.result = r
@@ -272,6 +307,9 @@ func (u *UI) report(j *job, p core.Progress) {
 		return // an update is already on its way and will take this one
 	}
 	fyne.Do(func() {
+		if u.closed.Load() {
+			return
+		}
 		j.pending.Store(false)
 		j.mu.Lock()
 		p := j.latest
