@@ -2,6 +2,7 @@ package gui
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"image"
@@ -178,16 +179,30 @@ func TestDropErrors(t *testing.T) {
 	notZPNG := filepath.Join(dir, "x.zpng.png")
 	writePlainPNG(t, notZPNG)
 	missing := filepath.Join(dir, "missing.txt")
+	text := filepath.Join(dir, "text.txt")
+	sample(t, text, 1000)
+	noModel := core.Options{Method: "neural", Model: filepath.Join(dir, "no-such-model.safetensors")}
+
+	// The message the pipeline itself gives for a missing model.
+	_, modelErr := core.Compress(context.Background(), text, filepath.Join(t.TempDir(), "out.png"), noModel)
+	if modelErr == nil {
+		t.Fatal("core compressed with a missing model")
+	}
 
 	for _, tc := range []struct {
-		path, want string
+		name, path, want string
+		opt              core.Options
 	}{
-		{notZPNG, "not a ZPNG image"},
-		{missing, "no such file or directory"},
-		{dir, "is a folder"},
+		{"not ZPNG", notZPNG, "not a ZPNG image", core.Options{Method: "zstd"}},
+		{"missing file", missing, missing + ": no such file or directory", core.Options{Method: "zstd"}},
+		{"folder", dir, "is a folder", core.Options{Method: "zstd"}},
+		{"missing model", text, modelErr.Error(), noModel},
 	} {
-		t.Run(filepath.Base(tc.path), func(t *testing.T) {
-			u, w := newTestUI(t, "zstd")
+		t.Run(tc.name, func(t *testing.T) {
+			u, w := newTestUI(t, tc.opt.Method)
+			if tc.opt.Model != "" {
+				u.settings.prefs.SetString(prefModel, tc.opt.Model)
+			}
 			before := listDir(t, dir)
 			drop(u, tc.path)
 			j := lastJob(t, u)
