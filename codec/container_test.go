@@ -107,7 +107,7 @@ func checkWithImagePNG(t *testing.T, data []byte, c *Container) {
 	if int64(b.Dx()) != c.Width || int64(b.Dy()) != c.Height {
 		t.Fatalf("image is %v, header says %dx%d", b, c.Width, c.Height)
 	}
-	if b.Dy() > b.Dx() || b.Dx()-b.Dy() > 1 && int64(b.Dx()*(b.Dy()+1)) < (c.DataLen+2)/3 {
+	if b.Dy() > b.Dx() || b.Dx() > 2*b.Dy()+1 {
 		t.Errorf("image %dx%d is not roughly square for %d bytes", b.Dx(), b.Dy(), c.DataLen)
 	}
 	var pix []byte
@@ -139,11 +139,14 @@ func checkWithImagePNG(t *testing.T, data []byte, c *Container) {
 }
 
 func TestImageSize(t *testing.T) {
-	for _, n := range []int64{0, 1, 3, 4, 92, 300, 1 << 20, 1<<20 + 1, 123456789} {
+	for _, n := range []int64{0, 1, 3, 4, 92, 300, 52769, 1 << 20, 1<<20 + 1, 123456789} {
 		w, h := ImageSize(n)
-		p := (n + 2) / 3
-		if w*h < p || w < h || w-h > 1 && (w-1)*(w-1) >= p || w*(h-1) >= p && p > 0 {
+		p := max((n+2)/3, 1)
+		if w*h < p || w < h || w > 2*h+1 || w*(h-1) >= p || (w-1)*h >= p && w > isqrtCeil(p) {
 			t.Errorf("ImageSize(%d) = %d×%d", n, w, h)
+		}
+		if pad := w*h - p; pad > w {
+			t.Errorf("ImageSize(%d) = %d×%d pads %d pixels", n, w, h, pad)
 		}
 	}
 }

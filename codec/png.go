@@ -31,21 +31,33 @@ const (
 )
 
 // ImageSize returns the width and height of the image that carries n bytes:
-// p = ceil(n/3) pixels, width = ceil(sqrt(p)), height = ceil(p/width)
-// (both at least 1).
+// p = ceil(n/3) pixels (at least 1); among the widths w from ceil(sqrt(p))
+// to ceil(sqrt(2p)), with h = ceil(p/w), the one with the fewest raw image
+// bytes h·(3w+1), the narrowest on a tie. The image is thus square or up to
+// about twice as wide as high, with little padding.
 func ImageSize(n int64) (width, height int64) {
-	p := (n + 2) / 3
-	if p < 1 {
-		p = 1
+	p := max((n+2)/3, 1)
+	lo, hi := isqrtCeil(p), isqrtCeil(2*p)
+	best := int64(-1)
+	for w := lo; w <= hi; w++ {
+		h := (p + w - 1) / w
+		if raw := h * (3*w + 1); best < 0 || raw < best {
+			best, width, height = raw, w, h
+		}
 	}
-	w := int64(math.Sqrt(float64(p)))
+	return width, height
+}
+
+// isqrtCeil returns the smallest w ≥ 1 with w·w ≥ p.
+func isqrtCeil(p int64) int64 {
+	w := max(int64(math.Sqrt(float64(p))), 1)
 	for w*w < p {
 		w++
 	}
 	for w > 1 && (w-1)*(w-1) >= p {
 		w--
 	}
-	return w, (p + w - 1) / w
+	return w
 }
 
 // writePNG writes the n bytes of data as the pixels of an RGB PNG.
