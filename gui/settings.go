@@ -69,7 +69,7 @@ func (s Settings) form() *widget.Form {
 		}
 	}
 
-	self := widget.NewCheck("embed everything the decoder needs", func(v bool) {
+	self := widget.NewCheck("embed the whole model, not a delta from the shipped one", func(v bool) {
 		s.prefs.SetBool(prefSelfContained, v)
 	})
 	self.SetChecked(opt.SelfContained)
