@@ -125,17 +125,20 @@ func (e *Encoder) Finish() []byte {
 
 // cumFreq returns f[0] + … + f[s-1].
 func cumFreq(f []uint16, s int) uint64 {
-	f = f[:256]
-	var c uint32
+	a := (*[256]uint16)(f[:256])
+	var c0, c1, c2, c3 uint32
 	i := 0
 	for ; i+8 <= s; i += 8 {
-		c += uint32(f[i]) + uint32(f[i+1]) + uint32(f[i+2]) + uint32(f[i+3]) +
-			uint32(f[i+4]) + uint32(f[i+5]) + uint32(f[i+6]) + uint32(f[i+7])
+		b := (*[8]uint16)(a[i : i+8])
+		c0 += uint32(b[0]) + uint32(b[4])
+		c1 += uint32(b[1]) + uint32(b[5])
+		c2 += uint32(b[2]) + uint32(b[6])
+		c3 += uint32(b[3]) + uint32(b[7])
 	}
 	for ; i < s; i++ {
-		c += uint32(f[i])
+		c0 += uint32(a[i&255])
 	}
-	return uint64(c)
+	return uint64(c0 + c1 + c2 + c3)
 }
 
 // Decoder decodes one stream written by Encoder, given the same sequence of
