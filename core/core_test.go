@@ -270,6 +270,26 @@ func TestStoredNameIsMadeSafe(t *testing.T) {
 	_ = dir
 }
 
+func TestOutputFolder(t *testing.T) {
+	ctx := context.Background()
+	dir, outDir := t.TempDir(), t.TempDir()
+	in := writeFile(t, dir, "a.txt", text)
+	r, err := Compress(ctx, in, outDir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Output != filepath.Join(outDir, "a.txt.zpng.png") {
+		t.Errorf("compress into a folder wrote %s", r.Output)
+	}
+	d, err := Decompress(ctx, r.Output, dir+"/", Options{Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Output != in {
+		t.Errorf("decompress into a folder wrote %s", d.Output)
+	}
+}
+
 func TestInspect(t *testing.T) {
 	dir := t.TempDir()
 	in := writeFile(t, dir, "notes.txt", text)

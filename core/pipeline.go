@@ -22,6 +22,8 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	j := newJob(opt)
 	if output == "" {
 		output = input + DefaultSuffix
+	} else if isDir(output) {
+		output = filepath.Join(output, filepath.Base(input)+DefaultSuffix)
 	}
 	ms, err := candidates(&j.opt)
 	if err != nil {
@@ -145,6 +147,8 @@ func Decompress(ctx context.Context, input, output string, opt Options) (*Result
 	}
 	if output == "" {
 		output = filepath.Join(filepath.Dir(input), restoredName(c.Name, input))
+	} else if isDir(output) {
+		output = filepath.Join(output, restoredName(c.Name, input))
 	}
 	if err := checkOutput(input, output, opt.Force); err != nil {
 		return nil, err
@@ -301,6 +305,11 @@ func openSized(path string) (*os.File, int64, error) {
 		return nil, 0, fmt.Errorf("%s is not a regular file", path)
 	}
 	return f, st.Size(), nil
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }
 
 func fileSize(path string) (int64, error) {
