@@ -14,7 +14,7 @@ for cat in "${!quota[@]}"; do
   (cd "$corpus" && find "$cat" -type f -printf '%s %p\n') |
     while read -r size path; do
       printf '%s %s %s\n' "$(printf '%s' "$path" | sha256sum | cut -c1-16)" "$size" "$path"
-    done | sort | awk -v q="${quota[$cat]}" '{ if (t >= q) exit; t += $2; print $3 }'
+    done | sort | awk -v q="${quota[$cat]}" 't < q { t += $2; print $3 }'
 done | sort > "$list"
 tar -C "$corpus" -cf - -T "$list" | xz -9 -T2 > "$out"
 echo "$(wc -l < "$list") files, $(cd "$corpus" && cat $(cat "$list") | wc -c) bytes -> $(stat -c %s "$out") bytes"
