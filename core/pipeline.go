@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -55,8 +56,8 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	sum := sha256.Sum256(src)
 
 	// Try each candidate; keep the smallest.
-	var best *encoded
-	var bestM method
+	var best, bestC *encoded // bestC: the best classical one, the fallback
+	var bestM, bestCM method
 	var tried []string
 	for _, m := range ms {
 		e, err := m.encode(ctx, j, src)
@@ -74,32 +75,33 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 		if best == nil || e.size() < best.size() {
 			best, bestM = e, m
 		}
+		if m.id() != codec.MethodNeural && (bestC == nil || e.size() < bestC.size()) {
+			bestC, bestCM = e, m
+		}
 	}
 	if best == nil {
 		return nil, fmt.Errorf("no method could compress %s: %s", input, strings.Join(tried, "; "))
 	}
-	c := &codec.Container{
-		Header: codec.Header{
-			Method: bestM.id(), Flags: best.flags, OriginalSize: int64(len(src)),
-			SHA256: sum, Name: storedName(input), ModelID: best.modelID,
-		},
-		Sections: best.sections,
+	header := codec.Header{OriginalSize: int64(len(src)), SHA256: sum, Name: storedName(input)}
+	tmp, err := writeChecked(ctx, j, output, header, bestM, best)
+	if err != nil && bestM.id() == codec.MethodNeural && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
+		// A neural image that does not decode is a bug (engines must agree
+		// bit for bit); the file still gets stored, classically.
+		if bestC == nil {
+			bestCM = methods[codec.MethodXz.String()].m
+			if bestC, err = bestCM.encode(ctx, j, src); err != nil {
+				return nil, err
+			}
+		}
+		note := fmt.Sprintf("BUG: neural decode did not verify (%v); stored with %s instead — please report", err, bestCM.name())
+		best, bestM = bestC, bestCM
+		best.notes = append([]string{note}, best.notes...)
+		tmp, err = writeChecked(ctx, j, output, header, bestM, best)
 	}
-
-	j.progress.begin("write", 0)
-	tmp, err := writeTemp(output, func(w io.Writer) error { return codec.Write(w, c) })
 	if err != nil {
 		return nil, err
 	}
 	defer os.Remove(tmp) // a no-op once published
-
-	// Decode the written bytes, not the ones in memory.
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if _, _, err := decodeFile(ctx, j, tmp, io.Discard); err != nil {
-		return nil, fmt.Errorf("self-check of the new image failed: %w", err)
-	}
 	pngSize, err := fileSize(tmp)
 	if err != nil {
 		return nil, err
@@ -121,6 +123,35 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	}
 	r.BitsPerByte = bitsPerByte(pngSize, r.InputSize)
 	return r, nil
+}
+
+// errSelfCheck marks a new image that did not decode to the input.
+var errSelfCheck = errors.New("self-check of the new image failed")
+
+// writeChecked writes the image of e (made by m) to a temporary file next to
+// output and decodes it again from that file. It returns the file's name;
+// on error nothing is left.
+func writeChecked(ctx context.Context, j *job, output string, h codec.Header, m method, e *encoded) (string, error) {
+	h.Method, h.Flags, h.ModelID = m.id(), e.flags, e.modelID
+	c := &codec.Container{Header: h, Sections: e.sections}
+	j.progress.begin("write", 0)
+	tmp, err := writeTemp(output, func(w io.Writer) error { return codec.Write(w, c) })
+	if err != nil {
+		return "", err
+	}
+	// Decode the written bytes, not the ones in memory.
+	if err := ctx.Err(); err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	if _, _, err := decodeFile(ctx, j, tmp, io.Discard); err != nil {
+		os.Remove(tmp)
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", fmt.Errorf("%w: %w", errSelfCheck, err)
+	}
+	return tmp, nil
 }
 
 // Decompress restores the original file of a ZPNG image to output ("" = the

@@ -1,0 +1,79 @@
+package core
+
+import (
+	"context"
+	"math/rand/v2"
+	"strings"
+
+	"zpng/core/model"
+)
+
+// tuneSettings say how to fine-tune a model on one file.
+type tuneSettings struct {
+	Steps         int
+	Device        string // auto, cpu or cuda
+	Threads       int
+	Train         func(name string) bool // which float tensors change
+	LR            float64
+	Batch, Window int // windows per step and bytes per window
+	Seed          uint64
+}
+
+// tuneFunc fine-tunes w on data and returns the new weights; report is
+// called after every step with the step's training loss in nats per byte.
+type tuneFunc func(ctx context.Context, w *model.Weights, data []byte, s tuneSettings,
+	report func(step int, loss float64)) (*model.Weights, error)
+
+// trainer is the float trainer; nil in builds without libtorch
+// (finetune_torch.go sets it).
+var trainer tuneFunc
+
+// A subset is what the fine-tune may change, and so what a delta carries.
+// Layer 0's input bias is left alone in every subset: the integer model
+// folds it into the 256×3H input table, so changing it would change every
+// entry of that table and make the delta large.
+type subset struct {
+	name  string
+	train func(name string) bool
+}
+
+var (
+	subsetBiases = subset{"biases", func(n string) bool {
+		return n == "head.bias" || strings.HasPrefix(n, "gru.bias_hh_l") ||
+			strings.HasPrefix(n, "gru.bias_ih_l") && n != "gru.bias_ih_l0"
+	}}
+	subsetBiasesHead = subset{"biases+head", func(n string) bool {
+		return subsetBiases.train(n) || n == "head.weight"
+	}}
+)
+
+// tuneSubset is what the fine-tune trains (see the report in the commit
+// that chose it: neural_test.go's BenchmarkSubsets measures the choices).
+var tuneSubset = subsetBiases
+
+// Fine-tune hyperparameters: a few thousand bytes per step, Adam at a rate
+// high enough for 50 steps to move biases noticeably.
+const (
+	tuneBatch  = 16
+	tuneWindow = 256
+	tuneLR     = 3e-3
+	// minTuneBytes: below this a file is too small for a delta to pay.
+	minTuneBytes = 2048
+)
+
+// windows fills in and tgt with batch windows of data at random positions:
+// tgt is a window of window bytes and in is the same window shifted by one
+// (the byte before it, 0 at the start of the file), as the coder sees it.
+func windows(rng *rand.Rand, data []byte, batch, window int, in, tgt []byte) {
+	for b := range batch {
+		s := rng.IntN(len(data) - window + 1)
+		copy(tgt[b*window:(b+1)*window], data[s:s+window])
+		row := in[b*window : (b+1)*window]
+		if s == 0 {
+			row[0] = 0
+		} else {
+			row[0] = data[s-1]
+		}
+		copy(row[1:], data[s:s+window-1])
+	}
+}

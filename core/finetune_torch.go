@@ -1,0 +1,57 @@
+//go:build !notorch
+
+package core
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+
+	"zpng/core/model"
+	"zpng/core/torch"
+)
+
+func init() { trainer = torchFinetune }
+
+// torchFinetune trains the chosen tensors of w with Adam in libtorch.
+func torchFinetune(ctx context.Context, w *model.Weights, data []byte, s tuneSettings,
+	report func(step int, loss float64)) (*model.Weights, error) {
+	window := min(s.Window, len(data))
+	if window < 2 || s.Batch < 1 {
+		return nil, fmt.Errorf("fine-tune: %d bytes are too few", len(data))
+	}
+	if s.Threads > 0 {
+		torch.SetThreads(s.Threads)
+	}
+	m, err := torch.NewModel(w.Config, s.Device, s.Seed)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	if err := m.SetWeights(w); err != nil {
+		return nil, err
+	}
+	if err := m.SetTrainable(s.Train); err != nil {
+		return nil, err
+	}
+	a := torch.DefaultAdam
+	a.LR = s.LR
+	m.SetAdam(a)
+	rng := rand.New(rand.NewPCG(s.Seed, 0x66696e65))
+	in, tgt := make([]byte, s.Batch*window), make([]byte, s.Batch*window)
+	for step := range s.Steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		windows(rng, data, s.Batch, window, in, tgt)
+		loss, err := m.Backward(in, tgt, s.Batch, window)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := m.Step(1); err != nil {
+			return nil, err
+		}
+		report(step+1, loss)
+	}
+	return m.Weights()
+}

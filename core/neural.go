@@ -1,0 +1,662 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"zpng/codec"
+	"zpng/core/engine"
+	"zpng/core/model"
+	"zpng/core/quant"
+)
+
+// The neural method: a byte model predicts every next byte and a range
+// coder codes it, in B streams side by side. The header's ModelID names the
+// base model (the SHA-256 of its file); the flags say what else the decoder
+// needs, carried in the WGHT section:
+const (
+	weightsNone  = 0 // the base model as shipped
+	weightsDelta = 1 // quant.Delta of the fine-tuned model against the base
+	weightsFull  = 2 // the whole integer model, quant.MarshalBinary, zstd
+)
+
+var weightsKinds = map[uint16]string{weightsNone: "none", weightsDelta: "delta", weightsFull: "full"}
+
+// NeuralMeta is the META section of a neural image (JSON): display facts
+// only; the decoder needs none of it except the model's name for messages.
+type NeuralMeta struct {
+	Model         string  `json:"model"`    // preset name or file name
+	ModelID       string  `json:"model_id"` // hex SHA-256 of the base model file
+	Config        string  `json:"config"`   // e.g. "2x256"
+	Engine        string  `json:"engine"`
+	Device        string  `json:"device"`
+	FinetuneSteps int     `json:"finetune_steps"`
+	Trained       string  `json:"trained,omitempty"` // the tensors the fine-tune changed
+	BPBBase       float64 `json:"bpb_base"`          // payload under the base model (estimate for large files)
+	BPBTuned      float64 `json:"bpb_tuned,omitempty"`
+	Embedded      string  `json:"embedded"` // none, delta or full
+	EmbeddedBytes int     `json:"embedded_bytes"`
+	Streams       int     `json:"streams"`
+	BPB           float64 `json:"bpb"` // weights + stream table + payload, bits per original byte
+}
+
+// ParseNeuralMeta decodes the META section of a neural image (Info.Meta).
+func ParseNeuralMeta(meta []byte) (*NeuralMeta, error) {
+	var m NeuralMeta
+	if err := json.Unmarshal(meta, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// autoBudget is the time --model auto allows for coding and checking a file:
+// it takes the largest model expected to finish within it.
+var autoBudget = 2 * time.Minute
+
+// exactLimit: files up to this size are coded with every candidate model
+// to pick the smallest; larger ones are estimated on a sample.
+const exactLimit = 64 << 10
+
+// Sample for estimating larger files: windows spread over the file.
+const (
+	sampleWindows = 32
+	sampleWindow  = 4 << 10
+)
+
+// maxFullWeights bounds a decompressed WGHT section of full weights.
+const maxFullWeights = 256 << 20
+
+type neural struct{}
+
+func init() { registerMethod(neural{}, true) }
+
+func (neural) name() string     { return "neural" }
+func (neural) id() codec.Method { return codec.MethodNeural }
+
+func (neural) available(opt *Options) error {
+	if _, _, err := engineFor(opt); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if (opt.Model == "" || opt.Model == "auto") && len(catalog()) == 0 {
+		return fmt.Errorf("%w: no model: this zpng ships none and %s holds none (use --model FILE)", ErrUnavailable, ModelsDir())
+	}
+	return nil
+}
+
+// engineFor returns the engine the options ask for: --engine, else torch
+// when it is built in, else go.
+func engineFor(opt *Options) (engine.Factory, engine.Options, error) {
+	name := opt.Engine
+	if name == "" {
+		name = "go"
+		if _, err := engine.Lookup("torch"); err == nil {
+			name = "torch"
+		}
+	}
+	dev := opt.Device
+	if dev == "" {
+		dev = "auto"
+	}
+	f, err := engine.Lookup(name)
+	return f, engine.Options{Device: dev, Threads: opt.Threads}, err
+}
+
+func deviceOf(p engine.Predictor) string {
+	if d, ok := p.(interface{ Device() string }); ok {
+		return d.Device()
+	}
+	return "cpu"
+}
+
+// candidate is one way to code the file: a model and what the decoder
+// needs to rebuild it.
+type candidate struct {
+	kind    uint16
+	q       *quant.Model
+	weights []byte // the WGHT section
+	tuned   bool
+	// filled by the choice:
+	bits    float64 // payload bits, exact or estimated
+	payload []byte  // when coded exactly
+	table   []byte
+}
+
+// total is the bytes the candidate costs: weights plus payload.
+func (c *candidate) total() float64 { return float64(len(c.weights)) + c.bits/8 }
+
+func (neural) encode(ctx context.Context, j *job, src []byte) (*encoded, error) {
+	f, eo, err := engineFor(&j.opt)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	n := int64(len(src))
+	B := streamCount(n)
+	slot := j.progress.slot()
+	var notes []string
+
+	mf, base, baseW, note, err := chooseModel(ctx, j, f, eo, B, n)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		notes = append(notes, note)
+	}
+	meta := NeuralMeta{Model: mf.name, ModelID: mf.idHex(), Config: mf.meta.Config.String(), Engine: f.Name(), Streams: B}
+	if mf.source != "shipped" && !j.opt.SelfContained {
+		notes = append(notes, fmt.Sprintf("model %s is not shipped with zpng: decompressing needs it in %s (or compress with --self-contained)", mf.label(), ModelsDir()))
+	}
+
+	// Fine-tune on the file itself.
+	var tuned *quant.Model
+	var trained []string
+	switch {
+	case j.opt.FinetuneSteps <= 0:
+		notes = append(notes, "no fine-tune (--finetune-steps 0)")
+	case trainer == nil:
+		notes = append(notes, "no fine-tune: this zpng is built without libtorch, which the trainer needs")
+	case f.Name() != "torch":
+		notes = append(notes, fmt.Sprintf("no fine-tune with --engine %s: the trainer runs in libtorch", f.Name()))
+	case n < minTuneBytes:
+		notes = append(notes, fmt.Sprintf("no fine-tune: %d bytes are too few for a delta to pay", n))
+	default:
+		j.progress.within(slot, "fine-tune", int64(j.opt.FinetuneSteps), 0, 0.3)
+		s := tuneSettings{Steps: j.opt.FinetuneSteps, Device: eo.Device, Threads: eo.Threads, Train: tuneSubset.train,
+			LR: tuneLR, Batch: tuneBatch, Window: tuneWindow, Seed: uint64(n)}
+		tw, err := trainer(ctx, baseW, src, s, func(step int, loss float64) {
+			j.progress.update(int64(step), loss/math.Ln2, false)
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			notes = append(notes, fmt.Sprintf("fine-tune failed, coding with the base model: %v", err))
+		} else if tuned, err = quant.Quantize(tw); err != nil {
+			notes = append(notes, fmt.Sprintf("fine-tuned model does not quantize, coding with the base model: %v", err))
+			tuned = nil
+		} else {
+			meta.FinetuneSteps = j.opt.FinetuneSteps
+			trained = changedTensors(base, tuned)
+			if len(trained) == 0 {
+				tuned = nil
+			}
+		}
+	}
+
+	cands, err := candidates4(base, tuned, trained, j.opt.SelfContained)
+	if err != nil {
+		return nil, err
+	}
+	dev, err := chooseCandidate(ctx, j, slot, f, eo, cands, src)
+	if err != nil {
+		return nil, err
+	}
+	meta.Device = dev
+	best := cands[0]
+	for _, c := range cands[1:] {
+		if c.total() < best.total() {
+			best = c
+		}
+	}
+	for _, c := range cands {
+		if n == 0 {
+			break
+		}
+		if c.tuned {
+			meta.BPBTuned = c.bits / float64(n)
+		} else {
+			meta.BPBBase = c.bits / float64(n)
+		}
+	}
+	if tuned != nil {
+		meta.Trained = fmt.Sprintf("%s (%d tensors)", tuneSubset.name, len(trained))
+		verdict := "does not pay"
+		if best.tuned {
+			verdict = "pays"
+		}
+		notes = append(notes, fmt.Sprintf("fine-tune (%d steps, %s): %.3f -> %.3f bpb; the %d-byte %s %s",
+			j.opt.FinetuneSteps, tuneSubset.name, meta.BPBBase, meta.BPBTuned, len(bestTunedWeights(cands)), weightsKinds[bestTunedKind(cands)], verdict))
+	}
+
+	// Code the file with the winner unless that was done already.
+	if best.payload == nil && n > 0 {
+		j.progress.within(slot, "encode", n, 0.4, 1)
+		p, err := f.NewPredictor(best.q, B, eo)
+		if err != nil {
+			return nil, err
+		}
+		best.payload, best.table, err = encodeStreams(ctx, p, src, func(d int64) { j.progress.update(d, 0, false) })
+		p.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	if best.table == nil { // an empty file: one empty stream
+		best.payload, best.table, _ = codec.NewStreamEncoder(1).Finish([]int64{0})
+	}
+	meta.Embedded, meta.EmbeddedBytes = weightsKinds[best.kind], len(best.weights)
+	size := len(best.weights) + len(best.table) + len(best.payload)
+	meta.BPB = bitsPerByte(int64(size), n)
+	mj, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	sections := []codec.Section{{Type: codec.SectionMeta, Data: mj}}
+	if best.kind != weightsNone {
+		sections = append(sections, codec.Section{Type: codec.SectionWeights, Data: best.weights})
+	}
+	sections = append(sections,
+		codec.Section{Type: codec.SectionStreams, Data: best.table},
+		codec.Section{Type: codec.SectionPayload, Data: best.payload})
+	modelDesc := mf.name
+	if best.kind != weightsNone {
+		modelDesc += fmt.Sprintf(", %s %d B", meta.Embedded, meta.EmbeddedBytes)
+	}
+	e := &encoded{flags: best.kind, modelID: mf.id, sections: sections, model: modelDesc, notes: notes}
+	if neuralTestHook != nil {
+		neuralTestHook(e)
+	}
+	return e, nil
+}
+
+// neuralTestHook, when set by a test, sees every neural encoding before the
+// pipeline writes it.
+var neuralTestHook func(*encoded)
+
+func bestTunedWeights(cs []*candidate) []byte {
+	for _, c := range cs {
+		if c.tuned {
+			return c.weights
+		}
+	}
+	return nil
+}
+
+func bestTunedKind(cs []*candidate) uint16 {
+	for _, c := range cs {
+		if c.tuned {
+			return c.kind
+		}
+	}
+	return weightsNone
+}
+
+// candidates4 lists the ways to code: the base model as shipped and the
+// tuned one as a delta, or with selfContained each as full weights.
+func candidates4(base, tuned *quant.Model, trained []string, selfContained bool) ([]*candidate, error) {
+	var cs []*candidate
+	for _, q := range []*quant.Model{base, tuned} {
+		if q == nil {
+			continue
+		}
+		c := &candidate{q: q, tuned: q == tuned}
+		var err error
+		switch {
+		case selfContained:
+			c.kind = weightsFull
+			c.weights, err = marshalFull(q)
+		case c.tuned:
+			c.kind = weightsDelta
+			c.weights, err = quant.Delta(base, tuned, trained)
+			if err == nil {
+				err = checkDelta(base, tuned, c.weights)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+// chooseCandidate measures what each candidate's payload costs: exactly, by
+// coding the file, when it is small or there is only one candidate; else
+// on a sample of windows spread over the file. It returns the device the
+// engine ran on.
+func chooseCandidate(ctx context.Context, j *job, slot progressSlot, f engine.Factory, eo engine.Options, cs []*candidate, src []byte) (string, error) {
+	n := int64(len(src))
+	B := streamCount(n)
+	dev := "cpu"
+	if n <= exactLimit || len(cs) == 1 {
+		for i, c := range cs {
+			if n == 0 {
+				continue
+			}
+			step := 0.6 / float64(len(cs))
+			j.progress.within(slot, "encode", n, 0.4+step*float64(i), 0.4+step*float64(i+1))
+			p, err := f.NewPredictor(c.q, B, eo)
+			if err != nil {
+				return "", err
+			}
+			dev = deviceOf(p)
+			c.payload, c.table, err = encodeStreams(ctx, p, src, func(d int64) { j.progress.update(d, 0, false) })
+			p.Close()
+			if err != nil {
+				return "", err
+			}
+			c.bits = 8 * float64(len(c.payload))
+		}
+		return dev, nil
+	}
+	parts := sample(src)
+	var sampled int
+	for _, p := range parts {
+		sampled += len(p)
+	}
+	j.progress.within(slot, "estimate", int64(sampled*len(cs)), 0.3, 0.4)
+	for i, c := range cs {
+		p, err := f.NewPredictor(c.q, len(parts), eo)
+		if err != nil {
+			return "", err
+		}
+		dev = deviceOf(p)
+		bits, err := quant.CodeCost(p, parts)
+		p.Close()
+		if err != nil {
+			return "", err
+		}
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		c.bits = bits * float64(n) / float64(sampled)
+		j.progress.update(int64(sampled*(i+1)), 0, true)
+	}
+	return dev, nil
+}
+
+// sample cuts up to sampleWindows windows of sampleWindow bytes, evenly
+// spread, from src.
+func sample(src []byte) [][]byte {
+	k := min(sampleWindows, max(len(src)/sampleWindow, 1))
+	w := min(sampleWindow, len(src))
+	parts := make([][]byte, k)
+	for i := range parts {
+		off := (len(src) - w) * i / max(k-1, 1)
+		parts[i] = src[off : off+w]
+	}
+	return parts
+}
+
+// chooseModel resolves --model. For auto it takes the largest known model
+// whose coding (encode and verify) is expected to fit autoBudget, measured
+// with a short probe on this engine and device.
+func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Options, B int, n int64) (*modelFile, *quant.Model, *model.Weights, string, error) {
+	load := func(m *modelFile) (*quant.Model, *model.Weights, error) {
+		w, err := m.weights()
+		if err != nil {
+			return nil, nil, err
+		}
+		q, err := quant.Quantize(w)
+		return q, w, err
+	}
+	spec := j.opt.Model
+	if spec != "" && spec != "auto" {
+		m, err := modelByName(spec)
+		if err != nil {
+			return nil, nil, nil, "", err
+		}
+		q, w, err := load(m)
+		return m, q, w, "", err
+	}
+	ms := uniqueModels(catalog())
+	if len(ms) == 0 {
+		return nil, nil, nil, "", fmt.Errorf("%w: no model: this zpng ships none and %s holds none", ErrModelMissing, ModelsDir())
+	}
+	sort.SliceStable(ms, func(a, b int) bool { return ms[a].meta.Config.ParamCount() > ms[b].meta.Config.ParamCount() })
+	var passed []string
+	for i, m := range ms {
+		q, w, err := load(m)
+		if err != nil {
+			passed = append(passed, fmt.Sprintf("%s: %v", m.name, err))
+			continue
+		}
+		if i == len(ms)-1 {
+			why := "the only model"
+			if len(ms) > 1 {
+				why = "the smallest model"
+			}
+			if len(passed) > 0 {
+				why += "; " + joinNotes(passed)
+			}
+			return m, q, w, fmt.Sprintf("model auto: %s (%s)", m.name, why), nil
+		}
+		speed, err := probe(ctx, f, eo, q, B)
+		if err != nil {
+			return nil, nil, nil, "", err
+		}
+		est := time.Duration(2 * float64(n) / speed * float64(time.Second))
+		if est <= autoBudget {
+			return m, q, w, fmt.Sprintf("model auto: %s (est. %v to code and check at %.0f kB/s, within the %v budget)",
+				m.name, est.Round(time.Second), speed/1000, autoBudget), nil
+		}
+		passed = append(passed, fmt.Sprintf("%s would take about %v at %.0f kB/s, over the %v budget",
+			m.name, est.Round(time.Second), speed/1000, autoBudget))
+	}
+	return nil, nil, nil, "", fmt.Errorf("%w: no usable model: %s", ErrModelMissing, joinNotes(passed))
+}
+
+func joinNotes(s []string) string {
+	var b bytes.Buffer
+	for i, x := range s {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(x)
+	}
+	return b.String()
+}
+
+// uniqueModels drops models whose identity came earlier (a shipped model
+// also copied into the models folder).
+func uniqueModels(ms []*modelFile) []*modelFile {
+	seen := map[[32]byte]bool{}
+	var out []*modelFile
+	for _, m := range ms {
+		if !seen[m.id] {
+			seen[m.id] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// probe measures the engine's speed in bytes per second for q with B
+// streams: a few steps after a warm-up one.
+func probe(ctx context.Context, f engine.Factory, eo engine.Options, q *quant.Model, B int) (float64, error) {
+	p, err := f.NewPredictor(q, B, eo)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	in := make([]byte, B)
+	freqs := make([]uint16, 256*B)
+	if err := p.Step(in, freqs); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	steps := 0
+	for steps < 64 && (steps < 4 || time.Since(start) < 200*time.Millisecond) {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		for b := range in {
+			in[b] = byte(steps*31 + b)
+		}
+		if err := p.Step(in, freqs); err != nil {
+			return 0, err
+		}
+		steps++
+	}
+	return float64(steps*B) / max(time.Since(start).Seconds(), 1e-9), nil
+}
+
+// changedTensors lists the integer tensors in which tuned differs from base.
+func changedTensors(base, tuned *quant.Model) []string {
+	var names []string
+	bt, tt := tensorsOf(base), tensorsOf(tuned)
+	for _, name := range quant.TensorNames(base.Config) {
+		if !bt[name].equal(tt[name]) {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// intTensor is one array of a quant.Model, of either element type.
+type intTensor struct {
+	i8  []int8
+	i32 []int32
+}
+
+func (a intTensor) equal(b intTensor) bool {
+	return slices.Equal(a.i8, b.i8) && slices.Equal(a.i32, b.i32)
+}
+
+// tensorsOf maps quant.TensorNames to the arrays of m.
+func tensorsOf(m *quant.Model) map[string]intTensor {
+	t := map[string]intTensor{"t0": {i32: m.T0}, "out.w": {i8: m.Wout}, "out.m": {i32: m.Mout}, "out.b": {i32: m.Bout}}
+	for k, l := range m.Layers {
+		p := fmt.Sprintf("l%d.", k)
+		if k > 0 {
+			t[p+"wih"], t[p+"mih"], t[p+"bih"] = intTensor{i8: l.Wih}, intTensor{i32: l.Mih}, intTensor{i32: l.Bih}
+		}
+		t[p+"whh"], t[p+"mhh"], t[p+"bhh"] = intTensor{i8: l.Whh}, intTensor{i32: l.Mhh}, intTensor{i32: l.Bhh}
+	}
+	return t
+}
+
+// checkDelta makes sure the decoder will rebuild exactly the tuned model.
+func checkDelta(base, tuned *quant.Model, delta []byte) error {
+	got, err := quant.ApplyDelta(base, delta)
+	if err != nil {
+		return err
+	}
+	a, err := got.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	b, err := tuned.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(a, b) {
+		return errors.New("neural: the delta does not rebuild the fine-tuned model")
+	}
+	return nil
+}
+
+func marshalFull(q *quant.Model) ([]byte, error) {
+	raw, err := q.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderCRC(false))
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Close()
+	return enc.EncodeAll(raw, nil), nil
+}
+
+func unmarshalFull(data []byte) (*quant.Model, error) {
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxFullWeights), zstd.WithDecoderConcurrency(1))
+	if err != nil {
+		return nil, err
+	}
+	defer dec.Close()
+	raw, err := dec.DecodeAll(data, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: embedded weights: %v", codec.ErrCorrupt, err)
+	}
+	q := &quant.Model{}
+	if err := q.UnmarshalBinary(raw); err != nil {
+		return nil, fmt.Errorf("%w: embedded weights: %v", codec.ErrCorrupt, err)
+	}
+	return q, nil
+}
+
+func (neural) decode(ctx context.Context, j *job, c *codec.Container, w io.Writer) error {
+	kind, ok := weightsKinds[c.Flags]
+	if !ok {
+		return fmt.Errorf("%w: flags %#x for the neural method", codec.ErrCorrupt, c.Flags)
+	}
+	var meta NeuralMeta
+	if m, ok := c.Section(codec.SectionMeta); ok {
+		json.Unmarshal(m, &meta) // display facts only; a bad one costs the name in messages
+	}
+	wsec, hasW := c.Section(codec.SectionWeights)
+	if hasW != (c.Flags != weightsNone) {
+		return fmt.Errorf("%w: %s weights but WGHT section present: %v", codec.ErrCorrupt, kind, hasW)
+	}
+	table, ok1 := c.Section(codec.SectionStreams)
+	payload, ok2 := c.Section(codec.SectionPayload)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("%w: a neural image needs STRM and DATA sections", codec.ErrCorrupt)
+	}
+	streams, err := codec.ParseStreamTable(table, c.OriginalSize, int64(len(payload)))
+	if err != nil {
+		return err
+	}
+	if len(streams) > maxStreams {
+		return fmt.Errorf("%w: %d streams (at most %d)", codec.ErrCorrupt, len(streams), maxStreams)
+	}
+
+	var q *quant.Model
+	if c.Flags == weightsFull {
+		if q, err = unmarshalFull(wsec); err != nil {
+			return err
+		}
+	} else {
+		mf, err := modelByID(c.ModelID, meta.Model)
+		if err != nil {
+			return err
+		}
+		bw, err := mf.weights()
+		if err != nil {
+			return err
+		}
+		if q, err = quant.Quantize(bw); err != nil {
+			return err
+		}
+		if c.Flags == weightsDelta {
+			if q, err = quant.ApplyDelta(q, wsec); err != nil {
+				return fmt.Errorf("%w: %v", codec.ErrCorrupt, err)
+			}
+		}
+	}
+	f, eo, err := engineFor(&j.opt)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	p, err := f.NewPredictor(q, len(streams), eo)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	return decodeStreams(ctx, p, table, payload, c.OriginalSize, w, func(d int64) { j.progress.update(d, 0, false) })
+}
+
+// progressSlot is the share of the job's progress that the current phase
+// was given; the neural method divides it among its own phases.
+type progressSlot struct{ base, span float64 }
+
+func (p *progress) slot() progressSlot { return progressSlot{p.base, p.span} }
+
+// within starts a phase of total units that runs over the part [from, to]
+// of slot.
+func (p *progress) within(s progressSlot, phase string, total int64, from, to float64) {
+	p.phase, p.total, p.phaseStart = phase, total, time.Now()
+	p.base, p.span = s.base+s.span*from, s.span*(to-from)
+	p.last = time.Time{}
+	p.update(0, 0, true)
+}

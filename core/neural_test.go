@@ -1,0 +1,279 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"zpng/codec"
+	"zpng/core/model"
+)
+
+// tinyCfg keeps the pure-Go engine fast in tests.
+var tinyCfg = model.Config{Layers: 2, Hidden: 32, Embed: 32}
+
+// modelsDir makes a models folder holding a random model saved as
+// NAME.safetensors with preset NAME, points ZPNG_MODELS at it and hides
+// the shipped models. It returns the folder and the model's path.
+func modelsDir(t *testing.T, name string, cfg model.Config, seed uint64) (string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	w, err := model.RandomWeights(cfg, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name+".safetensors")
+	if err := model.Save(path, w, &model.Meta{Preset: name}, model.F32); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("ZPNG_MODELS", dir)
+	saved := shippedModels
+	shippedModels = func() []*modelFile { return nil }
+	t.Cleanup(func() { shippedModels = saved })
+	return dir, path
+}
+
+// prose is text with some structure, unlike the benchmark corpus.
+func prose(n int) []byte {
+	var b bytes.Buffer
+	for i := 0; b.Len() < n; i++ {
+		fmt.Fprintf(&b, "Line %d: the quick brown fox %s over the lazy dog number %d.\n", i, []string{"jumps", "leaps", "hops"}[i%3], i*i%97)
+	}
+	return b.Bytes()[:n]
+}
+
+func roundTrip(t *testing.T, data []byte, copt, dopt Options) (*Result, *Info) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	in := writeFile(t, dir, "input.txt", data)
+	r, err := Compress(ctx, in, "", copt)
+	if err != nil {
+		t.Fatalf("compress: %v", err)
+	}
+	info, err := Inspect(r.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "restored.txt")
+	if _, err := Decompress(ctx, r.Output, out, dopt); err != nil {
+		t.Fatalf("decompress: %v", err)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("restored %d bytes differ from the %d original", len(got), len(data))
+	}
+	return r, info
+}
+
+func TestNeuralRoundTrip(t *testing.T) {
+	_, path := modelsDir(t, "tiny", tinyCfg, 1)
+	id, err := model.Identity(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, data := range [][]byte{nil, {7}, prose(3000)} {
+		for _, self := range []bool{false, true} {
+			opt := Options{Method: "neural", Model: "tiny", Engine: "go", SelfContained: self}
+			r, info := roundTrip(t, data, opt, Options{Engine: "go"})
+			if r.Method != "neural" || info.Method != "neural" || info.ModelID != id {
+				t.Errorf("method %s/%s, model %x, want neural with %x", r.Method, info.Method, info.ModelID, id)
+			}
+			meta, err := ParseNeuralMeta(info.Meta)
+			if err != nil {
+				t.Fatalf("meta %q: %v", info.Meta, err)
+			}
+			want := map[bool]string{false: "none", true: "full"}[self]
+			if meta.Model != "tiny" || meta.ModelID != hex.EncodeToString(id[:]) || meta.Embedded != want ||
+				meta.Streams != 1 || meta.Engine != "go" || meta.Config != "2x32" {
+				t.Errorf("meta %+v", meta)
+			}
+			if self && meta.EmbeddedBytes == 0 {
+				t.Error("self-contained image embeds no weights")
+			}
+			if !hasNote(r.Notes, "no fine-tune") {
+				t.Errorf("go engine fine-tuned? notes %q", r.Notes)
+			}
+		}
+	}
+}
+
+func hasNote(notes []string, s string) bool {
+	for _, n := range notes {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestNeuralModelByPathAndAuto(t *testing.T) {
+	_, path := modelsDir(t, "tiny", tinyCfg, 2)
+	// A second, larger model in the folder: auto takes it if it is fast enough.
+	w, _ := model.RandomWeights(model.Config{Layers: 1, Hidden: 48, Embed: 48}, 3)
+	big := filepath.Join(filepath.Dir(path), "bigger.safetensors")
+	if err := model.Save(big, w, &model.Meta{Preset: "bigger"}, model.F16); err != nil {
+		t.Fatal(err)
+	}
+	data := prose(2000)
+	r, _ := roundTrip(t, data, Options{Method: "neural", Engine: "go"}, Options{Engine: "go"})
+	if !hasNote(r.Notes, "model auto: bigger") || !strings.HasPrefix(r.Model, "bigger") {
+		t.Errorf("auto took %q, notes %q", r.Model, r.Notes)
+	}
+	saved := autoBudget
+	autoBudget = 0
+	defer func() { autoBudget = saved }()
+	r, _ = roundTrip(t, data, Options{Method: "neural", Engine: "go"}, Options{Engine: "go"})
+	if !hasNote(r.Notes, "model auto: tiny (the smallest model; bigger would take") {
+		t.Errorf("auto with no time took %q, notes %q", r.Model, r.Notes)
+	}
+	r, _ = roundTrip(t, data, Options{Method: "neural", Engine: "go", Model: big}, Options{Engine: "go"})
+	if !strings.HasPrefix(r.Model, "bigger") {
+		t.Errorf("--model PATH took %q", r.Model)
+	}
+}
+
+func TestNeuralMissingModel(t *testing.T) {
+	dir, path := modelsDir(t, "tiny", tinyCfg, 4)
+	id, _ := model.Identity(path)
+	src := writeFile(t, t.TempDir(), "a.txt", prose(1500))
+	r, err := Compress(context.Background(), src, "", Options{Method: "neural", Model: "tiny", Engine: "go"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path)
+	before := listDir(t, filepath.Dir(src))
+	_, err = Decompress(context.Background(), r.Output, filepath.Join(filepath.Dir(src), "out"), Options{Engine: "go"})
+	if !errors.Is(err, ErrModelMissing) {
+		t.Fatalf("decompress without the model: %v, want ErrModelMissing", err)
+	}
+	for _, s := range []string{`"tiny"`, hex.EncodeToString(id[:]), dir} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("message %q does not name %s", err, s)
+		}
+	}
+	if after := listDir(t, filepath.Dir(src)); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Errorf("failed decompress left files: %v", after)
+	}
+	// Compressing with a model that does not exist fails clearly too.
+	_, err = Compress(context.Background(), src, t.TempDir(), Options{Method: "neural", Model: "huge", Engine: "go"})
+	if !errors.Is(err, ErrModelMissing) || !strings.Contains(err.Error(), `"huge"`) {
+		t.Errorf("unknown model: %v", err)
+	}
+	// auto does not offer neural without any model, and still works.
+	os.Remove(filepath.Join(dir, "tiny.safetensors"))
+	if r, err := Compress(context.Background(), src, t.TempDir(), Options{}); err != nil || r.Method == "neural" {
+		t.Errorf("auto without models: %v, %+v", err, r)
+	}
+}
+
+// TestNeuralCorruption changes bytes of the weights and payload sections
+// (with their section checksums made to match, so the neural decoder
+// itself meets the damage) and of the file: every one is a clear error,
+// never a wrong file.
+func TestNeuralCorruption(t *testing.T) {
+	modelsDir(t, "tiny", tinyCfg, 5)
+	dir := t.TempDir()
+	src := writeFile(t, dir, "a.txt", prose(2500))
+	r, err := Compress(context.Background(), src, "", Options{Method: "neural", Model: "tiny", Engine: "go", SelfContained: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, _ := os.ReadFile(r.Output)
+	c, err := codec.ReadBytes(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	try := func(what string, data []byte) {
+		t.Helper()
+		p := filepath.Join(dir, "bad.png")
+		os.WriteFile(p, data, 0o644)
+		out := filepath.Join(dir, "out")
+		_, err := Decompress(context.Background(), p, out, Options{Engine: "go"})
+		if err == nil {
+			t.Fatalf("%s: decompressed", what)
+		}
+		if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNotZPNG) && !errors.Is(err, ErrTruncated) {
+			t.Errorf("%s: %v is not a corruption error", what, err)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("%s: wrote output", what)
+		}
+	}
+	for _, typ := range []codec.SectionType{codec.SectionWeights, codec.SectionPayload, codec.SectionStreams} {
+		data, _ := c.Section(typ)
+		for _, i := range spread(len(data), 12) {
+			cc := *c
+			cc.Sections = nil
+			for _, s := range c.Sections {
+				if s.Type == typ {
+					s.Data = bytes.Clone(s.Data)
+					s.Data[i] ^= 0x5a
+				}
+				cc.Sections = append(cc.Sections, s)
+			}
+			var b bytes.Buffer
+			if err := codec.Write(&b, &cc); err != nil {
+				t.Fatal(err)
+			}
+			try(fmt.Sprintf("%s byte %d", typ, i), b.Bytes())
+		}
+	}
+	for _, i := range spread(len(img), 24) {
+		b := bytes.Clone(img)
+		b[i] ^= 0x01
+		try(fmt.Sprintf("file byte %d", i), b)
+	}
+}
+
+// spread returns up to k positions spread over [0, n).
+func spread(n, k int) []int {
+	var p []int
+	for i := range min(k, n) {
+		p = append(p, (n-1)*i/max(k-1, 1))
+	}
+	return p
+}
+
+// TestNeuralFallback: a neural image that does not decode is never
+// written; the file is stored classically with a loud note.
+func TestNeuralFallback(t *testing.T) {
+	modelsDir(t, "tiny", tinyCfg, 6)
+	// Cut the payload short: that also makes the random model's image the
+	// smallest, so that auto picks it.
+	neuralTestHook = func(e *encoded) {
+		for i, s := range e.sections {
+			if s.Type == codec.SectionPayload {
+				e.sections[i].Data = s.Data[:10]
+			}
+		}
+	}
+	defer func() { neuralTestHook = nil }()
+	data := prose(4000)
+	for _, method := range []string{"neural", "auto"} {
+		r, _ := roundTrip(t, data, Options{Method: method, Model: "tiny", Engine: "go"}, Options{Engine: "go"})
+		if r.Method == "neural" || !hasNote(r.Notes, "BUG: neural decode did not verify") {
+			t.Errorf("%s: method %s, notes %q", method, r.Method, r.Notes)
+		}
+	}
+}
+
+func TestStreamCount(t *testing.T) {
+	for _, c := range []struct {
+		n    int64
+		want int
+	}{{0, 1}, {1, 1}, {minSegment*2 - 1, 1}, {minSegment * 2, 2}, {100 << 20, 1024}, {1 << 40, 1024}} {
+		if got := streamCount(c.n); got != c.want {
+			t.Errorf("streamCount(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+}

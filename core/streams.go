@@ -1,0 +1,137 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"zpng/codec"
+	"zpng/core/engine"
+)
+
+// Stream policy. Each stream starts from the model's zero state, so every
+// extra stream costs its warm-up (a few hundred bytes of poorer prediction)
+// plus 16 bytes of stream table; but the engines step all streams at once,
+// so more streams run much faster. Segments of at least minSegment bytes
+// keep the warm-up cost well under 1%.
+const (
+	minSegment = 64 << 10
+	maxStreams = 1024
+)
+
+// streamCount is the number of streams B for n bytes: as few as keep every
+// segment at least minSegment long, at most maxStreams.
+func streamCount(n int64) int {
+	return int(min(max(n/minSegment, 1), maxStreams))
+}
+
+// checkEvery is how many steps pass between progress reports and checks of
+// the context.
+const checkEvery = 64
+
+// encodeStreams codes src as B streams (codec.SplitSizes) under p, whose
+// batch is B. It returns the payload and the STRM section. done, if not nil,
+// is called now and then with the number of bytes coded.
+func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, done func(int64)) (payload, table []byte, err error) {
+	B := p.Batch()
+	sizes := codec.SplitSizes(int64(len(src)), B)
+	offs := offsets(sizes)
+	enc := codec.NewStreamEncoder(B)
+	in, syms := make([]byte, B), make([]byte, B)
+	freqs := make([]uint16, 256*B)
+	p.Reset()
+	active := B
+	for t := int64(0); t < sizes[0]; t++ {
+		if t%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+			if done != nil {
+				done(t * int64(B))
+			}
+		}
+		for active > 0 && sizes[active-1] <= t {
+			active--
+		}
+		if err := p.Step(in, freqs); err != nil {
+			return nil, nil, err
+		}
+		for b := range active {
+			syms[b] = src[offs[b]+t]
+		}
+		if err := enc.EncodeStep(freqs, syms[:active]); err != nil {
+			return nil, nil, err
+		}
+		copy(in, syms[:active])
+	}
+	return enc.Finish(sizes)
+}
+
+// decodeStreams decodes the streams of a STRM section and payload under p
+// (batch = number of streams) and writes the n original bytes to w. The
+// streams grow as they are decoded rather than being allocated up front, so
+// that a forged original size costs no memory before it costs time (an
+// all-zero file can code to an empty payload, so the payload's length does
+// not bound the original size).
+func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byte, n int64, w io.Writer, done func(int64)) error {
+	dec, err := codec.NewStreamDecoder(table, payload, n)
+	if err != nil {
+		return err
+	}
+	B := len(dec.Streams)
+	if p.Batch() != B {
+		return fmt.Errorf("neural: predictor for %d streams, image has %d", p.Batch(), B)
+	}
+	sizes := codec.SplitSizes(n, B)
+	for i, s := range dec.Streams {
+		if s.Symbols != sizes[i] {
+			return fmt.Errorf("%w: stream %d holds %d bytes, want %d", codec.ErrCorrupt, i, s.Symbols, sizes[i])
+		}
+	}
+	outs := make([][]byte, B)
+	for b := range outs {
+		outs[b] = make([]byte, 0, min(sizes[b], 1<<20))
+	}
+	in, syms := make([]byte, B), make([]byte, B)
+	freqs := make([]uint16, 256*B)
+	p.Reset()
+	active := B
+	for t := int64(0); t < sizes[0]; t++ {
+		if t%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if done != nil {
+				done(t * int64(B))
+			}
+		}
+		for active > 0 && sizes[active-1] <= t {
+			active--
+		}
+		if err := p.Step(in, freqs); err != nil {
+			return err
+		}
+		if err := dec.DecodeStep(freqs, syms[:active]); err != nil {
+			return fmt.Errorf("%w: %v", codec.ErrCorrupt, err)
+		}
+		for b := range active {
+			outs[b] = append(outs[b], syms[b])
+		}
+		copy(in, syms[:active])
+	}
+	for b := range outs {
+		if _, err := w.Write(outs[b]); err != nil {
+			return err
+		}
+		outs[b] = nil
+	}
+	return nil
+}
+
+func offsets(sizes []int64) []int64 {
+	offs := make([]int64, len(sizes))
+	for i := 1; i < len(sizes); i++ {
+		offs[i] = offs[i-1] + sizes[i-1]
+	}
+	return offs
+}
