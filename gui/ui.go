@@ -76,6 +76,9 @@ type UI struct {
 
 	// openFolder shows a folder in the file manager.
 	openFolder func(dir string) error
+	// doOnMain runs f on Fyne's main thread (fyne.Do, or fyne.DoAndWait
+	// when wait is set). Tests replace it with their own main loop.
+	doOnMain func(f func(), wait bool)
 
 	shown   []*job          // the jobs whose cards are in list
 	list    *fyne.Container // the job cards, oldest first
@@ -96,6 +99,13 @@ func New(a fyne.App, win fyne.Window, p Pipeline, d FileDialogs) *UI {
 	u := &UI{app: a, win: win, pipe: p, dialogs: d, settings: Settings{a.Preferences()}}
 	u.openFolder = func(dir string) error {
 		return a.OpenURL(&url.URL{Scheme: "file", Path: dir})
+	}
+	u.doOnMain = func(f func(), wait bool) {
+		if wait {
+			fyne.DoAndWait(f)
+		} else {
+			fyne.Do(f)
+		}
 	}
 	u.build()
 	return u
@@ -226,11 +236,11 @@ func (u *UI) Stop(timeout time.Duration) {
 
 // onMain runs f on the main thread and waits, unless the window is gone.
 func (u *UI) onMain(f func()) {
-	fyne.DoAndWait(func() {
+	u.doOnMain(func() {
 		if !u.closed.Load() {
 			f()
 		}
-	})
+	}, true)
 }
 
 // run does one job on the worker goroutine.
@@ -306,7 +316,7 @@ func (u *UI) report(j *job, p core.Progress) {
 	if j.pending.Swap(true) {
 		return // an update is already on its way and will take this one
 	}
-	fyne.Do(func() {
+	u.doOnMain(func() {
 		if u.closed.Load() {
 			return
 		}
@@ -315,7 +325,7 @@ func (u *UI) report(j *job, p core.Progress) {
 		p := j.latest
 		j.mu.Unlock()
 		j.view.progress(p)
-	})
+	}, false)
 }
 
 // showError shows the error's exact message in a dialog. (Fyne's

@@ -33,6 +33,7 @@ func newTestUI(t *testing.T, method string) (*UI, fyne.Window) {
 	a.Preferences().SetString(prefMethod, method)
 	w := test.NewTempWindow(t, nil)
 	u := New(a, w, Core{}, nil)
+	u.doOnMain = testMainLoop.do
 	w.SetContent(u.Content())
 	w.Resize(fyne.NewSize(780, 560))
 	return u, w
@@ -55,13 +56,45 @@ func sample(t *testing.T, path string, n int) []byte {
 	return data
 }
 
+// mainLoop stands in for Fyne's main thread: the test driver would run
+// fyne.Do at once on the worker goroutine, beside the test's own widget
+// calls. Here the worker's calls wait until the test goroutine runs them.
+type mainLoop struct{ calls chan func() }
+
+var testMainLoop = mainLoop{make(chan func())}
+
+func (m mainLoop) do(f func(), wait bool) {
+	if !wait {
+		m.calls <- f
+		return
+	}
+	done := make(chan struct{})
+	m.calls <- func() { f(); close(done) }
+	<-done
+}
+
+// settle runs the worker's widget updates on the test goroutine until
+// every queued job has finished.
+func settle(u *UI) {
+	idle := make(chan struct{})
+	go func() { u.wait(); close(idle) }()
+	for {
+		select {
+		case f := <-testMainLoop.calls:
+			f()
+		case <-idle:
+			return
+		}
+	}
+}
+
 func drop(u *UI, paths ...string) {
 	uris := make([]fyne.URI, len(paths))
 	for i, p := range paths {
 		uris[i] = storage.NewFileURI(p)
 	}
 	u.Drop(fyne.NewPos(10, 10), uris)
-	u.wait()
+	settle(u)
 }
 
 func lastJob(t *testing.T, u *UI) *job {
@@ -140,7 +173,7 @@ func TestOpenRestoresUnderStoredName(t *testing.T) {
 		t.Fatal(err)
 	}
 	u.Open([]string{renamed})
-	u.wait()
+	settle(u)
 	j := lastJob(t, u)
 	if j.action != Restore || j.view.status != "done" || j.result.Output != orig {
 		t.Fatalf("restore: action %v, status %q, output %q, message %q", j.action, j.view.status, j.result.Output, labelText(j.view.message))
@@ -233,7 +266,7 @@ func TestCancel(t *testing.T) {
 	u.Enqueue(Compress, big)
 	j := lastJob(t, u)
 	test.Tap(j.view.cancel)
-	u.wait()
+	settle(u)
 	if j.view.status != "cancelled" {
 		t.Fatalf("status %q after Cancel, message %q", j.view.status, labelText(j.view.message))
 	}
