@@ -250,13 +250,14 @@ func guiEnv(display, home string) []string {
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
-		case k == "DISPLAY", k == "WAYLAND_DISPLAY", k == "HOME", strings.HasPrefix(k, "XDG_"):
+		case k == "DISPLAY", k == "WAYLAND_DISPLAY", k == "HOME", strings.HasPrefix(k, "XDG_"), strings.HasPrefix(k, "FYNE_"):
 			continue
 		}
 		env = append(env, kv)
 	}
 	// GTK keeps its settings in memory: there is no D-Bus session here.
-	return append(env, "DISPLAY="+display, "HOME="+home, "GSETTINGS_BACKEND=memory", "NO_AT_BRIDGE=1")
+	// Scale 1 puts the buttons where the test clicks.
+	return append(env, "DISPLAY="+display, "HOME="+home, "GSETTINGS_BACKEND=memory", "NO_AT_BRIDGE=1", "FYNE_SCALE=1")
 }
 
 func screenshot(t *testing.T, display, path string) image.Image {
