@@ -183,8 +183,24 @@ func (u *UI) Enqueue(action Action, path string) {
 	}
 }
 
+// cancel stops a running job, or takes a waiting one out of the queue.
 func (u *UI) cancel(j *job) {
 	j.cancel()
+	u.mu.Lock()
+	queued := false
+	for i, q := range u.queue {
+		if q == j {
+			u.queue = append(u.queue[:i], u.queue[i+1:]...)
+			queued = true
+			break
+		}
+	}
+	u.mu.Unlock()
+	if queued {
+		j.view.showCancelled(j)
+		u.wg.Done()
+		return
+	}
 	j.view.cancel.Disable()
 	j.view.phase.SetText("Cancelling…")
 }

@@ -263,15 +263,26 @@ func TestCancel(t *testing.T) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.txt")
 	sample(t, big, 8<<20)
+	small := filepath.Join(dir, "small.txt")
+	sample(t, small, 1000)
 	u.Enqueue(Compress, big)
-	j := lastJob(t, u)
-	test.Tap(j.view.cancel)
-	settle(u)
-	if j.view.status != "cancelled" {
-		t.Fatalf("status %q after Cancel, message %q", j.view.status, labelText(j.view.message))
+	running := lastJob(t, u)
+	u.Enqueue(Compress, small)
+	waiting := lastJob(t, u)
+
+	// The second job waits: the worker cannot start the first one until
+	// this goroutine, the main loop here, runs its widget updates.
+	test.Tap(waiting.view.cancel)
+	if waiting.view.status != "cancelled" {
+		t.Fatalf("a waiting job is %q after Cancel, want cancelled at once", waiting.view.status)
 	}
-	if after := listDir(t, dir); after != "big.txt" {
-		t.Fatalf("a cancelled job left files: %q", after)
+	test.Tap(running.view.cancel)
+	settle(u)
+	if running.view.status != "cancelled" {
+		t.Fatalf("status %q after Cancel, message %q", running.view.status, labelText(running.view.message))
+	}
+	if after := listDir(t, dir); after != "big.txt,small.txt" {
+		t.Fatalf("cancelled jobs left files: %q", after)
 	}
 }
 
