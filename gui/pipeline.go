@@ -37,10 +37,17 @@ func (Core) StoredName(input string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if info.Name == "" { // nothing usable was stored
-		return strings.TrimSuffix(filepath.Base(input), zpngSuffix) + ".restored", nil
+	if info.Name != "" {
+		return info.Name, nil
 	}
-	return info.Name, nil
+	// Nothing usable was stored: name it after the image, as core does.
+	base := filepath.Base(input)
+	for _, suffix := range []string{zpngSuffix, ".png"} {
+		if n := core.SafeName(strings.TrimSuffix(base, suffix)); n != "" && n != base {
+			return n, nil
+		}
+	}
+	return "restored", nil
 }
 
 func (Core) IsZPNG(path string) bool { return core.IsZPNG(path) }
