@@ -1,6 +1,5 @@
-// Package gui is the ZPNG desktop window: drop files on it and a queue
-// compresses or restores them one after another, showing progress and
-// the verified result.
+//go:build !nogui
+
 package gui
 
 import (
