@@ -4,6 +4,7 @@
 // point catches them and returns the message.
 
 #include "binding.h"
+#include "kernel.h"
 
 #include <torch/torch.h>
 
@@ -305,19 +306,13 @@ extern "C" void zt_model_set_adam_steps(zt_model* m, int64_t steps) { m->steps =
 
 namespace {
 
-inline int64_t rescale(int64_t acc, int64_t m) { return (acc * m + (int64_t{1} << 19)) >> 20; }
-
-inline int64_t act(const int32_t* lut, int64_t x) {
-  x = std::min<int64_t>(std::max<int64_t>(x, -32768), 32767);
-  return lut[(x + 32768) >> 3];
-}
-
 constexpr int64_t kHalf15 = int64_t{1} << 14;
 
 struct Layer {
-  std::vector<int32_t> m_ih, b_ih, m_hh, b_hh;  // host copies for the CPU loop
-  torch::Tensor w_ih, w_hh;                      // float32 [3H, H] on the device
-  torch::Tensor dm_ih, db_ih, dm_hh, db_hh;      // int64 [3H] on the GPU
+  std::vector<double> m_ih, m_hh;      // multipliers for zk::rescale_rows
+  std::vector<int32_t> b_ih, b_hh;     // Q12 biases
+  torch::Tensor w_ih, w_hh;            // float32 [3H, H] on the device
+  torch::Tensor dm_ih, db_ih, dm_hh, db_hh;  // int64 [3H] on the GPU
   bool loaded = false;
 };
 
@@ -328,15 +323,20 @@ struct zt_engine {
   bool cuda;
   torch::Device dev{torch::kCPU};
   std::vector<Layer> layers;
-  std::vector<int32_t> t0, sig, tanh_, exp_, m_head, b_head;
+  std::vector<int32_t> t0, sig, tanh_, exp_, b_head;
+  std::vector<double> m_head;
   torch::Tensor w_head;
   bool t0_loaded = false, head_loaded = false, tables_loaded = false;
 
   // State: h8 is the float32 input of the products, per layer [B, H].
   std::vector<torch::Tensor> h8;
-  // CPU: Q15 state per layer [B*H] and the product buffers.
+  // CPU: Q15 state per layer [B*H], product buffers, per-chunk scratch.
   std::vector<std::vector<int32_t>> h;
   torch::Tensor prod_ih, prod_hh, prod_head;
+  std::unique_ptr<zk::Pool> pool;
+  int chunks = 1;
+  bool split_products = false;  // each chunk computes its own products
+  std::vector<std::vector<int32_t>> scratch;  // per chunk: gi, gh [3H] and logits [256]
   // GPU: Q15 state per layer (int64 [B, H]) and the integer tables.
   std::vector<torch::Tensor> hq;
   torch::Tensor d_t0, d_sig, d_tanh, d_exp, d_m_head, d_b_head, d_arange;
@@ -355,6 +355,8 @@ struct zt_engine {
 
   void step_cpu(const uint8_t* in, uint16_t* freqs);
   void step_cuda(const uint8_t* in, uint16_t* freqs);
+  void layer_cpu(int l, const uint8_t* in, int c, bool split);
+  void head_cpu(uint16_t* freqs, int c, bool split);
 };
 
 namespace {
@@ -369,89 +371,132 @@ torch::Tensor int_vector(const int32_t* p, int64_t n, torch::Device dev) {
   return t.to(torch::kLong).to(dev);
 }
 
-// update_layer_cpu runs one GRU layer of the fixed-point step for streams [b0, b1).
-// gi comes from T0 (layer 0, by input byte) or from the input-side products.
-void update_layer_cpu(zt_engine* e, int l, const uint8_t* in, int b0, int b1) {
-  const int H = e->H, G = 3 * H;
-  const Layer& ly = e->layers[l];
-  const float* ph = e->prod_hh.data_ptr<float>();
-  const float* pi = l > 0 ? e->prod_ih.data_ptr<float>() : nullptr;
-  float* h8 = e->h8[l].data_ptr<float>();
-  int32_t* hs = e->h[l].data();
-  const int32_t* sig = e->sig.data();
-  const int32_t* tanh_ = e->tanh_.data();
-  for (int b = b0; b < b1; b++) {
-    const float* gh_p = ph + static_cast<int64_t>(b) * G;
-    const float* gi_p = pi ? pi + static_cast<int64_t>(b) * G : nullptr;
-    const int32_t* t0 = e->t0.data() + static_cast<int64_t>(in[b]) * G;
-    int32_t* hb = hs + static_cast<int64_t>(b) * H;
-    float* h8b = h8 + static_cast<int64_t>(b) * H;
-    for (int j = 0; j < H; j++) {
-      int64_t gr, gz, gn;
-      if (gi_p) {
-        gr = rescale(static_cast<int64_t>(gi_p[j]), ly.m_ih[j]) + ly.b_ih[j];
-        gz = rescale(static_cast<int64_t>(gi_p[H + j]), ly.m_ih[H + j]) + ly.b_ih[H + j];
-        gn = rescale(static_cast<int64_t>(gi_p[2 * H + j]), ly.m_ih[2 * H + j]) + ly.b_ih[2 * H + j];
-      } else {
-        gr = t0[j];
-        gz = t0[H + j];
-        gn = t0[2 * H + j];
-      }
-      int64_t hr = rescale(static_cast<int64_t>(gh_p[j]), ly.m_hh[j]) + ly.b_hh[j];
-      int64_t hz = rescale(static_cast<int64_t>(gh_p[H + j]), ly.m_hh[H + j]) + ly.b_hh[H + j];
-      int64_t hn = rescale(static_cast<int64_t>(gh_p[2 * H + j]), ly.m_hh[2 * H + j]) + ly.b_hh[2 * H + j];
-      int64_t r = act(sig, gr + hr);
-      int64_t z = act(sig, gz + hz);
-      int64_t n = act(tanh_, gn + ((r * hn + kHalf15) >> 15));
-      int64_t hv = n + ((z * (hb[j] - n) + kHalf15) >> 15);
-      hb[j] = static_cast<int32_t>(hv);
-      h8b[j] = static_cast<float>((hv * 127 + kHalf15) >> 15);
+std::vector<double> doubles(const int32_t* p, int64_t n) { return std::vector<double>(p, p + n); }
+
+}  // namespace
+
+// chunk_range gives the streams [b0, b1) of chunk c.
+static void chunk_range(const zt_engine* e, int c, int* b0, int* b1) {
+  *b0 = static_cast<int>(static_cast<int64_t>(e->B) * c / e->chunks);
+  *b1 = static_cast<int>(static_cast<int64_t>(e->B) * (c + 1) / e->chunks);
+}
+
+// layer_cpu runs GRU layer l of the fixed-point step for the streams of
+// chunk c; with split, it first computes the chunk's own products.
+void zt_engine::layer_cpu(int l, const uint8_t* in, int c, bool split) {
+  const int G = 3 * H;
+  const Layer& ly = layers[l];
+  int b0, b1;
+  chunk_range(this, c, &b0, &b1);
+  if (split) {
+    auto out_hh = prod_hh.narrow(0, b0, b1 - b0);
+    at::mm_out(out_hh, h8[l].narrow(0, b0, b1 - b0), ly.w_hh.t());
+    if (l > 0) {
+      auto out_ih = prod_ih.narrow(0, b0, b1 - b0);
+      at::mm_out(out_ih, h8[l - 1].narrow(0, b0, b1 - b0), ly.w_ih.t());
     }
+  }
+  int32_t* gi_buf = scratch[c].data();
+  int32_t* gh = gi_buf + G;
+  const float* ph = prod_hh.data_ptr<float>();
+  const float* pi = l > 0 ? prod_ih.data_ptr<float>() : nullptr;
+  float* h8p = h8[l].data_ptr<float>();
+  for (int b = b0; b < b1; b++) {
+    const int32_t* gi = t0.data() + static_cast<int64_t>(in[b]) * G;
+    if (pi) {
+      zk::rescale_rows(pi + static_cast<int64_t>(b) * G, ly.m_ih.data(), ly.b_ih.data(), gi_buf, G);
+      gi = gi_buf;
+    }
+    zk::rescale_rows(ph + static_cast<int64_t>(b) * G, ly.m_hh.data(), ly.b_hh.data(), gh, G);
+    zk::gates(gi, gh, sig.data(), tanh_.data(), h[l].data() + static_cast<int64_t>(b) * H,
+              h8p + static_cast<int64_t>(b) * H, H);
   }
 }
 
-// head_cpu turns the head products of streams [b0, b1) into frequency tables.
-void head_cpu(zt_engine* e, uint16_t* freqs, int b0, int b1) {
-  const float* ph = e->prod_head.data_ptr<float>();
-  const int32_t* ex = e->exp_.data();
-  int64_t logit[256], f[256];
-  for (int b = b0; b < b1; b++) {
-    const float* p = ph + static_cast<int64_t>(b) * 256;
-    int64_t mx = INT64_MIN;
-    int a = 0;
-    for (int k = 0; k < 256; k++) {
-      logit[k] = rescale(static_cast<int64_t>(p[k]), e->m_head[k]) + e->b_head[k];
-      if (logit[k] > mx) {
-        mx = logit[k];
-        a = k;
-      }
-    }
-    int64_t s = 0;
-    for (int k = 0; k < 256; k++) {
-      f[k] = ex[std::min<int64_t>((mx - logit[k]) >> 3, 8191)];
-      s += f[k];
-    }
-    int64_t total = 0;
-    for (int k = 0; k < 256; k++) {
-      f[k] = 1 + (f[k] * 65280) / s;
-      total += f[k];
-    }
-    f[a] += 65536 - total;
-    uint16_t* out = freqs + static_cast<int64_t>(b) * 256;
-    for (int k = 0; k < 256; k++) out[k] = static_cast<uint16_t>(f[k]);
+// head_cpu turns the head products of chunk c's streams into frequency tables.
+void zt_engine::head_cpu(uint16_t* freqs, int c, bool split) {
+  int b0, b1;
+  chunk_range(this, c, &b0, &b1);
+  if (split) {
+    auto out = prod_head.narrow(0, b0, b1 - b0);
+    at::mm_out(out, h8[L - 1].narrow(0, b0, b1 - b0), w_head.t());
   }
+  int32_t* logit = scratch[c].data() + 6 * H;
+  const float* ph = prod_head.data_ptr<float>();
+  for (int b = b0; b < b1; b++) {
+    zk::rescale_rows(ph + static_cast<int64_t>(b) * 256, m_head.data(), b_head.data(), logit, 256);
+    zk::softmax(logit, exp_.data(), freqs + static_cast<int64_t>(b) * 256);
+  }
+}
+
+namespace {
+
+// OpenBLAS, when torch calls it (Debian's libtorch), keeps its own thread
+// pool; these reach it without linking it.
+using blas_set = void (*)(int);
+using blas_get = int (*)(void);
+blas_set openblas_set() { return reinterpret_cast<blas_set>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")); }
+blas_get openblas_get() { return reinterpret_cast<blas_get>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")); }
+
+// SingleThreadedBlas makes OpenBLAS single-threaded for its lifetime.
+struct SingleThreadedBlas {
+  blas_set set = openblas_set();
+  int saved = 0;
+  SingleThreadedBlas() {
+    blas_get get = openblas_get();
+    if (set && get) {
+      saved = get();
+      set(1);
+    }
+  }
+  ~SingleThreadedBlas() {
+    if (saved > 0) set(saved);
+  }
+};
+
+// run_chunks runs f over the engine's chunks and rethrows the first failure
+// in the calling thread: exceptions must not escape a pool thread.
+template <typename F>
+void run_chunks(zt_engine* e, F f) {
+  std::mutex mu;
+  std::string err;
+  e->pool->run(e->chunks, [&](int c) {
+    try {
+      f(c);
+    } catch (const c10::Error& x) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (err.empty()) err = x.what_without_backtrace();
+    } catch (const std::exception& x) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (err.empty()) err = x.what();
+    }
+  });
+  if (!err.empty()) throw std::runtime_error(err);
 }
 
 }  // namespace
 
+// step_cpu: with OpenBLAS, every thread runs the whole step for its own
+// streams, products included, with single-threaded BLAS: one hand-off per
+// step and no BLAS threads spinning while the integer part runs. Otherwise
+// torch runs each product over all streams with its own threads, and the pool
+// runs the integer part.
 void zt_engine::step_cpu(const uint8_t* in, uint16_t* freqs) {
+  if (chunks > 1 && split_products) {
+    SingleThreadedBlas one;
+    run_chunks(this, [&](int c) {
+      for (int l = 0; l < L; l++) layer_cpu(l, in, c, true);
+      head_cpu(freqs, c, true);
+    });
+    return;
+  }
   for (int l = 0; l < L; l++) {
     at::mm_out(prod_hh, h8[l], layers[l].w_hh.t());
     if (l > 0) at::mm_out(prod_ih, h8[l - 1], layers[l].w_ih.t());
-    update_layer_cpu(this, l, in, 0, B);
+    run_chunks(this, [&](int c) { layer_cpu(l, in, c, false); });
   }
   at::mm_out(prod_head, h8[L - 1], w_head.t());
-  head_cpu(this, freqs, 0, B);
+  run_chunks(this, [&](int c) { head_cpu(freqs, c, false); });
 }
 
 void zt_engine::step_cuda(const uint8_t* in, uint16_t* freqs) {
@@ -510,6 +555,13 @@ extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, zt_e
       e->d_arange = torch::arange(256, lopt).unsqueeze(0);
     } else {
       e->h.assign(layers, std::vector<int32_t>(static_cast<size_t>(batch) * hidden, 0));
+      // Chunks of at least 8 streams, one per thread at most: below that the
+      // hand-off costs more than it saves.
+      int threads = std::max(1, at::get_num_threads());
+      e->chunks = std::max(1, std::min(threads, batch / 8));
+      e->pool = std::make_unique<zk::Pool>(e->chunks);
+      e->split_products = openblas_set() != nullptr && openblas_get() != nullptr;
+      e->scratch.assign(e->chunks, std::vector<int32_t>(6 * static_cast<size_t>(hidden) + 256));
       e->prod_hh = torch::zeros({batch, 3 * hidden}, fopt);
       e->prod_ih = torch::zeros({batch, 3 * hidden}, fopt);
       e->prod_head = torch::zeros({batch, 256}, fopt);
@@ -538,7 +590,7 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
     Layer& ly = e->layers[k];
     if (k > 0) {
       ly.w_ih = int8_matrix(w_ih, G, e->H, e->dev);
-      ly.m_ih.assign(m_ih, m_ih + G);
+      ly.m_ih = doubles(m_ih, G);
       ly.b_ih.assign(b_ih, b_ih + G);
       if (e->cuda) {
         ly.dm_ih = int_vector(m_ih, G, e->dev);
@@ -546,7 +598,7 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
       }
     }
     ly.w_hh = int8_matrix(w_hh, G, e->H, e->dev);
-    ly.m_hh.assign(m_hh, m_hh + G);
+    ly.m_hh = doubles(m_hh, G);
     ly.b_hh.assign(b_hh, b_hh + G);
     if (e->cuda) {
       ly.dm_hh = int_vector(m_hh, G, e->dev);
@@ -559,7 +611,7 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
 extern "C" char* zt_engine_set_head(zt_engine* e, const int8_t* w, const int32_t* m, const int32_t* b) {
   return guard([&] {
     e->w_head = int8_matrix(w, 256, e->H, e->dev);
-    e->m_head.assign(m, m + 256);
+    e->m_head = doubles(m, 256);
     e->b_head.assign(b, b + 256);
     if (e->cuda) {
       e->d_m_head = int_vector(m, 256, e->dev);

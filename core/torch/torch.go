@@ -14,7 +14,7 @@
 package torch
 
 /*
-#cgo CXXFLAGS: -O2 -I/usr/include/torch/csrc/api/include -Wno-deprecated-declarations
+#cgo CXXFLAGS: -O3 -I/usr/include/torch/csrc/api/include -Wno-deprecated-declarations
 #cgo LDFLAGS: -ltorch -ltorch_cpu -lc10
 #include <stdlib.h>
 #include "binding.h"
