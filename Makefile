@@ -33,3 +33,20 @@ test-short:
 
 clean:
 	rm -rf zpng dist
+
+# --- Packaging (packaging/README.md) ---
+# tarxz: dist/zpng_VERSION_linux_ARCH.tar.xz (fyne package -os linux);
+# deb: dist/zpng_VERSION_ARCH.deb; test-deb: installs the .deb (root) and
+# checks that opening a .zpng.png restores it; windows: the Windows .exe.
+.PHONY: tarxz deb test-deb windows
+tarxz: zpng
+	GO=$(GO) packaging/tarxz.sh ./zpng
+
+deb: tarxz
+	GO=$(GO) packaging/deb.sh
+
+test-deb: deb
+	packaging/test-deb.sh
+
+windows:
+	GO=$(GO) packaging/windows.sh
