@@ -14,15 +14,16 @@ import (
 // plus 16 bytes of stream table; but the engines step all streams at once,
 // so more streams run much faster. Segments of at least minSegment bytes
 // keep the warm-up cost well under 1%.
-const (
-	minSegment = 64 << 10
-	maxStreams = 1024
-)
+const maxStreams = 1024
+
+// minSegmentBytes is a variable so that tests can make several streams of
+// small inputs.
+var minSegmentBytes int64 = 64 << 10
 
 // streamCount is the number of streams B for n bytes: as few as keep every
-// segment at least minSegment long, at most maxStreams.
+// segment at least minSegmentBytes long, at most maxStreams.
 func streamCount(n int64) int {
-	return int(min(max(n/minSegment, 1), maxStreams))
+	return int(min(max(n/minSegmentBytes, 1), maxStreams))
 }
 
 // checkEvery is how many steps pass between progress reports and checks of
