@@ -31,6 +31,14 @@ test: zpng
 test-short:
 	$(GO) test -short ./...
 
+# ZPNG against gzip/bzip2/xz/zstd/brotli on the Canterbury corpus; writes
+# docs/bench.md, docs/bench.csv and docs/bench.png (exits 1 if a round trip
+# failed). More flags: make bench BENCH_FLAGS='--models small'.
+BENCH_DIR ?= ../shared/bench/canterbury
+BENCH_FLAGS ?=
+bench: zpng
+	nice ./zpng bench --force --out docs $(BENCH_FLAGS) $(BENCH_DIR)
+
 clean:
 	rm -rf zpng dist
 

@@ -28,7 +28,7 @@ var benchOutputs = []string{"bench.md", "bench.csv", "bench.png"}
 func runBench(args []string) int {
 	fs := newFlags("bench", commands["bench"].usage)
 	models := fs.String("models", "small,large", "models to run with --method neural, one row each (\"\": none)")
-	methods := fs.String("methods", "auto", "other zpng --method values, one row each: auto (what `zpng compress` does), zstd, xz, stored (\"\": none)")
+	methods := fs.String("methods", "auto", "other zpng --method values, one row each: auto (what `zpng compress` does), neural (its own model choice), zstd, xz, stored (\"\": none)")
 	peers := fs.String("peers", "gzip,bzip2,xz,zstd,brotli", "classical compressors at their strongest settings (\"\": none)")
 	out := fs.String("out", ".", "folder for bench.md, bench.csv and bench.png")
 	force := fs.Bool("force", false, "overwrite the reports if they exist")
@@ -67,10 +67,6 @@ func runBench(args []string) int {
 		cfg.Methods = append(cfg.Methods, bench.ZPNG(exe, "neural", m, extra))
 	}
 	for _, m := range list(*methods) {
-		if m == "neural" {
-			fmt.Fprintf(stderr, "zpng bench: name neural rows with --models\n")
-			return exitUsage
-		}
 		cfg.Methods = append(cfg.Methods, bench.ZPNG(exe, m, "", extra))
 	}
 	for _, name := range list(*peers) {
