@@ -1,0 +1,249 @@
+//go:build !notorch
+
+package train
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"zpng/core/model"
+)
+
+func TestSchedule(t *testing.T) {
+	s := Schedule{Peak: 1, Warmup: 10, Final: 0.1, Steps: 110}
+	if got := s.LR(0); math.Abs(got-0.1) > 1e-12 {
+		t.Errorf("LR(0) = %g", got)
+	}
+	if got := s.LR(9); got != 1 {
+		t.Errorf("end of warm-up: %g", got)
+	}
+	if got := s.LR(109); math.Abs(got-0.1) > 1e-12 {
+		t.Errorf("last step: %g", got)
+	}
+	for i := 10; i < 109; i++ {
+		if s.LR(i+1) > s.LR(i) {
+			t.Fatalf("LR rises after warm-up at %d", i)
+		}
+	}
+}
+
+func TestWindows(t *testing.T) {
+	// Distinct bytes, so that a target window tells its offset.
+	data := make([]byte, 40)
+	for i := range data {
+		data[i] = byte(i + 1)
+	}
+	starts := []int{0, 10, 25}
+	w := &Windows{Data: data, Starts: starts, Batch: 32, Seq: 5}
+	rng := rand.New(rand.NewPCG(1, 2))
+	atStart := 0
+	for range 20 {
+		in, tgt := w.Next(rng)
+		for b := range w.Batch {
+			i, g := in[b*5:(b+1)*5], tgt[b*5:(b+1)*5]
+			o := int(g[0]) - 1
+			if !slices.Equal(g, data[o:o+5]) || !slices.Equal(i[1:], g[:4]) {
+				t.Fatalf("window in %v tgt %v", i, g)
+			}
+			want := byte(0)
+			if !slices.Contains(starts, o) {
+				want = data[o-1]
+			} else {
+				atStart++
+			}
+			if i[0] != want {
+				t.Fatalf("window at %d starts with input %d, want %d", o, i[0], want)
+			}
+		}
+	}
+	if atStart < 20*2 {
+		t.Errorf("%d windows at file starts", atStart)
+	}
+}
+
+func goSource(t testing.TB, n int) []byte {
+	t.Helper()
+	var buf []byte
+	for _, f := range []string{"fmt/print.go", "fmt/format.go", "fmt/scan.go", "strings/strings.go", "bufio/bufio.go", "bytes/bytes.go"} {
+		b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", f))
+		if err != nil {
+			t.Skipf("Go sources not found: %v", err)
+		}
+		buf = append(buf, b...)
+	}
+	if len(buf) < n {
+		t.Fatalf("only %d bytes of Go source", len(buf))
+	}
+	return buf[:n]
+}
+
+func TestFineTune(t *testing.T) {
+	cfg := model.Config{Layers: 1, Hidden: 32, Embed: 32}
+	w, err := model.RandomWeights(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := goSource(t, 20000)
+	var seen []int
+	tuned, curve, err := FineTune(w, data, FineTuneOptions{Steps: 60, Batch: 8, Seq: 64, LR: 1e-2, Device: "cpu",
+		Progress: func(step int, bpb float64) { seen = append(seen, step) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(curve) != 60 || len(seen) != 60 || seen[59] != 60 {
+		t.Fatalf("curve %d values, progress %d calls", len(curve), len(seen))
+	}
+	first, last := mean(curve[:5]), mean(curve[55:])
+	t.Logf("fine-tune loss %.2f -> %.2f bits/byte", first, last)
+	if last > first-1 {
+		t.Errorf("fine-tuning did not lower the loss: %.2f -> %.2f", first, last)
+	}
+	if slices.Equal(tuned.Tensors["head.bias"], w.Tensors["head.bias"]) {
+		t.Error("weights unchanged")
+	}
+
+	// Only the biases: everything else stays bit for bit.
+	biases, _, err := FineTune(w, data[:300], FineTuneOptions{Steps: 5, Device: "cpu",
+		Trainable: func(n string) bool { return strings.Contains(n, "bias") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range w.Tensors {
+		same := slices.Equal(v, biases.Tensors[name])
+		if same == strings.Contains(name, "bias") {
+			t.Errorf("%s: unchanged = %v", name, same)
+		}
+	}
+	if _, _, err := FineTune(w, []byte{1}, FineTuneOptions{}); err == nil {
+		t.Error("1-byte file accepted")
+	}
+}
+
+func mean(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}
+
+func TestLoadCorpus(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.txt", []byte(strings.Repeat("a", 1000)))
+	write("sub/b.txt", []byte(strings.Repeat("b", 500)))
+	write("MANIFEST.tsv", []byte("checksums"))
+	write("empty", nil)
+	c, err := LoadCorpus(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Files != 2 || string(c.Val) != strings.Repeat("a", 10)+strings.Repeat("b", 5) ||
+		len(c.Train) != 990+495 || !slices.Equal(c.Starts, []int{0, 990}) {
+		t.Fatalf("corpus: %d files, starts %v, val %q, %d train bytes", c.Files, c.Starts, c.Val, len(c.Train))
+	}
+	if !strings.Contains(c.Desc, "2 files") {
+		t.Errorf("description %q", c.Desc)
+	}
+	bench := filepath.Join(t.TempDir(), "shared", "bench")
+	os.MkdirAll(bench, 0o755)
+	os.WriteFile(filepath.Join(bench, "x"), []byte(strings.Repeat("x", 200)), 0o644)
+	if _, err := LoadCorpus(bench); err == nil || !strings.Contains(err.Error(), "benchmark") {
+		t.Errorf("benchmark directory accepted: %v", err)
+	}
+	if _, err := LoadCorpus(filepath.Join(dir, "nope")); err == nil {
+		t.Error("missing directory accepted")
+	}
+}
+
+// TestPretrainResume checks that resuming from a checkpoint gives the same
+// model, bit for bit, as the uninterrupted run, and that the model file
+// carries the training metadata.
+func TestPretrainResume(t *testing.T) {
+	text := goSource(t, 60000)
+	c := NewCorpus([][]byte{text[:30000], text[30000:]}, "go source")
+	cfg := model.Config{Layers: 1, Hidden: 16, Embed: 16}
+	dir := t.TempDir()
+	opts := PretrainOptions{Preset: "test", Config: cfg, Steps: 12, Batch: 4, Seq: 32, LR: 3e-3, Warmup: 3,
+		Device: "cpu", Threads: 1, CheckpointEvery: 4, ValEvery: 4, ValBytes: 4096}
+
+	full := opts
+	full.Out = filepath.Join(dir, "full.safetensors")
+	saved := filepath.Join(dir, "step8")
+	var vals []float64
+	full.Progress = func(p Progress) {
+		if p.ValBPB != 0 {
+			vals = append(vals, p.ValBPB)
+		}
+		if p.Step == 8 && p.Checkpoint != "" {
+			// Keep the checkpoint of step 8, as if the run had died here.
+			if err := os.CopyFS(saved, os.DirFS(p.Checkpoint)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	res, err := Pretrain(c, full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != 12 || len(vals) != 3 || res.ValBPB != vals[2] || res.Stopped {
+		t.Fatalf("result %+v, validations %v", res, vals)
+	}
+	if _, err := os.Stat(filepath.Join(CheckpointDir(full.Out), "state.json")); err != nil {
+		t.Fatal(err)
+	}
+
+	resumed := PretrainOptions{Out: filepath.Join(dir, "resumed.safetensors"), Resume: saved, Device: "cpu",
+		Threads: 1, CheckpointEvery: 4, ValEvery: 4, ValBytes: 4096}
+	if _, err := Pretrain(c, resumed); err != nil {
+		t.Fatal(err)
+	}
+	a, ma, err := model.Load(full.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, mb, err := model.Load(resumed.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range a.Tensors {
+		if !slices.Equal(v, b.Tensors[name]) {
+			t.Fatalf("%s differs between the full and the resumed run", name)
+		}
+	}
+	if ma.Training == nil || ma.Training.Steps != 12 || ma.Training.Corpus != "go source" || ma.Preset != "test" ||
+		ma.Training.ValidationBPB <= 0 || ma.Training.Device != "cpu" || ma.Training.Seconds <= 0 {
+		t.Fatalf("metadata %+v %+v", ma, ma.Training)
+	}
+	if mb.Training.Steps != 12 || mb.Training.ValidationBPB != ma.Training.ValidationBPB {
+		t.Fatalf("resumed metadata %+v", mb.Training)
+	}
+}
+
+func TestPretrainTimeLimit(t *testing.T) {
+	c := NewCorpus([][]byte{goSource(t, 20000)}, "go source")
+	out := filepath.Join(t.TempDir(), "m.safetensors")
+	res, err := Pretrain(c, PretrainOptions{Config: model.Config{Layers: 1, Hidden: 8, Embed: 8}, Steps: 1_000_000,
+		Batch: 2, Seq: 16, Device: "cpu", Out: out, TimeLimit: 1, ValBytes: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Stopped || res.Steps != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	if _, m, err := model.Load(out); err != nil || m.Training.Steps != 1 {
+		t.Fatalf("model after the time limit: %v", err)
+	}
+}
