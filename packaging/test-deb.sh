@@ -3,8 +3,10 @@
 # .zpng.png restores the file: the desktop's MIME database names the type,
 # the type's default app is ours, and `gio open` (what file managers do on a
 # double-click) starts zpng, which writes the original next to the image.
-# Removes the package at the end. Needs root (apt-get, dpkg), Xvfb,
-# xdg-utils, libglib2.0-bin (gio), desktop-file-utils and dbus.
+# First it checks `make user-install` from the tar.xz beside the .deb the
+# same way (type and default app only). Purges the package at the end.
+# Needs root (apt-get, dpkg), make, Xvfb, xdg-utils, libglib2.0-bin (gio),
+# desktop-file-utils and dbus.
 #
 # usage: packaging/test-deb.sh [dist/zpng_VERSION_ARCH.deb]
 source "$(dirname "$0")/lib.sh"
@@ -12,7 +14,7 @@ source "$(dirname "$0")/lib.sh"
 deb=$(realpath "${1:-$DIST/zpng_${VERSION}_$(dpkg --print-architecture).deb}")
 [ -f "$deb" ] || die "no package $deb (run make deb)"
 [ "$(id -u)" = 0 ] || die "must run as root: it installs and removes the package"
-for tool in apt-get dpkg xdg-mime gio Xvfb dbus-run-session desktop-file-validate sha256sum; do
+for tool in apt-get dpkg make xdg-mime gio Xvfb dbus-run-session desktop-file-validate sha256sum; do
 	command -v "$tool" >/dev/null || die "$tool not found (see packaging/README.md for the packages)"
 done
 if dpkg-query -W -f='${Status}' zpng 2>/dev/null | grep -q 'install ok installed'; then
@@ -58,6 +60,21 @@ export HOME=$tmp/home XDG_CONFIG_HOME=$tmp/home/.config XDG_DATA_HOME=$tmp/home/
 export XDG_CACHE_HOME=$tmp/home/.cache XDG_DATA_DIRS=/usr/local/share:/usr/share
 export XDG_CURRENT_DESKTOP=GNOME LANG=C.UTF-8
 mkdir -p "$HOME" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME"
+
+# The tar.xz beside the .deb: `make user-install` must register the type
+# for one user, and `make user-uninstall` must take it away again.
+tarball=${deb%/*}/zpng_${VERSION}_linux_$(dpkg --print-architecture).tar.xz
+[ -f "$tarball" ] || die "no $tarball (run make tarxz)"
+echo "== make user-install from $(basename "$tarball")"
+mkdir -p "$tmp/tarxz"
+tar -xJf "$tarball" -C "$tmp/tarxz"
+cp "$ROOT/packaging/icon.png" "$tmp/tarxz/x.zpng.png"
+make -s -C "$tmp/tarxz/zpng" user-install >/dev/null
+check "user-install: xdg-mime query filetype x.zpng.png" "$(xdg-mime query filetype "$tmp/tarxz/x.zpng.png")" application/x-zpng
+check "user-install: xdg-mime query default application/x-zpng" "$(xdg-mime query default application/x-zpng)" "$APP_ID.desktop"
+check "user-install: Exec" "$(grep ^Exec= "$XDG_DATA_HOME/applications/$APP_ID.desktop")" "Exec=$HOME/.local/bin/zpng %F"
+make -s -C "$tmp/tarxz/zpng" user-uninstall >/dev/null
+check "user-uninstall: xdg-mime query filetype x.zpng.png" "$(xdg-mime query filetype "$tmp/tarxz/x.zpng.png")" image/png
 
 echo "== install $deb"
 DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -y -q install "$deb" >"$tmp/apt.log" 2>&1 ||
