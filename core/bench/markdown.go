@@ -35,8 +35,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(b, "; ×%s is a speed divided by %s's on the same files in this run (above 1: faster)", short(r.Baseline), r.Baseline)
 	}
 	fmt.Fprintf(b, ". Peak RSS is the child's maximum resident set (getrusage), the largest over the files; "+
-		"a child started from this process counts this process's own peak (%s) as the start of its own, "+
-		"so a smaller peak reads \"≤ %s\".\n\n", mib(r.RSSFloor), mib(r.RSSFloor))
+		"on Linux a child starts from the peak of the process that started it (this one's reached %s), "+
+		"so a child's peak that was not above it reads \"≤ %s\".\n\n", mib(r.RSSFloor), mib(r.RSSFloor))
 	for _, n := range r.Notes {
 		fmt.Fprintf(b, "%s\n\n", n)
 	}
