@@ -180,15 +180,17 @@ func (neural) encode(ctx context.Context, j *job, src []byte) (*encoded, error) 
 				return nil, ctx.Err()
 			}
 			notes = append(notes, fmt.Sprintf("fine-tune failed, coding with the base model: %v", err))
-		} else if tuned, err = quant.Quantize(tw); err != nil {
+			break
+		}
+		snapBiases(baseW, tw, tuneSubset.train)
+		if tuned, err = quant.Quantize(tw); err != nil {
 			notes = append(notes, fmt.Sprintf("fine-tuned model does not quantize, coding with the base model: %v", err))
 			tuned = nil
-		} else {
-			meta.FinetuneSteps = j.opt.FinetuneSteps
-			trained = changedTensors(base, tuned)
-			if len(trained) == 0 {
-				tuned = nil
-			}
+			break
+		}
+		meta.FinetuneSteps = j.opt.FinetuneSteps
+		if trained = changedTensors(base, tuned); len(trained) == 0 {
+			tuned = nil
 		}
 	}
 

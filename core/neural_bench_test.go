@@ -55,40 +55,45 @@ func BenchmarkPolicy(b *testing.B) {
 		}
 		return bits / float64(len(data)), float64(len(data)) / time.Since(start).Seconds()
 	}
-	for _, B := range []int{1, 2, 4, 8, 16, 32, 64, 128} {
+	for _, B := range []int{1, 4, 16, 64} {
 		bpb, speed := cost(base, B)
 		b.Logf("B=%4d: %.4f bpb, +%.0f B vs ideal stream table, %.1f kB/s", B, bpb, float64(16*B), speed/1000)
 	}
 	B := streamCount(int64(len(data)))
 	bpb0, _ := cost(base, B)
 	for _, sub := range []subset{subsetBiases, subsetBiasesHead} {
-		for _, lr := range []float64{1e-3, 3e-3, 1e-2} {
-			start := time.Now()
-			var first, last float64
-			s := tuneSettings{Steps: 50, Device: "cpu", Train: sub.train, LR: lr, Batch: tuneBatch, Window: tuneWindow, Seed: 1}
-			tw, err := trainer(context.Background(), w, data, s, func(step int, loss float64) {
-				if step == 1 {
-					first = loss
+		for _, lr := range []float64{3e-3, 1e-2} {
+			for _, snap := range []bool{false, true} {
+				start := time.Now()
+				var first, last float64
+				s := tuneSettings{Steps: 50, Device: "cpu", Train: sub.train, LR: lr, Batch: tuneBatch, Window: tuneWindow, Seed: 1}
+				tw, err := trainer(context.Background(), w, data, s, func(step int, loss float64) {
+					if step == 1 {
+						first = loss
+					}
+					last = loss
+				})
+				if err != nil {
+					b.Fatal(err)
 				}
-				last = loss
-			})
-			if err != nil {
-				b.Fatal(err)
+				el := time.Since(start)
+				if snap {
+					snapBiases(w, tw, sub.train)
+				}
+				tq, err := quant.Quantize(tw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				names := changedTensors(base, tq)
+				delta, err := quant.Delta(base, tq, names)
+				if err != nil {
+					b.Fatal(err)
+				}
+				bpb1, _ := cost(tq, B)
+				gain := (bpb0 - bpb1) * float64(len(data)) / 8
+				b.Logf("%-12s snap %v lr %.0e: loss %.3f->%.3f, %.4f -> %.4f bpb (B=%d), saves %.0f B, delta %d B (%d tensors), net %+.0f B, %v",
+					sub.name, snap, lr, first/0.6931, last/0.6931, bpb0, bpb1, B, gain, len(delta), len(names), gain-float64(len(delta)), el.Round(time.Millisecond))
 			}
-			el := time.Since(start)
-			tq, err := quant.Quantize(tw)
-			if err != nil {
-				b.Fatal(err)
-			}
-			names := changedTensors(base, tq)
-			delta, err := quant.Delta(base, tq, names)
-			if err != nil {
-				b.Fatal(err)
-			}
-			bpb1, _ := cost(tq, B)
-			gain := (bpb0 - bpb1) * float64(len(data)) / 8
-			b.Logf("%-12s lr %.0e: loss %.3f->%.3f, %.4f -> %.4f bpb (B=%d), saves %.0f B, delta %d B (%d tensors), net %+.0f B, %v",
-				sub.name, lr, first/0.6931, last/0.6931, bpb0, bpb1, B, gain, len(delta), len(names), gain-float64(len(delta)), el.Round(time.Millisecond))
 		}
 	}
 }

@@ -271,7 +271,7 @@ func TestStreamCount(t *testing.T) {
 	for _, c := range []struct {
 		n    int64
 		want int
-	}{{0, 1}, {1, 1}, {128<<10 - 1, 1}, {128 << 10, 2}, {100 << 20, 1024}, {1 << 40, 1024}} {
+	}{{0, 1}, {1, 1}, {32<<10 - 1, 1}, {32 << 10, 2}, {1 << 20, 64}, {100 << 20, 1024}, {1 << 40, 1024}} {
 		if got := streamCount(c.n); got != c.want {
 			t.Errorf("streamCount(%d) = %d, want %d", c.n, got, c.want)
 		}
