@@ -43,6 +43,6 @@ install -Dm0644 "$ROOT/packaging/icon.png" "$tree/usr/share/icons/hicolor/512x51
 install -Dm0644 "$ROOT/packaging/linux/Makefile" "$tree/Makefile"
 
 out=$DIST/zpng_${VERSION}_linux_$arch.tar.xz
-tar -C "$work" --sort=name --owner=0 --group=0 --numeric-owner -cJf "$out" zpng
+XZ_OPT=${XZ_OPT:--T0} tar -C "$work" --sort=name --owner=0 --group=0 --numeric-owner -cJf "$out" zpng
 rm -rf "$work/fyne" "$work/src"
 echo "$out"
