@@ -9,7 +9,8 @@ APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300
 APT_PACKAGES := libtorch-dev libopenblas0 gcc g++ pkg-config \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev \
 	libxxf86vm-dev libgtk-3-dev xvfb xauth imagemagick pngcheck \
-	xz-utils zstd bzip2 brotli gzip
+	xz-utils zstd bzip2 brotli gzip \
+	dpkg-dev xdg-utils libglib2.0-bin desktop-file-utils shared-mime-info dbus-daemon
 
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 TAGS ?=
@@ -27,6 +28,7 @@ zpng:
 test: zpng
 	$(GO) vet -tags '$(TAGS)' ./...
 	ZPNG_REQUIRE_XVFB=1 $(GO) test -tags '$(TAGS)' -timeout 30m ./...
+	$(MAKE) test-deb
 
 test-short:
 	$(GO) test -short ./...
