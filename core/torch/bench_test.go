@@ -98,6 +98,9 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, s := range benchShapes(b) {
 		for _, batch := range []int{16, 64} {
 			b.Run(fmt.Sprintf("%s=%v/B=%d/T=128", s.name, s.cfg, batch), func(b *testing.B) {
+				if threads, _ := strconv.Atoi(os.Getenv("ZPNG_BENCH_THREADS")); threads > 0 {
+					SetThreads(threads)
+				}
 				m, err := NewModel(s.cfg, os.Getenv("ZPNG_BENCH_DEVICE"), 1)
 				if err != nil {
 					b.Fatal(err)

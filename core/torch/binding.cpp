@@ -79,13 +79,14 @@ extern "C" int zt_cuda_available(void) {
   }
 }
 
-extern "C" void zt_set_threads(int n) {
-  if (n < 1) return;
-  at::set_num_threads(n);
+extern "C" void zt_set_threads(int torch_threads, int blas_threads) {
+  if (torch_threads >= 1) at::set_num_threads(torch_threads);
   // Debian's libtorch calls the system BLAS, whose OpenBLAS thread pool
   // ignores torch's setting.
   using setter = void (*)(int);
-  if (auto f = reinterpret_cast<setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(n);
+  if (blas_threads >= 1) {
+    if (auto f = reinterpret_cast<setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(blas_threads);
+  }
 }
 
 extern "C" int zt_threads(void) { return at::get_num_threads(); }
@@ -534,7 +535,7 @@ void zt_engine::step_cuda(const uint8_t* in, uint16_t* freqs) {
   for (int64_t i = 0; i < static_cast<int64_t>(B) * 256; i++) freqs[i] = static_cast<uint16_t>(hp[i]);
 }
 
-extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, zt_engine** out) {
+extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, int threads, zt_engine** out) {
   *out = nullptr;
   return guard([&] {
     check(layers >= 1 && hidden >= 1 && batch >= 1, "bad engine shape");
@@ -557,7 +558,6 @@ extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, zt_e
       e->h.assign(layers, std::vector<int32_t>(static_cast<size_t>(batch) * hidden, 0));
       // Chunks of at least 8 streams, one per thread at most: below that the
       // hand-off costs more than it saves.
-      int threads = std::max(1, at::get_num_threads());
       e->chunks = std::max(1, std::min(threads, batch / 8));
       e->pool = std::make_unique<zk::Pool>(e->chunks);
       e->split_products = openblas_set() != nullptr && openblas_get() != nullptr;
@@ -645,6 +645,10 @@ extern "C" char* zt_engine_step(zt_engine* e, const uint8_t* in, uint16_t* freqs
     else
       e->step_cpu(in, freqs);
   });
+}
+
+extern "C" void zt_engine_split_products(zt_engine* e, int on) {
+  e->split_products = on != 0 && openblas_set() != nullptr && openblas_get() != nullptr;
 }
 
 extern "C" char* zt_engine_reset(zt_engine* e) {

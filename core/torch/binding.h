@@ -14,8 +14,9 @@ extern "C" {
 // ---- process-wide settings ----
 
 int zt_cuda_available(void);
-// zt_set_threads sets torch's intra-op threads (and OpenBLAS's, when loaded).
-void zt_set_threads(int n);
+// zt_set_threads sets torch's intra-op threads and OpenBLAS's (when torch
+// uses it); a value below 1 leaves that setting alone.
+void zt_set_threads(int torch_threads, int blas_threads);
 int zt_threads(void);
 // zt_version writes libtorch's version ("1.13.1") into buf.
 void zt_version(char* buf, int len);
@@ -56,7 +57,8 @@ void zt_model_set_adam_steps(zt_model* m, int64_t steps);
 
 typedef struct zt_engine zt_engine;
 
-char* zt_engine_new(int layers, int hidden, int batch, int cuda, zt_engine** out);
+// threads is the number of CPU threads the CPU step may use.
+char* zt_engine_new(int layers, int hidden, int batch, int cuda, int threads, zt_engine** out);
 void zt_engine_free(zt_engine* e);
 // Loading the integers: T0 [256][3H]; per layer k the int8 matrices [3H][H]
 // (w_ih is ignored for k = 0), multipliers and Q12 biases [3H]; the head
@@ -70,6 +72,10 @@ char* zt_engine_set_tables(zt_engine* e, const int32_t* sig, const int32_t* tanh
 // zt_engine_step consumes in[b] for each stream and writes freqs[b*256 .. b*256+255].
 char* zt_engine_step(zt_engine* e, const uint8_t* in, uint16_t* freqs);
 char* zt_engine_reset(zt_engine* e);
+// zt_engine_split_products chooses, on the CPU with OpenBLAS, between each
+// thread computing its own streams' products (on, the default) and torch
+// computing them for all streams at once (off, the path without OpenBLAS).
+void zt_engine_split_products(zt_engine* e, int on);
 
 #ifdef __cplusplus
 }

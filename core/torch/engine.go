@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"fmt"
+	"runtime"
 
 	"zpng/core/engine"
 	"zpng/core/quant"
@@ -54,12 +55,13 @@ func NewPredictor(qm *quant.Model, batch int, opt engine.Options) (*Predictor, e
 	if err != nil {
 		return nil, err
 	}
-	if opt.Threads > 0 {
-		SetThreads(opt.Threads)
+	threads := opt.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
 	}
 	cfg := qm.Config
 	p := &Predictor{batch: batch, device: dev}
-	if err := goError(C.zt_engine_new(C.int(cfg.Layers), C.int(cfg.Hidden), C.int(batch), cbool(dev == "cuda"), &p.c)); err != nil {
+	if err := goError(C.zt_engine_new(C.int(cfg.Layers), C.int(cfg.Hidden), C.int(batch), cbool(dev == "cuda"), C.int(threads), &p.c)); err != nil {
 		return nil, err
 	}
 	if err := p.load(qm); err != nil {
@@ -100,6 +102,9 @@ func widen(v []int16) []int32 {
 	}
 	return out
 }
+
+// splitProducts selects the CPU path (see zt_engine_split_products); for tests.
+func (p *Predictor) splitProducts(on bool) { C.zt_engine_split_products(p.c, cbool(on)) }
 
 // Batch is the number of streams.
 func (p *Predictor) Batch() int { return p.batch }

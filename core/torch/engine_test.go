@@ -57,37 +57,49 @@ func TestMatchesGoEngine(t *testing.T) {
 	}{
 		{model.Config{Layers: 2, Hidden: 48, Embed: 48}, 1},
 		{model.Config{Layers: 3, Hidden: 40, Embed: 40}, 6},
+		{model.Config{Layers: 1, Hidden: 256, Embed: 256}, 3},
 	}
 	devices := []string{"cpu"}
 	if CUDAAvailable() {
 		devices = append(devices, "cuda")
 	}
-	defer SetThreads(Threads())
 	for ci, c := range cases {
 		qm := randomQuant(t, c.cfg, uint64(ci+1), c.scale)
 		for _, dev := range devices {
 			for _, threads := range []int{1, 2} {
 				for _, batch := range []int{1, 3, 64} {
-					name := fmt.Sprintf("%v×%g/%s/threads=%d/B=%d", c.cfg, c.scale, dev, threads, batch)
-					t.Run(name, func(t *testing.T) {
-						steps := 3000 / batch
-						if batch == 64 {
-							steps = 200
+					for _, split := range []bool{true, false} {
+						if !split && (dev != "cpu" || batch < 16) {
+							continue // only the CPU with several chunks has two paths
 						}
-						compareEngines(t, qm, batch, steps, engine.Options{Device: dev, Threads: threads}, uint64(batch*10+threads))
-					})
+						name := fmt.Sprintf("%v×%g/%s/threads=%d/B=%d/split=%v", c.cfg, c.scale, dev, threads, batch, split)
+						t.Run(name, func(t *testing.T) {
+							steps := 3000 / batch
+							if batch == 64 {
+								steps = 200
+							}
+							if c.cfg.Hidden > 64 {
+								steps /= 4
+							}
+							compareEngines(t, qm, batch, steps, engine.Options{Device: dev, Threads: threads}, split, uint64(batch*10+threads))
+						})
+					}
 				}
 			}
 		}
 	}
 }
 
-func compareEngines(t *testing.T, qm *quant.Model, batch, steps int, opt engine.Options, seed uint64) {
+func compareEngines(t *testing.T, qm *quant.Model, batch, steps int, opt engine.Options, split bool, seed uint64) {
 	tp, err := NewPredictor(qm, batch, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tp.Close()
+	tp.splitProducts(split)
+	// libtorch's and the BLAS's threads too.
+	SetThreads(opt.Threads)
+	defer defaultThreads()
 	gp, err := quant.NewPredictor(qm, batch, 1)
 	if err != nil {
 		t.Fatal(err)

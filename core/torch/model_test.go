@@ -122,7 +122,7 @@ func TestModelErrors(t *testing.T) {
 func goText(t testing.TB, n int) []byte {
 	t.Helper()
 	var buf []byte
-	for _, f := range []string{"fmt/print.go", "fmt/format.go", "fmt/scan.go", "strings/strings.go", "bufio/bufio.go", "bytes/bytes.go"} {
+	for _, f := range []string{"fmt/print.go", "fmt/format.go", "fmt/scan.go", "strings/strings.go", "bufio/bufio.go", "bytes/bytes.go", "net/http/server.go"} {
 		b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", f))
 		if err != nil {
 			t.Skipf("Go sources not found: %v", err)

@@ -24,8 +24,24 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"unsafe"
 )
+
+// Default threads, unless the user chose with OMP_NUM_THREADS: libtorch's
+// own operators on one thread, the BLAS under it on every CPU. libtorch's
+// OpenMP threads spin between its many small parallel regions (a GRU step
+// is hundreds of them), which on a machine busy with other work made a
+// training step 30 times slower with 2 threads than with 1; the matrix
+// products, where the time goes, still use every CPU through the BLAS.
+func init() { defaultThreads() }
+
+func defaultThreads() {
+	if os.Getenv("OMP_NUM_THREADS") == "" {
+		C.zt_set_threads(1, C.int(runtime.NumCPU()))
+	}
+}
 
 // goError converts an error message returned by the C++ side and frees it.
 func goError(msg *C.char) error {
@@ -39,8 +55,9 @@ func goError(msg *C.char) error {
 // CUDAAvailable reports whether libtorch sees a CUDA device.
 func CUDAAvailable() bool { return C.zt_cuda_available() != 0 }
 
-// SetThreads sets the number of CPU threads libtorch (and its BLAS) use; n < 1 is ignored.
-func SetThreads(n int) { C.zt_set_threads(C.int(n)) }
+// SetThreads sets the number of CPU threads of libtorch's operators and of
+// its BLAS; n < 1 is ignored. See init for the default.
+func SetThreads(n int) { C.zt_set_threads(C.int(n), C.int(n)) }
 
 // Threads reports libtorch's intra-op thread count.
 func Threads() int { return int(C.zt_threads()) }

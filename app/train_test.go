@@ -1,0 +1,80 @@
+//go:build !notorch
+
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"zpng/core/model"
+)
+
+// TestTrain runs `zpng train` on a few Go source files for a few steps,
+// resumes it, and checks the model file and the refusals.
+func TestTrain(t *testing.T) {
+	corpus := t.TempDir()
+	for _, f := range []string{"fmt/print.go", "fmt/scan.go"} {
+		data, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", f))
+		if err != nil {
+			t.Skip(err)
+		}
+		os.WriteFile(filepath.Join(corpus, filepath.Base(f)), data, 0o644)
+	}
+	out := filepath.Join(t.TempDir(), "m.safetensors")
+	args := []string{"train", "--corpus", corpus, "--preset", "small", "--out", out, "--steps", "4",
+		"--batch", "2", "--seq", "16", "--device", "cpu", "--checkpoint-every", "2", "--val-every", "2", "--log-every", "1"}
+	code, stdout, stderr := zpng(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"step 4/4", "val ", "(checkpoint)", "done: 4 steps on cpu", "2 files"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	w, meta, err := model.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if small, _ := model.Preset("small"); w.Config != small || meta.Preset != "small" || meta.Training.Steps != 4 ||
+		meta.Training.ValidationBPB <= 0 || !strings.Contains(meta.Training.Corpus, "2 files") {
+		t.Errorf("model %v, metadata %+v %+v", w.Config, meta, meta.Training)
+	}
+
+	// The output exists: refused without --force, and nothing is touched.
+	before, _ := os.ReadFile(out)
+	if code, _, stderr := zpng(t, args...); code != 1 || !strings.Contains(stderr, "exists") {
+		t.Errorf("existing output: exit %d, %s", code, stderr)
+	}
+	if after, _ := os.ReadFile(out); string(after) != string(before) {
+		t.Error("existing output was modified")
+	}
+
+	// Resume the run to 6 steps into a new file.
+	out2 := filepath.Join(t.TempDir(), "m2.safetensors")
+	code, stdout, stderr = zpng(t, "train", "--corpus", corpus, "--out", out2, "--resume", out+".ckpt",
+		"--steps", "6", "--device", "cpu", "--log-every", "1")
+	if code != 0 || !strings.Contains(stdout, "step 5/6") || strings.Contains(stdout, "step 4/6") {
+		t.Fatalf("resume: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, meta, err := model.Load(out2); err != nil || meta.Training.Steps != 6 {
+		t.Fatalf("resumed model: %v", err)
+	}
+
+	for _, bad := range [][]string{
+		{"train", "--corpus", corpus, "--out", out2},                                             // no preset
+		{"train", "--corpus", corpus, "--preset", "huge", "--out", out2 + "x"},                   // unknown preset
+		{"train", "--corpus", corpus, "--preset", "small", "--out", out2 + "x", "--steps", "-1"}, // negative
+		{"train", "--corpus", corpus, "--preset", "small", "--out", out2 + "x", "--device", "tpu"},
+	} {
+		if code, _, _ := zpng(t, bad...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", bad, code)
+		}
+	}
+	if code, _, stderr := zpng(t, "train", "--corpus", filepath.Join(corpus, "nope"), "--preset", "small", "--out", out2+"y"); code != 1 {
+		t.Errorf("missing corpus: exit %d (%s)", code, stderr)
+	}
+}
