@@ -1,0 +1,97 @@
+"""Pretrain a ZPNG byte model on a GPU with PyTorch: the same model, loss and
+schedule as `zpng train` (core/train), for GPU sessions too short to build the
+Go command first. Writes NAME.safetensors in ZPNG's model format.
+
+usage: train_gpu.py CORPUS_DIR LAYERS HIDDEN SECONDS NAME OUT_DIR [F16|F32] [LR]
+"""
+import json, math, os, sys, time
+
+import numpy as np
+import torch
+import torch.nn as nn
+from safetensors.torch import save_file
+
+corpus, L, H, secs, name, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
+dtype = torch.float16 if (sys.argv[7] if len(sys.argv) > 7 else "F32") == "F16" else torch.float32
+peak = float(sys.argv[8]) if len(sys.argv) > 8 else 2e-3
+B, T, WARMUP, CLIP = 256, 256, 200, 1.0
+torch.backends.cuda.matmul.allow_tf32 = True  # float training only; coding uses the integer engine
+torch.backends.cudnn.allow_tf32 = True
+
+# Every file, in path order; the last 1% of each is held out (as core/train does).
+train, valid, nfiles = [], [], 0
+for root, _, files in sorted(os.walk(corpus)):
+    for f in sorted(files):
+        if f in ("MANIFEST.tsv", "VERSIONS.txt"):
+            continue
+        b = open(os.path.join(root, f), "rb").read()
+        cut = len(b) - int(len(b) * 0.01)
+        train.append(b[:cut]); valid.append(b[cut:]); nfiles += 1
+train = np.frombuffer(b"".join(train), dtype=np.uint8)
+valid = np.frombuffer(b"".join(valid), dtype=np.uint8)
+print(f"{name}: {L}x{H}, {nfiles} files, {len(train)} train bytes, {len(valid)} valid bytes", flush=True)
+dev = "cuda"
+d = torch.from_numpy(train.copy()).to(dev).long()
+v = torch.from_numpy(valid.copy()).to(dev).long()
+
+
+class ByteGRU(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(256, H)
+        self.gru = nn.GRU(H, H, L, batch_first=True)
+        self.head = nn.Linear(H, 256)
+
+    def forward(self, x):
+        y, _ = self.gru(self.embed(x))
+        return self.head(y)
+
+
+torch.manual_seed(1)
+m = ByteGRU().to(dev)
+opt = torch.optim.Adam(m.parameters(), lr=peak)
+ar = torch.arange(T, device=dev)
+
+
+def windows(data, idx, t):
+    a = torch.arange(t, device=dev)
+    tgt = data[idx[:, None] + a]
+    inp = data[(idx[:, None] + a - 1).clamp(min=0)]
+    inp[idx == 0, 0] = 0  # a stream starts with input byte 0
+    return inp, tgt
+
+
+def validate():
+    t = 4 * T
+    n = min(len(valid), 1 << 20) // t
+    idx = torch.arange(n, device=dev) * t
+    with torch.no_grad():
+        inp, tgt = windows(v, idx, t)
+        return nn.functional.cross_entropy(m(inp).reshape(-1, 256), tgt.reshape(-1)).item() / math.log(2)
+
+
+t0, step, n = time.time(), 0, len(train) - T
+while time.time() - t0 < secs:
+    p = min((time.time() - t0) / secs, 1)
+    lr = peak * (step + 1) / WARMUP if step < WARMUP else peak / 20 + (peak - peak / 20) * 0.5 * (1 + math.cos(math.pi * p))
+    for g in opt.param_groups:
+        g["lr"] = lr
+    inp, tgt = windows(d, torch.randint(0, n, (B,), device=dev), T)
+    loss = nn.functional.cross_entropy(m(inp).reshape(-1, 256), tgt.reshape(-1))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(m.parameters(), CLIP)
+    opt.step()
+    step += 1
+    if step % 250 == 0:
+        print(f"step {step}  {time.time() - t0:.0f}s  loss {loss.item() / math.log(2):.4f} bpb  lr {lr:.2e}", flush=True)
+vb = validate()
+el = time.time() - t0
+print(f"finished {name}: {step} steps in {el:.0f}s, validation {vb:.4f} bpb", flush=True)
+meta = {"preset": name, "config": {"layers": L, "hidden": H, "embed": H},
+        "training": {"steps": step, "device": "cuda (" + torch.cuda.get_device_name(0) + ")", "seconds": round(el, 1),
+                     "corpus": f"weights/corpus-subset.sh slice ({nfiles} files, {len(train) + len(valid)} bytes)",
+                     "validation_bpb": vb},
+        "extra": {"batch": str(B), "seq": str(T), "lr": str(peak), "trainer": "weights/train_gpu.py, PyTorch " + torch.__version__}}
+sd = {k: t.detach().to(dtype).cpu().contiguous() for k, t in m.state_dict().items()}
+save_file(sd, os.path.join(out, name + ".safetensors"), metadata={"zpng": json.dumps(meta)})
