@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -55,11 +56,14 @@ torch::Device device_for(int cuda) {
   return torch::Device(torch::kCPU);
 }
 
-// Float32 products of int8-valued operands are exact integers only without
-// TF32 (whose 10-bit mantissa would round the sums).
-void exact_float32() {
-  at::globalContext().setAllowTF32CuBLAS(false);
-  at::globalContext().setAllowTF32CuDNN(false);
+// The integer engine's float32 products must be exact: no TF32 on the GPU.
+// (TF32 would still multiply int8 values exactly and accumulate in float32,
+// but the contract is plain float32.) Training may use TF32, which is faster;
+// the engine sets this again before every step, so the two can alternate in
+// one process.
+void tf32(bool on) {
+  at::globalContext().setAllowTF32CuBLAS(on);
+  at::globalContext().setAllowTF32CuDNN(on);
 }
 
 torch::Tensor bytes_to_long(const uint8_t* p, int64_t rows, int64_t cols, torch::Device dev) {
@@ -152,7 +156,7 @@ extern "C" char* zt_model_new(int layers, int hidden, int cuda, uint64_t seed, z
     check(layers >= 1 && hidden >= 1, "bad model shape");
     auto m = std::make_unique<zt_model>();
     m->dev = device_for(cuda);
-    if (cuda) exact_float32();
+    if (cuda) tf32(true);
     torch::manual_seed(seed);  // initialise on the CPU so every device starts alike
     m->lm = LM(layers, hidden);
     m->lm->to(m->dev);
@@ -546,7 +550,7 @@ extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, int 
     e->B = batch;
     e->cuda = cuda != 0;
     e->dev = device_for(cuda);
-    if (cuda) exact_float32();
+    if (cuda) tf32(false);
     e->layers.resize(layers);
     auto fopt = torch::TensorOptions().dtype(torch::kFloat32).device(e->dev);
     for (int l = 0; l < layers; l++) e->h8.push_back(torch::zeros({batch, hidden}, fopt));
@@ -640,10 +644,12 @@ extern "C" char* zt_engine_step(zt_engine* e, const uint8_t* in, uint16_t* freqs
   return guard([&] {
     e->check_ready();
     torch::NoGradGuard no_grad;
-    if (e->cuda)
+    if (e->cuda) {
+      tf32(false);
       e->step_cuda(in, freqs);
-    else
+    } else {
       e->step_cpu(in, freqs);
+    }
   });
 }
 

@@ -15,7 +15,7 @@ package torch
 
 /*
 #cgo CXXFLAGS: -O3 -I/usr/include/torch/csrc/api/include -Wno-deprecated-declarations
-#cgo LDFLAGS: -ltorch -ltorch_cpu -lc10
+#cgo LDFLAGS: -ltorch -ltorch_cpu -lc10 -ldl
 #include <stdlib.h>
 #include "binding.h"
 */

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# gpu.sh: build the headless zpng against the libtorch inside PyTorch's wheel
+# (CUDA) on the GPU machine, which has no Go and no network, then run a
+# command there. Two steps:
+#
+#   here:   core/torch/gpu.sh pack
+#           packs the Go toolchain (.gotc/go.tar.xz) and the Go packages the
+#           headless build and the core tests need (.gotc/vendor.tar.xz) into
+#           .gotc/, which git ignores; carry ".gotc" to the GPU machine.
+#   there:  core/torch/gpu.sh run COMMAND [ARGS...]
+#           unpacks .gotc, builds .gotc/zpng (go build -tags nogui ./app) with
+#           CGO flags for PyTorch's libtorch, puts .gotc on PATH and runs
+#           COMMAND, e.g.
+#             core/torch/gpu.sh run zpng train --corpus DIR --preset large ...
+#             core/torch/gpu.sh run go test -tags nogui ./core/torch -run Matches -v
+#             core/torch/gpu.sh run env ZPNG_BENCH_DEVICE=cuda go test -tags nogui \
+#                 ./core/torch -run XXX -bench Inference
+#
+# The #cgo lines of core/torch name Debian's paths; CGO_CXXFLAGS/CGO_LDFLAGS
+# come first on the command lines, so PyTorch's headers and libraries win.
+# ZPNG_TORCH_INCLUDE / ZPNG_TORCH_LIB override where libtorch is (default:
+# from `python3 -c 'import torch'`), ZPNG_TORCH_CUDA=0 links no CUDA
+# libraries (to try this script on a CPU machine), ZPNG_CXXSTD the C++ standard.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+
+pack() {
+	mkdir -p .gotc
+	grep -qx '/.gotc/' .git/info/exclude 2>/dev/null || echo '/.gotc/' >>.git/info/exclude
+	if [ ! -s .gotc/go.tar.xz ]; then
+		local goroot
+		goroot=$(go env GOROOT)
+		tar -C "$(dirname "$goroot")" -c \
+			--exclude='go/test' --exclude='go/src/*/testdata' --exclude='*_test.go' \
+			--exclude='go/api' --exclude='go/doc' --exclude='go/misc' \
+			--exclude='go/pkg/tool/*/fix' --exclude='go/pkg/tool/*/preprofile' \
+			"$(basename "$goroot")" | xz -T0 -6 >.gotc/go.tar.xz
+	fi
+	# A vendor tree with only the packages that the headless command and the
+	# tests of core/... import (the GUI's modules stay behind), and the full
+	# modules.txt so that go accepts it.
+	local tmp
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' RETURN
+	GOFLAGS=-mod=mod go mod vendor -o "$tmp/full"
+	mkdir -p "$tmp/vendor"
+	cp "$tmp/full/modules.txt" "$tmp/vendor/"
+	GOFLAGS=-mod=mod go list -deps -test -tags nogui \
+		-f '{{if .Module}}{{if not .Module.Main}}{{.ImportPath}}{{range .EmbedFiles}} {{.}}{{end}}{{end}}{{end}}' \
+		./app ./core/... | sort -u | while read -r pkg embeds; do
+		[ -d "$tmp/full/$pkg" ] || continue
+		mkdir -p "$tmp/vendor/$pkg"
+		find "$tmp/full/$pkg" -maxdepth 1 -type f -exec cp {} "$tmp/vendor/$pkg/" \;
+		for f in $embeds; do # files that //go:embed takes from subdirectories
+			mkdir -p "$(dirname "$tmp/vendor/$pkg/$f")"
+			cp "$tmp/full/$pkg/$f" "$tmp/vendor/$pkg/$f"
+		done
+	done
+	tar -C "$tmp" -cJf .gotc/vendor.tar.xz vendor
+	ls -l .gotc/go.tar.xz .gotc/vendor.tar.xz
+}
+
+run() {
+	[ $# -gt 0 ] || { echo "usage: $0 run COMMAND [ARGS...]" >&2; exit 2; }
+	[ -x .gotc/go/bin/go ] || tar -xJf .gotc/go.tar.xz -C .gotc
+	if [ -f .gotc/vendor.tar.xz ] && [ ! -d vendor ]; then tar -xJf .gotc/vendor.tar.xz; fi
+	export PATH=$root/.gotc/go/bin:$PATH GOTOOLCHAIN=local GOFLAGS=-mod=vendor CGO_ENABLED=1
+	local inc lib std abi cuda
+	if [ -n "${ZPNG_TORCH_INCLUDE:-}" ]; then
+		inc=$ZPNG_TORCH_INCLUDE lib=${ZPNG_TORCH_LIB:?set ZPNG_TORCH_LIB too} abi=1
+	else
+		local torch
+		torch=$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+		inc=$torch/include lib=$torch/lib
+		abi=$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+	fi
+	std=${ZPNG_CXXSTD:-c++17}
+	if [ -z "${ZPNG_CXXSTD:-}" ] && grep -rqs 'need C++20' "$inc/c10/util" "$inc/c10/macros"; then std=c++20; fi
+	cuda="-Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed"
+	[ "${ZPNG_TORCH_CUDA:-1}" = 0 ] && cuda=""
+	export CGO_CXXFLAGS="-O3 -std=$std -D_GLIBCXX_USE_CXX11_ABI=$abi -I$inc -I$inc/torch/csrc/api/include"
+	# --no-as-needed keeps libtorch_cuda, which no symbol names, so that
+	# libtorch registers its CUDA backend.
+	export CGO_LDFLAGS="-L$lib -Wl,-rpath,$lib $cuda"
+	nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
+	go version
+	echo "CGO_CXXFLAGS=$CGO_CXXFLAGS"
+	echo "CGO_LDFLAGS=$CGO_LDFLAGS"
+	local t0=$SECONDS
+	go build -tags nogui -o .gotc/zpng ./app
+	echo "built .gotc/zpng in $((SECONDS - t0))s"
+	export PATH=$root/.gotc:$PATH
+	"$@"
+}
+
+case "${1:-}" in
+pack) pack ;;
+run) shift; run "$@" ;;
+*) sed -n '2,25p' "$0" >&2; exit 2 ;;
+esac
