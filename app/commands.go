@@ -15,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:    "compress",
-		usage:   "FILE [-o OUT] [--method auto|neural|zstd|xz|stored] [--force]",
+		usage:   "FILE [-o OUT] [--method auto|neural|cm|zstd|xz|stored] [--force]",
 		summary: "compress FILE into FILE.zpng.png (checked by decoding it again)",
 		run:     runCompress,
 	})
@@ -65,7 +65,7 @@ func runCompress(args []string) int {
 	var out string
 	var eng engineFlags
 	fs.StringVar(&out, "o", "", "output PNG (default: FILE.zpng.png next to FILE)")
-	fs.StringVar(&opt.Method, "method", "auto", "auto, neural, zstd, xz or stored (auto: the smallest)")
+	fs.StringVar(&opt.Method, "method", "auto", "auto, neural, cm, zstd, xz or stored (auto: the smallest)")
 	fs.StringVar(&opt.Model, "model", "auto", "model for the neural method: auto, small, large or a file")
 	fs.IntVar(&opt.FinetuneSteps, "finetune-steps", 50, "fine-tune steps on the file before coding (0: none)")
 	fs.BoolVar(&opt.SelfContained, "self-contained", false, "embed the whole model rather than a delta from the shipped one")

@@ -36,10 +36,12 @@ const (
 	MethodZstd   Method = 1
 	MethodXz     Method = 2
 	MethodNeural Method = 3
+	MethodCM     Method = 4
 )
 
 var methodNames = map[Method]string{
 	MethodStored: "stored", MethodZstd: "zstd", MethodXz: "xz", MethodNeural: "neural",
+	MethodCM: "cm",
 }
 
 func (m Method) String() string {

@@ -104,11 +104,11 @@ func methodByID(id codec.Method) (method, error) {
 	return nil, fmt.Errorf("%w: this zpng cannot decode method %s (id %d)", codec.ErrUnsupportedMethod, id, uint8(id))
 }
 
-// classical is stored, zstd or xz: one DATA section made by package codec.
+// classical is stored, zstd, xz or cm: one DATA section made by package codec.
 type classical struct{ m codec.Method }
 
 func init() {
-	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz} {
+	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz, codec.MethodCM} {
 		registerMethod(classical{m}, true)
 	}
 }

@@ -1,0 +1,458 @@
+package codec
+
+// The model of method cm: it predicts each bit of the input, most
+// significant bit first, from the bytes before it. FORMAT.md section 10 is
+// the exact contract; encoder and decoder run this same code.
+
+const (
+	cmHashed   = 8                    // hashed context models
+	cmInputs   = 2 + cmHashed + 2 + 1 // direct orders 0, 1; hashed; match (2); bias
+	cmMixers   = 3
+	cmMinMatch = 6 // bytes hashed to find a match
+	cmMaxCheck = 64
+
+	cmMaxSlotBits  = 18 // 2^18 slots of 64 bytes: 16 MiB per hashed model
+	cmMinSlotBits  = 10
+	cmMaxHistBits  = 24 // 16 MiB of history
+	cmMaxMatchBits = 22
+
+	cmCounterInit = 0 // a counter of value 0 holds p = 1/2, n = 0
+)
+
+// A counter is a probability and a count in a uint32: bits 31…10 hold
+// p22 XOR 2^21, where p22 = P(1)·2^22, and bits 9…0 the count n, so that
+// zeroed memory holds fresh counters (p = 1/2, n = 0).
+
+// cmRate[n] = floor(2^17 / (2n + 3)): a counter moves by 1/(n + 1.5) of
+// its error, so it first averages and then, at its limit, follows.
+var cmRate = func() (t [1024]int64) {
+	for n := range t {
+		t[n] = (1 << 17) / int64(2*n+3)
+	}
+	return t
+}()
+
+func counterP(c uint32) int32 { return int32((c>>10)^(1<<21)) >> 10 }
+
+func counterUpdate(c *uint32, bit int, limit uint32) {
+	v := *c
+	n := v & 1023
+	p := int64((v >> 10) ^ (1 << 21))
+	target := int64(bit) * (1<<22 - 1)
+	p += (target - p) * cmRate[n] >> 16
+	if n < limit {
+		n++
+	}
+	*c = (uint32(p)^(1<<21))<<10 | n
+}
+
+// cmSlot holds one nibble's counters of one hashed context: word 0 is a
+// 16-bit check (high half) and a use count (low half), words 1…15 the
+// counters of the nibble's bit tree (1, then 2–3, 4–7, 8–15).
+type cmSlot [16]uint32
+
+type cmAPM struct {
+	t   []uint16 // 33 points per context
+	idx int
+}
+
+func newCMAPM(contexts int) *cmAPM {
+	a := &cmAPM{t: make([]uint16, contexts*33)}
+	for i := range a.t {
+		a.t[i] = uint16(squash(int32(i%33-16)*128) * 16)
+	}
+	return a
+}
+
+// refine interpolates the context's curve at stretch(p) and remembers the
+// nearer point for update.
+func (a *cmAPM) refine(p int32, cx int) int32 {
+	s := stretch(p) + 2048
+	lo, w := s>>7, s&127
+	base := cx*33 + int(lo)
+	a.idx = base + int(w>>6)
+	return (int32(a.t[base])*(128-w) + int32(a.t[base+1])*w) >> 11
+}
+
+func (a *cmAPM) update(bit int, rate uint) {
+	v := int32(a.t[a.idx])
+	v += (int32(bit)*65535 - v) >> rate
+	a.t[a.idx] = uint16(v)
+}
+
+type cmModel struct {
+	// history
+	hist     []byte
+	histMask int
+	pos      int    // bytes seen
+	c0       uint32 // 1, then the bits of the current byte below a leading 1
+	bitPos   uint   // bits of the current byte seen
+	c4, c8   uint32 // the last 8 bytes, most recent in the low byte of c4
+	word     uint32 // hash of the current word, 0 between words
+	prevWord uint32
+
+	// record detection
+	lastPos  [256]int
+	lastDist [256]int
+	rlen     int
+	rconf    int
+
+	// counters
+	t0       [256]uint32
+	t1       []uint32 // 65536
+	tabs     [cmHashed][]cmSlot
+	slotBits uint
+	ctx      [cmHashed]uint64 // context hashes, set at each byte boundary
+	slots    [cmHashed]*cmSlot
+	ctr      [cmHashed + 2]*uint32
+
+	// match model
+	matchTab  []uint32
+	matchMask uint32
+	matchPtr  int
+	matchLen  int
+	matchBit  int // expected bit, or −1 for none
+	matchSM   [64]uint32
+	matchCtr  *uint32
+
+	// mixers
+	x     [cmInputs]int32
+	w     [][]int32 // per mixer: sets × cmInputs weights
+	wsel  [cmMixers]int
+	dots  [cmMixers]int32
+	pm    [cmMixers]int32
+	w2    []int32 // final mixer: 8 sets × cmMixers
+	w2sel int
+	dot2  int32
+	pr2   int32
+	apm1  *cmAPM
+	apm2  *cmAPM
+	pr    int32 // final prediction
+}
+
+// cmMixerSets is the number of weight sets of each first-layer mixer.
+var cmMixerSets = [cmMixers]int{256, 256, 256}
+
+func ceilLog2(n int64) uint {
+	b := uint(0)
+	for int64(1)<<b < n {
+		b++
+	}
+	return b
+}
+
+// newCMModel sizes the tables for an input of n bytes.
+func newCMModel(n int64) *cmModel {
+	m := &cmModel{c0: 1, matchBit: -1}
+	hb := min(max(ceilLog2(n), 6), cmMaxHistBits)
+	m.hist = make([]byte, 1<<hb)
+	m.histMask = 1<<hb - 1
+	m.slotBits = min(max(ceilLog2(n)-3, cmMinSlotBits), cmMaxSlotBits)
+	for i := range m.tabs {
+		m.tabs[i] = make([]cmSlot, 1<<m.slotBits)
+	}
+	mb := min(max(ceilLog2(n), 8), cmMaxMatchBits)
+	m.matchTab = make([]uint32, 1<<mb)
+	m.matchMask = 1<<mb - 1
+	m.t1 = make([]uint32, 1<<16)
+	m.w = make([][]int32, cmMixers)
+	for i := range m.w {
+		m.w[i] = make([]int32, cmMixerSets[i]*cmInputs)
+		for j := range m.w[i] {
+			m.w[i][j] = 1 << 14
+		}
+	}
+	m.w2 = make([]int32, 8*cmMixers)
+	for j := range m.w2 {
+		m.w2[j] = 65536 / cmMixers
+	}
+	m.apm1 = newCMAPM(256)
+	m.apm2 = newCMAPM(1 << 16)
+	for i := range m.lastPos {
+		m.lastPos[i] = -1
+	}
+	m.setContexts()
+	m.findSlots()
+	m.predict()
+	return m
+}
+
+func hash2(i int, a, b uint32) uint64 {
+	x := (uint64(a)<<32 | uint64(b)) * 0x9E3779B97F4A7C15
+	x ^= uint64(i+1) * 0xD6E8FEB86659FD93
+	x ^= x >> 29
+	return x * 0xBF58476D1CE4E5B9
+}
+
+// slotHash picks a slot for a context hash and the bits of the byte so far.
+func slotHash(h uint64, c0 uint32) uint64 {
+	x := h + uint64(c0)*0x9E3779B97F4A7C15
+	x ^= x >> 31
+	x *= 0x94D049BB133111EB
+	x ^= x >> 29
+	return x
+}
+
+func (m *cmModel) at(back int) uint32 {
+	if back > m.pos {
+		return 0
+	}
+	return uint32(m.hist[(m.pos-back)&m.histMask])
+}
+
+// setContexts computes the hashed contexts for the next byte.
+func (m *cmModel) setContexts() {
+	c4, c8 := m.c4, m.c8
+	var above, above2 uint32
+	if m.rlen > 0 {
+		above, above2 = m.at(m.rlen), m.at(2*m.rlen)
+	}
+	m.ctx[0] = hash2(0, c4&0xFFFF, 0)
+	m.ctx[1] = hash2(1, c4&0xFFFFFF, 0)
+	m.ctx[2] = hash2(2, c4, 0)
+	m.ctx[3] = hash2(3, c4, c8&0xFFFF)
+	m.ctx[4] = hash2(4, m.word, m.prevWord)
+	m.ctx[5] = hash2(5, c4&0xFFFF00, 0)
+	m.ctx[6] = hash2(6, uint32(m.rlen), above|above2<<8)
+	m.ctx[7] = hash2(7, uint32(m.rlen), above|(c4&0xFF)<<8)
+}
+
+// findSlots looks up the slots of the current nibble.
+func (m *cmModel) findSlots() {
+	shift := 64 - m.slotBits
+	var idx [cmHashed]int
+	var chk, first [cmHashed]uint32
+	// All loads first: they are independent, so their cache misses overlap.
+	for i := range m.tabs {
+		x := slotHash(m.ctx[i], m.c0)
+		chk[i] = uint32(x) & 0xFFFF0000
+		idx[i] = int(x >> shift)
+		first[i] = m.tabs[i][idx[i]][0]
+	}
+	for i := range m.tabs {
+		t := m.tabs[i]
+		j := idx[i]
+		s := &t[j]
+		if first[i]&0xFFFF0000 != chk[i] {
+			s2 := &t[j^1]
+			if s2[0]&0xFFFF0000 == chk[i] {
+				s = s2
+			} else {
+				if s2[0]&0xFFFF < first[i]&0xFFFF {
+					s = s2
+				}
+				*s = cmSlot{}
+				s[0] = chk[i]
+			}
+		}
+		if s[0]&0xFFFF < 0xFFFF {
+			s[0]++
+		}
+		m.slots[i] = s
+	}
+}
+
+// predict sets m.pr, the probability that the next bit is 1.
+func (m *cmModel) predict() {
+	c0 := m.c0
+	j := c0
+	if m.bitPos >= 4 {
+		j = c0&(1<<(m.bitPos-4)-1) | 1<<(m.bitPos-4)
+	}
+	x := &m.x
+	m.ctr[0] = &m.t0[c0&255]
+	m.ctr[1] = &m.t1[(m.c4&0xFF)<<8|c0&255]
+	for i := range m.slots {
+		m.ctr[2+i] = &m.slots[i][j&15]
+	}
+	for i, c := range m.ctr {
+		x[i] = stretch(counterP(*c))
+	}
+
+	// match model
+	const mi = cmInputs - 3
+	m.matchBit = -1
+	x[mi], x[mi+1] = 0, 0
+	if m.matchLen > 0 {
+		eb := uint32(m.hist[m.matchPtr&m.histMask]) | 256
+		if eb>>(8-m.bitPos) == c0 {
+			m.matchBit = int(eb>>(7-m.bitPos)) & 1
+			l := m.matchLen
+			if l > 15 {
+				l = 16 + min((l-16)>>3, 15)
+			}
+			m.matchCtr = &m.matchSM[l*2+m.matchBit]
+			st := stretch(counterP(*m.matchCtr))
+			x[mi] = st
+			k := int32(min(m.matchLen, 32)) * 32
+			if m.matchBit == 0 {
+				k = -k
+			}
+			x[mi+1] = k
+		} else {
+			m.matchLen = 0
+		}
+	}
+	x[cmInputs-1] = 256
+
+	// mixer weight sets
+	ml := 0
+	if m.matchBit >= 0 {
+		ml = 1 + min(m.matchLen>>4, 2)
+	}
+	rc := 0
+	if m.rconf >= 4 {
+		rc = 1
+	}
+	m.wsel[0] = int(c0 & 255)
+	m.wsel[1] = int(m.c4 & 0xFF)
+	m.wsel[2] = ((ml<<1|rc)<<3|int(m.bitPos))<<2 | m.pos&3
+	for k := range m.w {
+		w := (*[cmInputs]int32)(m.w[k][m.wsel[k]*cmInputs:])
+		var dot int64
+		for i := range x {
+			dot += int64(x[i]) * int64(w[i])
+		}
+		d := int32(dot >> 16)
+		d = min(max(d, -2047), 2047)
+		m.dots[k] = d
+		m.pm[k] = squash(d)
+	}
+	m.w2sel = int(m.bitPos) * cmMixers
+	var sum2 int64
+	for k := range m.dots {
+		sum2 += int64(m.dots[k]) * int64(m.w2[m.w2sel+k])
+	}
+	d2 := min(max(int32(sum2>>16), -2047), 2047)
+	m.dot2 = d2
+	m.pr2 = squash(d2)
+
+	p := m.pr2
+	a1 := m.apm1.refine(p, int(c0))
+	a2 := m.apm2.refine(p, int(c0|(m.c4&0xFF)<<8))
+	p = (2*p + a1 + a2 + 2) >> 2
+	m.pr = min(max(p, 1), 4095)
+}
+
+const (
+	cmLimitLow  = 1023
+	cmLimitHigh = 255
+	cmMixShift  = 10
+	cmMaxWeight = 1 << 24
+)
+
+// update learns from the coded bit and predicts the next.
+func (m *cmModel) update(bit int) {
+	counterUpdate(m.ctr[0], bit, cmLimitLow)
+	counterUpdate(m.ctr[1], bit, cmLimitLow)
+	for i := 2; i < len(m.ctr); i++ {
+		counterUpdate(m.ctr[i], bit, cmLimitHigh)
+	}
+	if m.matchBit >= 0 {
+		counterUpdate(m.matchCtr, bit, 1023)
+		if m.matchBit != bit {
+			m.matchLen = 0
+		}
+	}
+
+	// mixers: gradient steps on coding cost
+	lr := int32(6)
+	if m.pos < 4096 {
+		lr = 14
+	} else if m.pos < 65536 {
+		lr = 9
+	}
+	x := &m.x
+	for k := range m.w {
+		err := (int32(bit)<<12 - m.pm[k]) * lr
+		if err == 0 {
+			continue
+		}
+		w := (*[cmInputs]int32)(m.w[k][m.wsel[k]*cmInputs:])
+		for i := range x {
+			w[i] = min(max(w[i]+(x[i]*err+1<<(cmMixShift-1))>>cmMixShift, -cmMaxWeight), cmMaxWeight)
+		}
+	}
+	err2 := (int32(bit)<<12 - m.pr2) * 2
+	w2 := m.w2[m.w2sel : m.w2sel+cmMixers]
+	for k := range w2 {
+		w2[k] = min(max(w2[k]+(m.dots[k]*err2+1<<(cmMixShift-1))>>cmMixShift, -cmMaxWeight), cmMaxWeight)
+	}
+	m.apm1.update(bit, 7)
+	m.apm2.update(bit, 7)
+
+	// the byte so far
+	m.c0 = m.c0<<1 | uint32(bit)
+	m.bitPos++
+	if m.bitPos == 8 {
+		m.endByte(byte(m.c0))
+		m.c0, m.bitPos = 1, 0
+		m.findSlots()
+	} else if m.bitPos == 4 {
+		m.findSlots()
+	}
+	m.predict()
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 128
+}
+
+func (m *cmModel) endByte(c byte) {
+	p := m.pos
+	m.hist[p&m.histMask] = c
+	m.pos++
+	m.c8 = m.c8<<8 | m.c4>>24
+	m.c4 = m.c4<<8 | uint32(c)
+
+	if isWordByte(c) {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		m.word = (m.word + uint32(c) + 1) * 0x2F0F4E63
+	} else if m.word != 0 {
+		m.prevWord, m.word = m.word, 0
+	}
+
+	// record length: a distance at which a byte value repeats twice in a row
+	b := m.c4 & 0xFF
+	if last := m.lastPos[b]; last >= 0 {
+		d := p - last
+		if d > 1 && d == m.lastDist[b] && d < 1<<16 {
+			if d == m.rlen {
+				m.rconf = min(m.rconf+1, 15)
+			} else if m.rconf > 0 {
+				m.rconf--
+			} else {
+				m.rlen = d
+			}
+		}
+		m.lastDist[b] = d
+	}
+	m.lastPos[b] = p
+
+	// match model
+	if m.matchLen > 0 {
+		m.matchLen = min(m.matchLen+1, 65535)
+		m.matchPtr++
+	}
+	if m.pos >= cmMinMatch {
+		h := uint32((uint64(m.c4)<<16 | uint64(m.c8&0xFFFF)) * 0x9E3779B97F4A7C15 >> 40)
+		h &= m.matchMask
+		if m.matchLen == 0 {
+			cand := int(m.matchTab[h])
+			if cand > 0 && m.pos-cand < len(m.hist) {
+				l := 0
+				for l < cmMaxCheck && l < cand && m.pos-cand+l < len(m.hist) &&
+					m.hist[(cand-1-l)&m.histMask] == m.hist[(m.pos-1-l)&m.histMask] {
+					l++
+				}
+				if l >= cmMinMatch {
+					m.matchLen, m.matchPtr = l, cand
+				}
+			}
+		}
+		m.matchTab[h] = uint32(m.pos)
+	}
+	m.setContexts()
+}

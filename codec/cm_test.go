@@ -1,0 +1,256 @@
+package codec
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var canterburyDir = filepath.Join("..", "..", "shared", "bench", "canterbury")
+
+func cmCompress(t testing.TB, src []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := NewCompressor(MethodCM, &buf, int64(len(src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(src); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func cmDecompress(payload []byte, n int64) ([]byte, error) {
+	r, err := NewDecompressor(MethodCM, payload, n)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}
+
+func cmRoundTrip(t *testing.T, name string, src []byte) []byte {
+	t.Helper()
+	payload := cmCompress(t, src)
+	got, err := cmDecompress(payload, int64(len(src)))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if !bytes.Equal(got, src) {
+		t.Fatalf("%s: round trip differs", name)
+	}
+	return payload
+}
+
+// mixedSample is text, numbers, a table of records and runs.
+func mixedSample(n int) []byte {
+	rng := rand.New(rand.NewPCG(7, 7))
+	words := []string{"the", "model", "of", "a", "context", "mixing", "coder", "predicts", "each", "bit", "and", "weights"}
+	var b bytes.Buffer
+	for b.Len() < n {
+		switch rng.IntN(4) {
+		case 0, 1:
+			for i := 0; i < 40; i++ {
+				b.WriteString(words[rng.IntN(len(words))])
+				b.WriteByte(" \n"[rng.IntN(2)*rng.IntN(2)*rng.IntN(2)])
+			}
+		case 2:
+			for i := 0; i < 30; i++ {
+				v := uint32(i*17 + rng.IntN(5))
+				b.Write([]byte{byte(v), byte(v >> 8), 0, 0, byte(rng.IntN(3)), 0x40, 0, 0})
+			}
+		case 3:
+			b.Write(make([]byte, rng.IntN(300)))
+		}
+	}
+	return b.Bytes()[:n]
+}
+
+func TestCMRoundTrip(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	random := randomBytes(11, 1<<20)
+	if testing.Short() {
+		random = random[:1<<18]
+	}
+	cases := []struct {
+		name string
+		src  []byte
+	}{
+		{"empty", nil},
+		{"one byte", []byte{0xA5}},
+		{"all 256 values", all},
+		{"all 256 values twice", append(append([]byte(nil), all...), all...)},
+		{"random", random},
+		{"text", mixedSample(100_000)},
+		{"zeros", make([]byte, 1<<20)},
+		{"ones", bytes.Repeat([]byte{0xFF}, 70_000)},
+		{"period 3", bytes.Repeat([]byte("abc"), 20_000)},
+	}
+	for _, c := range cases {
+		payload := cmRoundTrip(t, c.name, c.src)
+		t.Logf("%-20s %8d -> %7d bytes", c.name, len(c.src), len(payload))
+		// The most compressible input too stays within the decoder's bound.
+		if !cmSizeFits(len(payload), int64(len(c.src))) {
+			t.Errorf("%s: %d bytes coded in %d: beyond the decoder's bound", c.name, len(c.src), len(payload))
+		}
+		switch c.name {
+		case "random":
+			// Incompressible: at most a little over the input.
+			if len(payload) > len(c.src)+len(c.src)/100 {
+				t.Errorf("random: %d bytes for %d", len(payload), len(c.src))
+			}
+		case "zeros":
+			if len(payload) > 2000 {
+				t.Errorf("zeros: %d bytes for %d", len(payload), len(c.src))
+			}
+		case "text":
+			if len(payload) > len(c.src)/4 {
+				t.Errorf("text: %d bytes for %d, want a quarter at most", len(payload), len(c.src))
+			}
+		}
+	}
+}
+
+// TestCMCanterbury round-trips the Canterbury files through the codec API
+// and checks that cm is never larger than xz; in -short mode only the files
+// under 200 KB.
+func TestCMCanterbury(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(canterburyDir, "*"))
+	if len(files) == 0 {
+		t.Skipf("benchmark folder %s is absent", canterburyDir)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if testing.Short() && len(src) >= 200_000 {
+			continue
+		}
+		payload := cmRoundTrip(t, filepath.Base(f), src)
+		var xz bytes.Buffer
+		w, _ := NewCompressor(MethodXz, &xz, int64(len(src)))
+		w.Write(src)
+		w.Close()
+		t.Logf("%-14s %8d bytes: cm %.3f bpb, xz %.3f bpb", filepath.Base(f), len(src),
+			float64(len(payload)*8)/float64(len(src)), float64(xz.Len()*8)/float64(len(src)))
+		if len(payload) > xz.Len() {
+			t.Errorf("%s: cm %d bytes, xz %d", filepath.Base(f), len(payload), xz.Len())
+		}
+	}
+}
+
+func TestCMWriterSize(t *testing.T) {
+	var buf bytes.Buffer
+	w, _ := NewCompressor(MethodCM, &buf, 10)
+	if _, err := w.Write(make([]byte, 11)); err == nil {
+		t.Error("writing more than the declared size succeeded")
+	}
+	w, _ = NewCompressor(MethodCM, &buf, 10)
+	w.Write(make([]byte, 9))
+	if err := w.Close(); err == nil {
+		t.Error("closing short of the declared size succeeded")
+	}
+}
+
+// TestCMCorrupt: a damaged payload is refused with ErrCorrupt or decodes to
+// the declared size (the container's SHA-256 then catches it); never a
+// panic.
+func TestCMCorrupt(t *testing.T) {
+	src := mixedSample(20_000)
+	payload := cmCompress(t, src)
+	n := int64(len(src))
+
+	check := func(name string, p []byte, size int64) {
+		t.Helper()
+		got, err := cmDecompress(p, size)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("%s: error %v does not wrap ErrCorrupt", name, err)
+			}
+			return
+		}
+		if int64(len(got)) != size {
+			t.Errorf("%s: %d bytes for a declared %d", name, len(got), size)
+		}
+		if bytes.Equal(got, src) {
+			t.Errorf("%s: damaged payload decoded to the original", name)
+		}
+	}
+	for _, i := range []int{0, 1, len(payload) / 2, len(payload) - 1} {
+		p := append([]byte(nil), payload...)
+		p[i] ^= 0x10
+		check("flipped byte", p, n)
+	}
+	check("truncated", payload[:len(payload)-1], n)
+	check("truncated to half", payload[:len(payload)/2], n)
+	check("extra byte", append(append([]byte(nil), payload...), 0), n)
+
+	// Every truncation and extension is detected by the length check.
+	for _, p := range [][]byte{payload[:len(payload)-1], append(append([]byte(nil), payload...), 7)} {
+		if _, err := cmDecompress(p, n); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("payload of %d bytes for %d: %v, want ErrCorrupt", len(p), len(payload), err)
+		}
+	}
+	// A declared size the payload cannot hold is refused before decoding.
+	if _, err := NewDecompressor(MethodCM, payload[:10], 1<<40); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("10 bytes for 2^40: %v, want ErrCorrupt", err)
+	}
+	if _, err := NewDecompressor(MethodCM, []byte{1}, 0); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("1 byte for an empty file: %v, want ErrCorrupt", err)
+	}
+	if _, err := cmDecompress(nil, 5); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("empty payload for 5 bytes: %v, want ErrCorrupt", err)
+	}
+}
+
+// TestCMContainer stores a cm payload in a ZPNG image and reads it back.
+func TestCMContainer(t *testing.T) {
+	src := mixedSample(5000)
+	got, _, err := decodeOriginal(encode(t, sampleContainer(t, MethodCM, src)))
+	if err != nil || !bytes.Equal(got, src) {
+		t.Fatalf("container round trip: %v", err)
+	}
+	if m, ok := ParseMethod("cm"); !ok || m != MethodCM || MethodCM.String() != "cm" {
+		t.Errorf("method name: %v %v %q", m, ok, MethodCM)
+	}
+}
+
+// FuzzCMDecode decodes arbitrary payloads for small declared sizes: an
+// error wrapping ErrCorrupt or exactly the declared size, never a panic.
+func FuzzCMDecode(f *testing.F) {
+	f.Add(cmCompress(f, []byte("hello, hello, hello")), uint16(19))
+	f.Add(cmCompress(f, mixedSample(300)), uint16(300))
+	f.Add([]byte{}, uint16(1))
+	f.Add([]byte{0xFF, 0xFF, 0xFF, 0xFF}, uint16(1000))
+	f.Fuzz(func(t *testing.T, payload []byte, size uint16) {
+		n := int64(size)
+		got, err := cmDecompress(payload, n)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			}
+			return
+		}
+		if int64(len(got)) != n {
+			t.Fatalf("%d bytes for a declared %d", len(got), n)
+		}
+		// What decodes without an error is what the encoder makes of it, up
+		// to the last byte, which may be any in the final interval.
+		again := cmCompress(t, got)
+		if len(again) != len(payload) || n > 0 && !bytes.Equal(again[:len(again)-1], payload[:len(payload)-1]) {
+			t.Fatalf("payload %x decodes to %x, which encodes to %x", payload, got, again)
+		}
+	})
+}
