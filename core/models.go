@@ -180,9 +180,10 @@ func modelByName(spec string) (*modelFile, error) {
 }
 
 // modelByID finds the model with the given identity among the shipped ones
-// and in the models folder. name is what the image calls it, for the error.
-func modelByID(id [32]byte, name string) (*modelFile, error) {
-	for _, m := range shippedModels() {
+// and in the models folder, then in extra (models this job was given by path).
+// name is what the image calls it, for the error.
+func modelByID(id [32]byte, name string, extra []*modelFile) (*modelFile, error) {
+	for _, m := range append(shippedModels(), extra...) {
 		if m.id == id {
 			return m, nil
 		}

@@ -407,6 +407,7 @@ func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Option
 		if err != nil {
 			return nil, nil, nil, "", err
 		}
+		j.models = append(j.models, m) // so that the self-check finds a model given by path
 		q, w, err := load(m)
 		return m, q, w, "", err
 	}
@@ -619,7 +620,7 @@ func (neural) decode(ctx context.Context, j *job, c *codec.Container, w io.Write
 			return err
 		}
 	} else {
-		mf, err := modelByID(c.ModelID, meta.Model)
+		mf, err := modelByID(c.ModelID, meta.Model, j.models)
 		if err != nil {
 			return err
 		}

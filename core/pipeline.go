@@ -87,13 +87,14 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	if err != nil && bestM.id() == codec.MethodNeural && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
 		// A neural image that does not decode is a bug (engines must agree
 		// bit for bit); the file still gets stored, classically.
+		checkErr := err
 		if bestC == nil {
 			bestCM = methods[codec.MethodXz.String()].m
 			if bestC, err = bestCM.encode(ctx, j, src); err != nil {
 				return nil, err
 			}
 		}
-		note := fmt.Sprintf("BUG: neural decode did not verify (%v); stored with %s instead — please report", err, bestCM.name())
+		note := fmt.Sprintf("BUG: neural decode did not verify (%v); stored with %s instead — please report", checkErr, bestCM.name())
 		best, bestM = bestC, bestCM
 		best.notes = append([]string{note}, best.notes...)
 		tmp, err = writeChecked(ctx, j, output, header, bestM, best)

@@ -10,6 +10,7 @@ import (
 type job struct {
 	opt      Options
 	progress *progress
+	models   []*modelFile // models named by path for this job
 }
 
 func newJob(opt Options) *job {
