@@ -58,8 +58,11 @@ type cmAPM struct {
 
 func newCMAPM(contexts int) *cmAPM {
 	a := &cmAPM{t: make([]uint16, contexts*33)}
-	for i := range a.t {
-		a.t[i] = uint16(squash(int32(i%33-16)*128) * 16)
+	for j := 0; j < 33; j++ {
+		a.t[j] = uint16(squash(int32(j-16)*128) * 16)
+	}
+	for i := 33; i < len(a.t); i *= 2 {
+		copy(a.t[i:], a.t[:i])
 	}
 	return a
 }
