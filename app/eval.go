@@ -25,16 +25,13 @@ func init() {
 	})
 }
 
-// evalSegment is the stream length the table uses: files are cut into
-// streams of at least this many bytes, as the pipeline does.
-const evalSegment = 64 << 10
-
 func runEval(args []string) int {
 	fs := newFlags("eval", commands["eval"].usage)
 	path := fs.String("model", "", "model file (safetensors)")
 	device := fs.String("device", "auto", "auto, cpu or cuda")
 	eng := fs.String("engine", "torch", "integer engine: torch or go")
 	threads := fs.Int("threads", 0, "CPU threads (0: default)")
+	segment := fs.Int("segment", 64<<10, "bytes per stream (files are cut into streams of at least this many bytes)")
 	files, code, ok := parse(fs, args)
 	if !ok {
 		return code
@@ -77,7 +74,7 @@ func runEval(args []string) int {
 		if len(data) == 0 {
 			continue
 		}
-		segs := segments(data)
+		segs := segments(data, *segment)
 		fbits, err := floatBits(fm, segs)
 		if err != nil {
 			return fail("eval", err)
@@ -101,8 +98,8 @@ func runEval(args []string) int {
 	return exitOK
 }
 
-func segments(data []byte) [][]byte {
-	sizes := codec.SplitSizes(int64(len(data)), max(len(data)/evalSegment, 1))
+func segments(data []byte, segment int) [][]byte {
+	sizes := codec.SplitSizes(int64(len(data)), max(len(data)/max(segment, 1), 1))
 	segs := make([][]byte, len(sizes))
 	off := int64(0)
 	for i, s := range sizes {
