@@ -77,8 +77,16 @@ func candidates(opt *Options) ([]method, error) {
 				ms = append(ms, r.m)
 			}
 		}
-		// Deterministic order: stored last, so that ties go to real codecs.
-		sort.Slice(ms, func(a, b int) bool { return ms[a].id() > ms[b].id() })
+		// Deterministic order: the neural method last, so that it knows the
+		// classical result to beat; stored just before it, so that ties go to
+		// real codecs.
+		rank := func(m method) int {
+			if m.id() == codec.MethodNeural {
+				return -1
+			}
+			return int(m.id())
+		}
+		sort.Slice(ms, func(a, b int) bool { return rank(ms[a]) > rank(ms[b]) })
 		return ms, nil
 	}
 	r, ok := methods[name]

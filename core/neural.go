@@ -151,6 +151,19 @@ func (neural) encode(ctx context.Context, j *job, src []byte) (*encoded, error) 
 	if note != "" {
 		notes = append(notes, note)
 	}
+	if j.bar > 0 {
+		// auto: a quick estimate on a sample decides whether the neural
+		// method can beat the best classical result before minutes go into
+		// fine-tuning and coding the whole file.
+		est, err := estimateBytes(f, eo, base, src)
+		if err != nil {
+			return nil, err
+		}
+		if est > float64(j.bar)*competitiveMargin {
+			return nil, fmt.Errorf("%w: model %s estimates %.3f bpb on a sample, the best classical method has %.3f",
+				errNotCompetitive, mf.name, 8*est/float64(n), 8*float64(j.bar)/float64(n))
+		}
+	}
 	meta := NeuralMeta{Model: mf.name, ModelID: mf.idHex(), Config: mf.meta.Config.String(), Engine: f.Name(), Streams: B}
 	if mf.source != "shipped" && !j.opt.SelfContained {
 		notes = append(notes, fmt.Sprintf("model %s is not shipped with zpng: decompressing needs it in %s (or compress with --self-contained)", mf.label(), ModelsDir()))
@@ -374,6 +387,36 @@ func chooseCandidate(ctx context.Context, j *job, slot progressSlot, f engine.Fa
 		j.progress.update(int64(sampled*(i+1)), 0, true)
 	}
 	return dev, nil
+}
+
+// competitiveMargin: auto codes the whole file neurally only when the base
+// model's sample estimate is within this factor of the best classical size;
+// the fine-tune has gained up to about 10% (core/finetune.go).
+const competitiveMargin = 1.12
+
+// errNotCompetitive marks a neural attempt that auto skipped.
+var errNotCompetitive = errors.New("neural skipped")
+
+// estimateBytes is the base model's code length for src, in bytes, from 16
+// windows of 2 KiB spread over the file (all of it when it is that small).
+func estimateBytes(f engine.Factory, eo engine.Options, q *quant.Model, src []byte) (float64, error) {
+	k := min(16, max(len(src)/2048, 1))
+	w := min(2048, len(src))
+	parts := make([][]byte, k)
+	for i := range parts {
+		off := (len(src) - w) * i / max(k-1, 1)
+		parts[i] = src[off : off+w]
+	}
+	p, err := f.NewPredictor(q, k, eo)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	bits, err := quant.CodeCost(p, parts)
+	if err != nil {
+		return 0, err
+	}
+	return bits / 8 * float64(len(src)) / float64(k*w), nil
 }
 
 // sample cuts up to sampleWindows windows of sampleWindow bytes, evenly

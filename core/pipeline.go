@@ -60,10 +60,17 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	var bestM, bestCM method
 	var tried []string
 	for _, m := range ms {
+		if len(ms) > 1 && bestC != nil {
+			j.bar = bestC.size()
+		}
 		e, err := m.encode(ctx, j, src)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
+			}
+			if errors.Is(err, errNotCompetitive) {
+				tried = append(tried, err.Error())
+				continue
 			}
 			if len(ms) == 1 {
 				return nil, fmt.Errorf("%s: %w", m.name(), err)

@@ -11,6 +11,7 @@ type job struct {
 	opt      Options
 	progress *progress
 	models   []*modelFile // models named by path for this job
+	bar      int64        // auto: the best classical size so far (0: no comparison)
 }
 
 func newJob(opt Options) *job {
