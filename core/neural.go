@@ -391,8 +391,9 @@ func chooseCandidate(ctx context.Context, j *job, slot progressSlot, f engine.Fa
 
 // competitiveMargin: auto codes the whole file neurally only when the base
 // model's sample estimate is within this factor of the best classical size;
-// the fine-tune has gained up to about 10% (core/finetune.go).
-const competitiveMargin = 1.12
+// the fine-tune has gained up to about 10% (core/finetune.go). A variable so
+// that tests can make auto try a random model.
+var competitiveMargin = 1.12
 
 // errNotCompetitive marks a neural attempt that auto skipped.
 var errNotCompetitive = errors.New("neural skipped")
