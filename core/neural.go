@@ -141,6 +141,7 @@ func (neural) encode(ctx context.Context, j *job, src []byte) (*encoded, error) 
 	}
 	n := int64(len(src))
 	B := streamCount(n)
+	j.progress.begin("neural", n) // this method's share of the job
 	slot := j.progress.slot()
 	var notes []string
 
