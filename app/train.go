@@ -107,8 +107,12 @@ func runTrain(args []string) int {
 		if p.Step%logEvery != 0 && p.ValBPB == 0 && p.Step != p.Steps {
 			return
 		}
+		eta := "?"
+		if p.BytesPerSec > 0 {
+			eta = roundSec(p.ETA).String()
+		}
 		line := fmt.Sprintf("step %d/%d  loss %.4f bpb  lr %.3g  %.1f kB/s  elapsed %s  eta %s",
-			p.Step, p.Steps, p.BPB, p.LR, p.BytesPerSec/1e3, roundSec(p.Elapsed), roundSec(p.ETA))
+			p.Step, p.Steps, p.BPB, p.LR, p.BytesPerSec/1e3, roundSec(p.Elapsed), eta)
 		if p.ValBPB != 0 {
 			line += fmt.Sprintf("  val %.4f bpb", p.ValBPB)
 		}

@@ -28,7 +28,7 @@ const (
 // Presets are the shipped model shapes.
 var Presets = map[string]Config{
 	"large": {Layers: 4, Hidden: 512, Embed: 512},
-	"small": {Layers: 2, Hidden: 256, Embed: 256},
+	"small": {Layers: 1, Hidden: 384, Embed: 384},
 }
 
 // Preset returns the named preset.

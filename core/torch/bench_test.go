@@ -116,7 +116,10 @@ func BenchmarkTrainStep(b *testing.B) {
 				}
 				b.SetBytes(int64(batch * T))
 				cpu := cpuTime()
-				defer func() { reportCPU(b, cpu, batch*T) }()
+				defer func() {
+					reportCPU(b, cpu, batch*T)
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+				}()
 				for b.Loop() {
 					if _, err := m.Backward(in, tgt, batch, T); err != nil {
 						b.Fatal(err)
