@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -49,6 +50,7 @@ func runTrain(args []string) int {
 	fs.DurationVar(&o.TimeLimit, "time-limit", 0, "stop after this long (e.g. 2h30m), saving a checkpoint and the model")
 	fs.IntVar(&o.CheckpointEvery, "checkpoint-every", 1000, "steps between checkpoints")
 	fs.IntVar(&o.ValEvery, "val-every", 500, "steps between validations")
+	fs.IntVar(&o.ValEvery, "valid-every", 500, "same as --val-every")
 	fs.IntVar(&logEvery, "log-every", 10, "steps between progress lines")
 	fs.StringVar(&dtype, "dtype", "F32", "element type of the model file: F32, F16 or BF16")
 	fs.BoolVar(&force, "force", false, "overwrite OUT and its checkpoint directory")
@@ -122,7 +124,11 @@ func runTrain(args []string) int {
 		fmt.Fprintln(stdout, line)
 	}
 	dev, _ := torch.ResolveDevice(o.Device)
-	fmt.Fprintf(stdout, "libtorch %s on %s, %d CPU threads\n", torch.Version(), dev, torch.Threads())
+	threads := fmt.Sprintf("%d CPU threads", o.Threads)
+	if o.Threads == 0 {
+		threads = fmt.Sprintf("BLAS on %d CPUs, other operators on %d", runtime.NumCPU(), torch.Threads())
+	}
+	fmt.Fprintf(stdout, "libtorch %s on %s; %s\n", torch.Version(), dev, threads)
 	res, err := train.Pretrain(c, o)
 	if err != nil {
 		return fail("train", err)

@@ -48,9 +48,9 @@ func TestRegistered(t *testing.T) {
 	}
 }
 
-// TestMatchesGoEngine steps the torch engine and the pure-Go engine side by
+// TestIdenticalToGoEngine steps the torch engine and the pure-Go engine side by
 // side on random models and random input, and requires identical tables.
-func TestMatchesGoEngine(t *testing.T) {
+func TestIdenticalToGoEngine(t *testing.T) {
 	cases := []struct {
 		cfg   model.Config
 		scale float32
