@@ -41,6 +41,7 @@ type Predictor struct {
 	c      *C.zt_engine
 	batch  int
 	device string
+	err    error // a failed Reset, reported by the next Step
 }
 
 // NewPredictor loads qm into a new engine for batch streams.
@@ -118,19 +119,20 @@ func (p *Predictor) Step(in []byte, freqs []uint16) error {
 	if p.c == nil {
 		return fmt.Errorf("torch: predictor is closed")
 	}
+	if p.err != nil {
+		return p.err
+	}
 	if len(in) != p.batch || len(freqs) < p.batch*256 {
 		return fmt.Errorf("torch: step with %d inputs and %d frequencies, want %d and %d", len(in), len(freqs), p.batch, p.batch*256)
 	}
 	return goError(C.zt_engine_step(p.c, (*C.uint8_t)(&in[0]), (*C.uint16_t)(&freqs[0])))
 }
 
-// Reset returns every stream to the start state.
+// Reset returns every stream to the start state. Should that fail (a GPU
+// error), the next Step reports it.
 func (p *Predictor) Reset() {
 	if p.c != nil {
-		// Zeroing preallocated tensors cannot fail short of memory corruption.
-		if err := goError(C.zt_engine_reset(p.c)); err != nil {
-			panic(err)
-		}
+		p.err = goError(C.zt_engine_reset(p.c))
 	}
 }
 
