@@ -92,6 +92,10 @@ func runCompress(args []string) int {
 	fmt.Fprintf(stdout, "%s: %d -> %d bytes (%.1f%%, %.3f bpb), %s, %s, verified -> %s\n",
 		r.Input, r.InputSize, r.OutputSize, percent(r.OutputSize, r.InputSize), r.BitsPerByte,
 		methodModel(r), r.Elapsed.Round(time.Millisecond), r.Output)
+	// How the method and model were chosen, on stderr so that stdout stays one line.
+	for _, n := range r.Notes {
+		fmt.Fprintf(stderr, "  %s\n", n)
+	}
 	return exitOK
 }
 
