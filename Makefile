@@ -19,7 +19,7 @@ TAGS ?=
 
 setup:
 	$(APT) update
-	$(APT) install --no-install-recommends $(APT_PACKAGES)
+	$(APT) install $(APT_PACKAGES)
 	$(GO) mod download
 
 zpng:
