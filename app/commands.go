@@ -197,10 +197,29 @@ func runInfo(args []string) int {
 	for _, s := range info.Sections {
 		fmt.Fprintf(stdout, "section %s:  %d bytes, CRC-32C %08x\n", s.Type, s.Length, s.CRC32C)
 	}
-	if len(info.Meta) > 0 {
+	if m, err := core.ParseNeuralMeta(info.Meta); err == nil && info.Method == "neural" {
+		printNeuralMeta(m)
+	} else if len(info.Meta) > 0 {
 		fmt.Fprintf(stdout, "meta:          %s\n", info.Meta)
 	}
 	return exitOK
+}
+
+// printNeuralMeta shows how a neural image was made: model, fine-tune, what
+// it embeds, streams.
+func printNeuralMeta(m *core.NeuralMeta) {
+	fmt.Fprintf(stdout, "model name:    %s (%s), coded with engine %s on %s\n", m.Model, m.Config, m.Engine, m.Device)
+	if m.FinetuneSteps > 0 {
+		used := ""
+		if m.Embedded == "none" {
+			used = " (not used: its delta did not pay for itself)"
+		}
+		fmt.Fprintf(stdout, "fine-tune:     %d steps of %s: %.3f -> %.3f bpb%s\n", m.FinetuneSteps, m.Trained, m.BPBBase, m.BPBTuned, used)
+	} else {
+		fmt.Fprintf(stdout, "fine-tune:     none (%.3f bpb with the base model)\n", m.BPBBase)
+	}
+	fmt.Fprintf(stdout, "embedded:      %s weights, %d bytes\n", m.Embedded, m.EmbeddedBytes)
+	fmt.Fprintf(stdout, "streams:       %d, %.3f bits per byte with weights and stream table\n", m.Streams, m.BPB)
 }
 
 func printJSON(info *core.Info) int {
