@@ -56,7 +56,7 @@ deb: tarxz
 	GO=$(GO) packaging/deb.sh
 
 test-deb: deb
-	packaging/test-deb.sh
+	$(SUDO) packaging/test-deb.sh
 
 windows:
 	GO=$(GO) packaging/windows.sh
