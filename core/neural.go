@@ -60,8 +60,10 @@ func ParseNeuralMeta(meta []byte) (*NeuralMeta, error) {
 }
 
 // autoBudget is the time --model auto allows for coding and checking a file:
-// it takes the largest model expected to finish within it.
-var autoBudget = 2 * time.Minute
+// it takes the largest model expected to finish within it. Two minutes let
+// the large model spend 2 m 10 s on a 6.7 kB README on a busy 2-core CPU
+// (0.17 kB/s at one stream); half a minute keeps small files quick.
+var autoBudget = 30 * time.Second
 
 // exactLimit: files up to this size are coded with every candidate model
 // to pick the smallest; larger ones are estimated on a sample.
@@ -484,10 +486,10 @@ func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Option
 		}
 		est := time.Duration(2 * float64(n) / speed * float64(time.Second))
 		if est <= autoBudget {
-			return m, q, w, fmt.Sprintf("model auto: %s (est. %v to code and check at %.0f kB/s, within the %v budget)",
+			return m, q, w, fmt.Sprintf("model auto: %s (est. %v to code and check at %.3g kB/s, within the %v budget)",
 				m.name, est.Round(time.Second), speed/1000, autoBudget), nil
 		}
-		passed = append(passed, fmt.Sprintf("%s would take about %v at %.0f kB/s, over the %v budget",
+		passed = append(passed, fmt.Sprintf("%s would take about %v at %.3g kB/s, over the %v budget",
 			m.name, est.Round(time.Second), speed/1000, autoBudget))
 	}
 	return nil, nil, nil, "", fmt.Errorf("%w: no usable model: %s", ErrModelMissing, joinNotes(passed))
