@@ -366,7 +366,7 @@ func chooseCandidate(ctx context.Context, j *job, slot progressSlot, f engine.Fa
 		}
 		return dev, nil
 	}
-	parts := sample(src)
+	parts := sample(src, sampleWindows, sampleWindow)
 	var sampled int
 	for _, p := range parts {
 		sampled += len(p)
@@ -404,14 +404,8 @@ var errNotCompetitive = errors.New("neural skipped")
 // estimateBytes is the base model's code length for src, in bytes, from 16
 // windows of 2 KiB spread over the file (all of it when it is that small).
 func estimateBytes(f engine.Factory, eo engine.Options, q *quant.Model, src []byte) (float64, error) {
-	k := min(16, max(len(src)/2048, 1))
-	w := min(2048, len(src))
-	parts := make([][]byte, k)
-	for i := range parts {
-		off := (len(src) - w) * i / max(k-1, 1)
-		parts[i] = src[off : off+w]
-	}
-	p, err := f.NewPredictor(q, k, eo)
+	parts := sample(src, 16, 2048)
+	p, err := f.NewPredictor(q, len(parts), eo)
 	if err != nil {
 		return 0, err
 	}
@@ -420,14 +414,14 @@ func estimateBytes(f engine.Factory, eo engine.Options, q *quant.Model, src []by
 	if err != nil {
 		return 0, err
 	}
-	return bits / 8 * float64(len(src)) / float64(k*w), nil
+	return bits / 8 * float64(len(src)) / float64(len(parts)*len(parts[0])), nil
 }
 
-// sample cuts up to sampleWindows windows of sampleWindow bytes, evenly
-// spread, from src.
-func sample(src []byte) [][]byte {
-	k := min(sampleWindows, max(len(src)/sampleWindow, 1))
-	w := min(sampleWindow, len(src))
+// sample cuts up to windows windows of size bytes (all of src when it is
+// shorter), evenly spread, from src.
+func sample(src []byte, windows, size int) [][]byte {
+	k := min(windows, max(len(src)/size, 1))
+	w := min(size, len(src))
 	parts := make([][]byte, k)
 	for i := range parts {
 		off := (len(src) - w) * i / max(k-1, 1)
