@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -18,7 +19,8 @@ import (
 func init() {
 	register(command{
 		name: "train",
-		usage: "--corpus DIR --preset small|large --out FILE [--steps N] [--batch B] [--seq T] [--lr X]\n" +
+		usage: "--corpus DIR (--preset small|large | --init MODEL) --out FILE [--steps N] [--batch B] [--seq T]\n" +
+			"       [--lr X] [--crlf SHARE]\n" +
 			"       [--device auto|cpu|cuda] [--threads N] [--resume CKPT] [--time-limit DUR] [--force]",
 		summary: "pretrain a byte model on every file under DIR (libtorch, CUDA when available)",
 		run:     runTrain,
@@ -28,7 +30,7 @@ func init() {
 func runTrain(args []string) int {
 	fs := newFlags("train", commands["train"].usage)
 	var (
-		corpus, preset, out, resume, dtype string
+		corpus, preset, out, resume, dtype, init string
 		o                                  train.PretrainOptions
 		force                              bool
 		logEvery                           int
@@ -36,6 +38,8 @@ func runTrain(args []string) int {
 	)
 	fs.StringVar(&corpus, "corpus", "", "directory of training files (read recursively)")
 	fs.StringVar(&preset, "preset", "", "model shape: "+strings.Join(model.PresetNames(), " or "))
+	fs.StringVar(&init, "init", "", "model file to start from (its shape; fresh optimizer), e.g. to train a shipped model further")
+	fs.Float64Var(&o.CRLF, "crlf", 0.125, "share of LF-text windows rewritten with CRLF line endings (0 to 1)")
 	fs.StringVar(&out, "out", "", "model file to write (safetensors); checkpoints go to OUT.ckpt/")
 	fs.IntVar(&o.Steps, "steps", 0, "training steps (default 20000; with --resume: the run's own)")
 	fs.IntVar(&o.Batch, "batch", 0, "windows per step (default 128)")
@@ -62,8 +66,8 @@ func runTrain(args []string) int {
 		fmt.Fprintf(stderr, "zpng train: unexpected argument %q\n", pos[0])
 		return exitUsage
 	}
-	if corpus == "" || out == "" || (preset == "" && resume == "") {
-		fmt.Fprintln(stderr, "zpng train: --corpus, --out and --preset (or --resume) are required")
+	if corpus == "" || out == "" || (preset == "" && resume == "" && init == "") {
+		fmt.Fprintln(stderr, "zpng train: --corpus, --out and --preset (or --init, or --resume) are required")
 		fs.Usage()
 		return exitUsage
 	}
@@ -77,14 +81,35 @@ func runTrain(args []string) int {
 		}
 		o.Preset, o.Config = preset, cfg
 	}
+	if init != "" {
+		if resume != "" {
+			return trainUsage("train", errors.New("--init and --resume exclude each other"))
+		}
+		w, meta, err := model.Load(init)
+		if err != nil {
+			return fail("train", err)
+		}
+		id, err := model.Identity(init)
+		if err != nil {
+			return fail("train", err)
+		}
+		if preset != "" && o.Config != w.Config {
+			return trainUsage("train", fmt.Errorf("--preset %s is %s, but %s is %s", preset, o.Config, init, w.Config))
+		}
+		if preset == "" {
+			o.Preset = meta.Preset
+		}
+		o.Config, o.Init = w.Config, w
+		o.InitDesc = fmt.Sprintf("%s (sha256 %x)", filepath.Base(init), id)
+	}
 	switch model.DType(dtype) {
 	case model.F32, model.F16, model.BF16:
 		o.DType = model.DType(dtype)
 	default:
 		return trainUsage("train", fmt.Errorf("unknown --dtype %q", dtype))
 	}
-	if o.Steps < 0 || o.Batch < 0 || o.Seq < 0 || o.LR < 0 || o.Threads < 0 || logEvery < 1 {
-		return trainUsage("train", errors.New("numeric flags must not be negative"))
+	if o.Steps < 0 || o.Batch < 0 || o.Seq < 0 || o.LR < 0 || o.Threads < 0 || logEvery < 1 || o.CRLF < 0 || o.CRLF > 1 {
+		return trainUsage("train", errors.New("numeric flags must not be negative (and --crlf at most 1)"))
 	}
 	if _, err := torch.ResolveDevice(o.Device); err != nil {
 		return trainUsage("train", err)

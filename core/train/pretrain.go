@@ -27,6 +27,12 @@ type PretrainOptions struct {
 	Final  float64      // final LR as a fraction of LR, default 0.1
 	Clip   float64      // default 1
 	Seed   uint64
+	CRLF   float64      // share of LF-text windows given CRLF line endings (Windows.CRLF); 0: none
+
+	// Init, when set, starts the run from these weights instead of random
+	// ones (fresh Adam); InitDesc names them in the model's metadata.
+	Init     *model.Weights
+	InitDesc string
 
 	Device  string // auto, cpu or cuda
 	Threads int    // CPU threads, 0: libtorch's default
@@ -80,6 +86,8 @@ type state struct {
 	Final     float64      `json:"final"`
 	Clip      float64      `json:"clip"`
 	Seed      uint64       `json:"seed"`
+	CRLF      float64      `json:"crlf,omitempty"`
+	Init      string       `json:"init,omitempty"`
 }
 
 // CheckpointDir is where Pretrain keeps the checkpoint of a run writing out.
@@ -125,6 +133,7 @@ func Pretrain(c *Corpus, o PretrainOptions) (*Result, error) {
 		steps := o.Steps
 		o.Preset, o.Config, o.Batch, o.Seq, o.LR = st.Preset, st.Config, st.Batch, st.Seq, st.LR
 		o.Warmup, o.Final, o.Clip, o.Seed, o.Steps = st.Warmup, st.Final, st.Clip, st.Seed, st.Steps
+		o.CRLF, o.Init, o.InitDesc = st.CRLF, nil, st.Init
 		if steps > 0 {
 			o.Steps = steps
 		}
@@ -132,6 +141,14 @@ func Pretrain(c *Corpus, o PretrainOptions) (*Result, error) {
 	o.defaults()
 	if o.Out == "" {
 		return nil, errors.New("train: no output file")
+	}
+	if o.Init != nil {
+		if o.Init.Config != o.Config {
+			return nil, fmt.Errorf("train: the initial model is %s, the run is %s", o.Init.Config, o.Config)
+		}
+	}
+	if o.CRLF < 0 || o.CRLF > 1 {
+		return nil, fmt.Errorf("train: CRLF share %g is not in [0, 1]", o.CRLF)
 	}
 	if o.Steps < 1 || o.Batch < 1 || o.Seq < 2 || o.LR <= 0 || o.CheckpointEvery < 1 || o.ValEvery < 1 {
 		return nil, fmt.Errorf("train: bad options: %d steps, batch %d, seq %d, lr %g", o.Steps, o.Batch, o.Seq, o.LR)
@@ -147,6 +164,11 @@ func Pretrain(c *Corpus, o PretrainOptions) (*Result, error) {
 		return nil, err
 	}
 	defer m.Close()
+	if o.Init != nil {
+		if err := m.SetWeights(o.Init); err != nil {
+			return nil, err
+		}
+	}
 	m.SetAdam(torch.Adam{LR: o.LR, Beta1: 0.9, Beta2: 0.99, Eps: 1e-8})
 
 	rng := rand.NewPCG(o.Seed, 0x7072657472)
@@ -159,8 +181,9 @@ func Pretrain(c *Corpus, o PretrainOptions) (*Result, error) {
 	}
 	st.Steps, st.Batch, st.Seq, st.LR, st.Warmup, st.Final, st.Clip, st.Seed =
 		o.Steps, o.Batch, o.Seq, o.LR, o.Warmup, o.Final, o.Clip, o.Seed
+	st.CRLF, st.Init = o.CRLF, o.InitDesc
 
-	win := &Windows{Data: c.Train, Starts: c.Starts, Batch: o.Batch, Seq: o.Seq}
+	win := &Windows{Data: c.Train, Starts: c.Starts, Batch: o.Batch, Seq: o.Seq, CRLF: o.CRLF}
 	val := validationSet(c.Val, o.ValBytes)
 	sched := Schedule{Peak: o.LR, Warmup: o.Warmup, Final: o.Final, Steps: o.Steps}
 	r := rand.New(rng)
@@ -225,6 +248,12 @@ func Pretrain(c *Corpus, o PretrainOptions) (*Result, error) {
 		"schedule": fmt.Sprintf("warmup %d, cosine to %g×", o.Warmup, o.Final), "clip": fmt.Sprint(o.Clip),
 		"seed": fmt.Sprint(o.Seed), "libtorch": torch.Version(),
 	}}
+	if o.CRLF > 0 {
+		meta.Extra["crlf"] = fmt.Sprint(o.CRLF)
+	}
+	if st.Init != "" {
+		meta.Extra["init"] = st.Init
+	}
 	if err := model.Save(o.Out, w, meta, o.DType); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@
 package train
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -65,6 +66,59 @@ func TestWindows(t *testing.T) {
 	if atStart < 20*2 {
 		t.Errorf("%d windows at file starts", atStart)
 	}
+}
+
+func TestWindowsCRLF(t *testing.T) {
+	text := []byte(strings.Repeat("one line\ntwo\n\nthree lines\n", 8))
+	binary := []byte(strings.Repeat("a\x00b\nc", 20))
+	dos := []byte(strings.Repeat("dos\r\nline\r\n", 10))
+	data := slices.Concat(text, binary, dos)
+	starts := []int{0, len(text), len(text) + len(binary)}
+	const seq = 12
+	w := &Windows{Data: data, Starts: starts, Batch: 64, Seq: seq, CRLF: 1}
+	rng := rand.New(rand.NewPCG(3, 4))
+	rewritten := 0
+	for range 50 {
+		in, tgt := w.Next(rng)
+		for b := range w.Batch {
+			i, g := in[b*seq:(b+1)*seq], tgt[b*seq:(b+1)*seq]
+			if !slices.Equal(i[1:], g[:seq-1]) {
+				t.Fatalf("inputs %q are not the targets %q shifted", i, g)
+			}
+			// Find the window's offset: the targets without the added
+			// carriage returns are a slice of the data.
+			plain := g
+			if bytes.Contains(g, []byte("\r")) && !bytes.Contains(g, []byte("dos")) && !bytes.Contains(g, []byte("line\r")) {
+				plain = bytes.ReplaceAll(g, []byte("\r\n"), []byte("\n"))
+				plain = bytes.TrimSuffix(plain, []byte("\r"))
+				rewritten++
+				if bytes.Count(g, []byte("\n")) != bytes.Count(g, []byte("\r\n"))+boolInt(g[0] == '\n' && i[0] == '\r') {
+					t.Fatalf("rewritten window %q has a bare line feed", g)
+				}
+			}
+			if !bytes.Contains(data, plain) {
+				t.Fatalf("window %q (from %q) is not in the data", g, plain)
+			}
+			if bytes.Contains(g, []byte{0}) && bytes.Contains(g, []byte("\r")) {
+				t.Fatalf("a window with a NUL byte was rewritten: %q", g)
+			}
+		}
+	}
+	if rewritten < 50*w.Batch/4 {
+		t.Errorf("only %d windows rewritten with CRLF", rewritten)
+	}
+	w.CRLF = 0
+	in, tgt := w.Next(rng)
+	if bytes.Contains(tgt[:len(text)/2], []byte("\r")) && bytes.Contains(in, []byte("one line\r")) {
+		t.Errorf("CRLF 0 still rewrites windows")
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func goSource(t testing.TB, n int) []byte {
@@ -177,7 +231,7 @@ func TestPretrainResume(t *testing.T) {
 	cfg := model.Config{Layers: 1, Hidden: 16, Embed: 16}
 	dir := t.TempDir()
 	opts := PretrainOptions{Preset: "test", Config: cfg, Steps: 12, Batch: 4, Seq: 32, LR: 3e-3, Warmup: 3,
-		Device: "cpu", Threads: 1, CheckpointEvery: 4, ValEvery: 4, ValBytes: 4096}
+		Device: "cpu", Threads: 1, CheckpointEvery: 4, ValEvery: 4, ValBytes: 4096, CRLF: 0.5}
 
 	full := opts
 	full.Out = filepath.Join(dir, "full.safetensors")
@@ -229,6 +283,50 @@ func TestPretrainResume(t *testing.T) {
 	}
 	if mb.Training.Steps != 12 || mb.Training.ValidationBPB != ma.Training.ValidationBPB {
 		t.Fatalf("resumed metadata %+v", mb.Training)
+	}
+}
+
+func TestPretrainInit(t *testing.T) {
+	c := NewCorpus([][]byte{goSource(t, 20000)}, "go source")
+	cfg := model.Config{Layers: 1, Hidden: 16, Embed: 16}
+	init, err := model.RandomWeights(cfg, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	run := func(name string, o PretrainOptions) *model.Weights {
+		o.Config, o.Steps, o.Batch, o.Seq, o.Device, o.Threads, o.ValBytes = cfg, 3, 2, 16, "cpu", 1, 1024
+		o.Out = filepath.Join(dir, name)
+		if _, err := Pretrain(c, o); err != nil {
+			t.Fatal(err)
+		}
+		w, meta, err := model.Load(o.Out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if meta.Extra["init"] != o.InitDesc {
+			t.Errorf("%s: metadata init %q, want %q", name, meta.Extra["init"], o.InitDesc)
+		}
+		return w
+	}
+	// A learning rate too small to move the weights visibly: the result is
+	// the initial model, not the seed's random one.
+	from := run("init.safetensors", PretrainOptions{LR: 1e-9, Init: init, InitDesc: "seed 99"})
+	fresh := run("fresh.safetensors", PretrainOptions{LR: 1e-9})
+	var dInit, dFresh float64
+	for name, v := range init.Tensors {
+		for i := range v {
+			dInit = max(dInit, math.Abs(float64(from.Tensors[name][i]-v[i])))
+			dFresh = max(dFresh, math.Abs(float64(fresh.Tensors[name][i]-v[i])))
+		}
+	}
+	if dInit > 1e-6 || dFresh < 1e-3 {
+		t.Fatalf("largest change from the initial weights: %g with Init, %g without", dInit, dFresh)
+	}
+	other := PretrainOptions{Config: model.Config{Layers: 2, Hidden: 16, Embed: 16}, Steps: 1, Batch: 1, Seq: 8,
+		Device: "cpu", Out: filepath.Join(dir, "x.safetensors"), Init: init}
+	if _, err := Pretrain(c, other); err == nil || !strings.Contains(err.Error(), "initial model") {
+		t.Fatalf("a shape mismatch gave %v", err)
 	}
 }
 
