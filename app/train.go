@@ -31,10 +31,10 @@ func runTrain(args []string) int {
 	fs := newFlags("train", commands["train"].usage)
 	var (
 		corpus, preset, out, resume, dtype, init string
-		o                                  train.PretrainOptions
-		force                              bool
-		logEvery                           int
-		seed                               uint64
+		o                                        train.PretrainOptions
+		force                                    bool
+		logEvery                                 int
+		seed                                     uint64
 	)
 	fs.StringVar(&corpus, "corpus", "", "directory of training files (read recursively)")
 	fs.StringVar(&preset, "preset", "", "model shape: "+strings.Join(model.PresetNames(), " or "))

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -64,7 +65,24 @@ func TestTrain(t *testing.T) {
 		t.Fatalf("resumed model: %v", err)
 	}
 
+	// Start a new run from the first model: its shape, and its identity in
+	// the metadata.
+	out3 := filepath.Join(t.TempDir(), "m3.safetensors")
+	code, stdout, stderr = zpng(t, "train", "--corpus", corpus, "--init", out, "--out", out3, "--steps", "2",
+		"--batch", "2", "--seq", "16", "--device", "cpu", "--crlf", "0.5")
+	if code != 0 {
+		t.Fatalf("--init: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	id, _ := model.Identity(out)
+	if w3, meta, err := model.Load(out3); err != nil || w3.Config != w.Config || meta.Preset != "small" ||
+		!strings.Contains(meta.Extra["init"], fmt.Sprintf("%x", id)) || meta.Extra["crlf"] != "0.5" {
+		t.Fatalf("model from --init: %v %+v", err, meta)
+	}
+
 	for _, bad := range [][]string{
+		{"train", "--corpus", corpus, "--init", out, "--preset", "large", "--out", out2 + "x"}, // shape mismatch
+		{"train", "--corpus", corpus, "--init", out, "--resume", out + ".ckpt", "--out", out2 + "x"},
+		{"train", "--corpus", corpus, "--preset", "small", "--out", out2 + "x", "--crlf", "2"},
 		{"train", "--corpus", corpus, "--out", out2},                                             // no preset
 		{"train", "--corpus", corpus, "--preset", "huge", "--out", out2 + "x"},                   // unknown preset
 		{"train", "--corpus", corpus, "--preset", "small", "--out", out2 + "x", "--steps", "-1"}, // negative

@@ -27,7 +27,7 @@ type PretrainOptions struct {
 	Final  float64      // final LR as a fraction of LR, default 0.1
 	Clip   float64      // default 1
 	Seed   uint64
-	CRLF   float64      // share of LF-text windows given CRLF line endings (Windows.CRLF); 0: none
+	CRLF   float64 // share of LF-text windows given CRLF line endings (Windows.CRLF); 0: none
 
 	// Init, when set, starts the run from these weights instead of random
 	// ones (fresh Adam); InitDesc names them in the model's metadata.
