@@ -3,6 +3,10 @@ schedule as `zpng train` (core/train), for GPU sessions too short to build the
 Go command first. Writes NAME.safetensors in ZPNG's model format.
 
 usage: train_gpu.py CORPUS_DIR LAYERS HIDDEN SECONDS NAME OUT_DIR [F16|F32] [LR]
+
+Environment: ZPNG_CRLF, the share of LF-text windows given CRLF line endings
+(default 0.125, as `zpng train --crlf`); ZPNG_DEVICE=cpu for a smoke test
+without a GPU.
 """
 import json, math, os, sys, time
 
@@ -15,6 +19,7 @@ corpus, L, H, secs, name, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
 dtype = torch.float16 if (sys.argv[7] if len(sys.argv) > 7 else "F32") == "F16" else torch.float32
 peak = float(sys.argv[8]) if len(sys.argv) > 8 else 2e-3
 B, T, WARMUP, CLIP = 256, 256, 200, 1.0
+CRLF = float(os.environ.get("ZPNG_CRLF", "0.125"))
 torch.backends.cuda.matmul.allow_tf32 = True  # float training only; coding uses the integer engine
 torch.backends.cudnn.allow_tf32 = True
 
@@ -30,7 +35,7 @@ for root, _, files in sorted(os.walk(corpus)):
 train = np.frombuffer(b"".join(train), dtype=np.uint8)
 valid = np.frombuffer(b"".join(valid), dtype=np.uint8)
 print(f"{name}: {L}x{H}, {nfiles} files, {len(train)} train bytes, {len(valid)} valid bytes", flush=True)
-dev = "cuda"
+dev = os.environ.get("ZPNG_DEVICE", "cuda")
 d = torch.from_numpy(train.copy()).to(dev).long()
 v = torch.from_numpy(valid.copy()).to(dev).long()
 
@@ -61,6 +66,25 @@ def windows(data, idx, t):
     return inp, tgt
 
 
+def crlf(inp, tgt, share):
+    """Rewrites a share of the windows that are LF text (a line feed, no
+    carriage return, no NUL) with CRLF line endings, as core/train's Windows
+    does: the corpus has almost none, real files do."""
+    pick = (torch.rand(len(tgt), device=dev) < share) & (tgt == 10).any(1) & ~(tgt == 13).any(1) & ~(tgt == 0).any(1)
+    if not pick.any():
+        return inp, tgt
+    s = tgt[pick]
+    nl = s == 10
+    pos = torch.arange(s.shape[1], device=dev) + torch.cumsum(nl.long(), 1)  # each byte's place in the CRLF text
+    e = torch.zeros(len(s), 2 * s.shape[1], dtype=s.dtype, device=dev)
+    e.scatter_(1, torch.where(nl, pos - 1, pos), torch.where(nl, torch.full_like(s, 13), s))  # the CRs
+    e.scatter_(1, pos, s)
+    inp, tgt = inp.clone(), tgt.clone()
+    tgt[pick] = e[:, : s.shape[1]]
+    inp[pick] = torch.cat([inp[pick][:, :1], e[:, : s.shape[1] - 1]], 1)
+    return inp, tgt
+
+
 def validate():
     # In batches of 32 rows: the whole slice at once needed 54 GiB for the large model.
     t = 4 * T
@@ -80,7 +104,7 @@ while time.time() - t0 < secs:
     lr = peak * (step + 1) / WARMUP if step < WARMUP else peak / 20 + (peak - peak / 20) * 0.5 * (1 + math.cos(math.pi * p))
     for g in opt.param_groups:
         g["lr"] = lr
-    inp, tgt = windows(d, torch.randint(0, n, (B,), device=dev), T)
+    inp, tgt = crlf(*windows(d, torch.randint(0, n, (B,), device=dev), T), CRLF)
     loss = nn.functional.cross_entropy(m(inp).reshape(-1, 256), tgt.reshape(-1))
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -93,9 +117,9 @@ vb = validate()
 el = time.time() - t0
 print(f"finished {name}: {step} steps in {el:.0f}s, validation {vb:.4f} bpb", flush=True)
 meta = {"preset": name, "config": {"layers": L, "hidden": H, "embed": H},
-        "training": {"steps": step, "device": "cuda (" + torch.cuda.get_device_name(0) + ")", "seconds": round(el, 1),
+        "training": {"steps": step, "device": "cuda (" + torch.cuda.get_device_name(0) + ")" if dev == "cuda" else dev, "seconds": round(el, 1),
                      "corpus": f"weights/corpus-subset.sh slice ({nfiles} files, {len(train) + len(valid)} bytes)",
                      "validation_bpb": vb},
-        "extra": {"batch": str(B), "seq": str(T), "lr": str(peak), "trainer": "weights/train_gpu.py, PyTorch " + torch.__version__}}
+        "extra": {"batch": str(B), "seq": str(T), "lr": str(peak), "crlf": str(CRLF), "trainer": "weights/train_gpu.py, PyTorch " + torch.__version__}}
 sd = {k: t.detach().to(dtype).cpu().contiguous() for k, t in m.state_dict().items()}
 save_file(sd, os.path.join(out, name + ".safetensors"), metadata={"zpng": json.dumps(meta)})
