@@ -304,10 +304,11 @@ extern "C" void zt_model_set_adam_steps(zt_model* m, int64_t steps) { m->steps =
 
 // ---------------------------------------------------------- integer engine --
 //
-// docs/ENGINE.md, fixed-point step. The matrix products run in torch as
-// float32 products of int8-valued tensors (exact while K·127² < 2^24); the
-// rest runs either in one C++ loop per layer on the CPU or as integer torch
-// ops on the GPU.
+// docs/ENGINE.md, fixed-point step. On the GPU everything runs as torch ops:
+// the matrix products as float32 products of int8-valued tensors (exact while
+// K·127² < 2^24), the rest as integer ops. On the CPU the products are either
+// such float32 products in torch (ZT_GEMM_FLOAT) or exact int8 GEMMs of
+// kernel.cpp, and the rest is one C++ loop per layer.
 
 namespace {
 
@@ -316,7 +317,8 @@ constexpr int64_t kHalf15 = int64_t{1} << 14;
 struct Layer {
   std::vector<double> m_ih, m_hh;      // multipliers for zk::rescale_rows
   std::vector<int32_t> b_ih, b_hh;     // Q12 biases
-  torch::Tensor w_ih, w_hh;            // float32 [3H, H] on the device
+  torch::Tensor w_ih, w_hh;            // float32 [3H, H] on the device (GPU, CPU float path)
+  zk::PackedInt8 p_ih, p_hh;           // CPU int8 paths
   torch::Tensor dm_ih, db_ih, dm_hh, db_hh;  // int64 [3H] on the GPU
   bool loaded = false;
 };
@@ -331,17 +333,24 @@ struct zt_engine {
   std::vector<int32_t> t0, sig, tanh_, exp_, b_head;
   std::vector<double> m_head;
   torch::Tensor w_head;
+  zk::PackedInt8 p_head;
   bool t0_loaded = false, head_loaded = false, tables_loaded = false;
+  int gemm = ZT_GEMM_FLOAT;  // CPU: how the products are computed
 
-  // State: h8 is the float32 input of the products, per layer [B, H].
+  // GPU state: h8 is the float32 input of the products, per layer [B, H].
   std::vector<torch::Tensor> h8;
-  // CPU: Q15 state per layer [B*H], product buffers, per-chunk scratch.
+  // CPU state per layer: Q15 h [B*H] and its int8 copy h8c [B*hs], rows
+  // padded to hs (H rounded up to 4, as the int8 GEMM reads them) with zeros.
   std::vector<std::vector<int32_t>> h;
-  torch::Tensor prod_ih, prod_hh, prod_head;
+  std::vector<std::vector<int8_t>> h8c;
+  int hs = 0;
+  // CPU float path: the products' float32 inputs (h8c converted) and outputs.
+  torch::Tensor x_ih, x_hh, prod_ih, prod_hh, prod_head;
   std::unique_ptr<zk::Pool> pool;
   int chunks = 1;
   bool split_products = false;  // each chunk computes its own products
   std::vector<std::vector<int32_t>> scratch;  // per chunk: gi, gh [3H] and logits [256]
+  std::vector<std::vector<int32_t>> iprod;    // int8 paths, per chunk: products of kRows streams
   // GPU: Q15 state per layer (int64 [B, H]) and the integer tables.
   std::vector<torch::Tensor> hq;
   torch::Tensor d_t0, d_sig, d_tanh, d_exp, d_m_head, d_b_head, d_arange;
@@ -355,6 +364,7 @@ struct zt_engine {
     torch::NoGradGuard no_grad;
     for (auto& t : h8) t.zero_();
     for (auto& v : h) std::fill(v.begin(), v.end(), 0);
+    for (auto& v : h8c) std::fill(v.begin(), v.end(), 0);
     for (auto& t : hq) t.zero_();
   }
 
@@ -362,6 +372,8 @@ struct zt_engine {
   void step_cuda(const uint8_t* in, uint16_t* freqs);
   void layer_cpu(int l, const uint8_t* in, int c, bool split);
   void head_cpu(uint16_t* freqs, int c, bool split);
+  void float_input(torch::Tensor& x, int l, int b0, int b1);
+  void step_int(const uint8_t* in, uint16_t* freqs, int c);
 };
 
 namespace {
@@ -394,18 +406,20 @@ void zt_engine::layer_cpu(int l, const uint8_t* in, int c, bool split) {
   int b0, b1;
   chunk_range(this, c, &b0, &b1);
   if (split) {
+    float_input(x_hh, l, b0, b1);
     auto out_hh = prod_hh.narrow(0, b0, b1 - b0);
-    at::mm_out(out_hh, h8[l].narrow(0, b0, b1 - b0), ly.w_hh.t());
+    at::mm_out(out_hh, x_hh.narrow(0, b0, b1 - b0), ly.w_hh.t());
     if (l > 0) {
+      float_input(x_ih, l - 1, b0, b1);
       auto out_ih = prod_ih.narrow(0, b0, b1 - b0);
-      at::mm_out(out_ih, h8[l - 1].narrow(0, b0, b1 - b0), ly.w_ih.t());
+      at::mm_out(out_ih, x_ih.narrow(0, b0, b1 - b0), ly.w_ih.t());
     }
   }
   int32_t* gi_buf = scratch[c].data();
   int32_t* gh = gi_buf + G;
   const float* ph = prod_hh.data_ptr<float>();
   const float* pi = l > 0 ? prod_ih.data_ptr<float>() : nullptr;
-  float* h8p = h8[l].data_ptr<float>();
+  int8_t* h8p = h8c[l].data();
   for (int b = b0; b < b1; b++) {
     const int32_t* gi = t0.data() + static_cast<int64_t>(in[b]) * G;
     if (pi) {
@@ -414,7 +428,7 @@ void zt_engine::layer_cpu(int l, const uint8_t* in, int c, bool split) {
     }
     zk::rescale_rows(ph + static_cast<int64_t>(b) * G, ly.m_hh.data(), ly.b_hh.data(), gh, G);
     zk::gates(gi, gh, sig.data(), tanh_.data(), h[l].data() + static_cast<int64_t>(b) * H,
-              h8p + static_cast<int64_t>(b) * H, H);
+              h8p + static_cast<int64_t>(b) * hs, H);
   }
 }
 
@@ -423,14 +437,67 @@ void zt_engine::head_cpu(uint16_t* freqs, int c, bool split) {
   int b0, b1;
   chunk_range(this, c, &b0, &b1);
   if (split) {
+    float_input(x_hh, L - 1, b0, b1);
     auto out = prod_head.narrow(0, b0, b1 - b0);
-    at::mm_out(out, h8[L - 1].narrow(0, b0, b1 - b0), w_head.t());
+    at::mm_out(out, x_hh.narrow(0, b0, b1 - b0), w_head.t());
   }
   int32_t* logit = scratch[c].data() + 6 * H;
   const float* ph = prod_head.data_ptr<float>();
   for (int b = b0; b < b1; b++) {
     zk::rescale_rows(ph + static_cast<int64_t>(b) * 256, m_head.data(), b_head.data(), logit, 256);
     zk::softmax(logit, exp_.data(), freqs + static_cast<int64_t>(b) * 256);
+  }
+}
+
+// float_input copies streams [b0, b1) of layer l's int8 state into x.
+void zt_engine::float_input(torch::Tensor& x, int l, int b0, int b1) {
+  float* dst = x.data_ptr<float>();
+  const int8_t* src = h8c[l].data();
+  for (int64_t b = b0; b < b1; b++) {
+    for (int j = 0; j < H; j++) dst[b * H + j] = src[b * hs + j];
+  }
+}
+
+namespace {
+constexpr int kRows = 48;  // streams per int8 GEMM call: a multiple of the kernel's 6
+}
+
+// step_int runs a whole step for the streams of chunk c with the int8 GEMM,
+// kRows streams at a time: small enough that their products stay in cache.
+void zt_engine::step_int(const uint8_t* in, uint16_t* freqs, int c) {
+  const int G = 3 * H;
+  const zk::Gemm g = gemm == ZT_GEMM_VNNI ? zk::Gemm::kVnni : zk::Gemm::kPortable;
+  int b0, b1;
+  chunk_range(this, c, &b0, &b1);
+  int32_t* gi_buf = scratch[c].data();
+  int32_t* gh = gi_buf + G;
+  int32_t* logit = gh + G;
+  int32_t* pi = iprod[c].data();   // [kRows][G]
+  int32_t* ph = pi + kRows * G;    // [kRows][G], and [kRows][256] for the head
+  for (int r0 = b0; r0 < b1; r0 += kRows) {
+    const int n = std::min(kRows, b1 - r0);
+    for (int l = 0; l < L; l++) {
+      const Layer& ly = layers[l];
+      int8_t* x = h8c[l].data() + static_cast<int64_t>(r0) * hs;
+      zk::gemm_i8(g, x, hs, n, ly.p_hh, ph, G);
+      if (l > 0) zk::gemm_i8(g, h8c[l - 1].data() + static_cast<int64_t>(r0) * hs, hs, n, ly.p_ih, pi, G);
+      for (int i = 0; i < n; i++) {
+        const int b = r0 + i;
+        const int32_t* gi = t0.data() + static_cast<int64_t>(in[b]) * G;
+        if (l > 0) {
+          zk::rescale_rows(pi + static_cast<int64_t>(i) * G, ly.m_ih.data(), ly.b_ih.data(), gi_buf, G);
+          gi = gi_buf;
+        }
+        zk::rescale_rows(ph + static_cast<int64_t>(i) * G, ly.m_hh.data(), ly.b_hh.data(), gh, G);
+        zk::gates(gi, gh, sig.data(), tanh_.data(), h[l].data() + static_cast<int64_t>(b) * H,
+                  x + static_cast<int64_t>(i) * hs, H);
+      }
+    }
+    zk::gemm_i8(g, h8c[L - 1].data() + static_cast<int64_t>(r0) * hs, hs, n, p_head, ph, 256);
+    for (int i = 0; i < n; i++) {
+      zk::rescale_rows(ph + static_cast<int64_t>(i) * 256, m_head.data(), b_head.data(), logit, 256);
+      zk::softmax(logit, exp_.data(), freqs + static_cast<int64_t>(r0 + i) * 256);
+    }
   }
 }
 
@@ -487,6 +554,10 @@ void run_chunks(zt_engine* e, F f) {
 // torch runs each product over all streams with its own threads, and the pool
 // runs the integer part.
 void zt_engine::step_cpu(const uint8_t* in, uint16_t* freqs) {
+  if (gemm != ZT_GEMM_FLOAT) {
+    run_chunks(this, [&](int c) { step_int(in, freqs, c); });
+    return;
+  }
   if (chunks > 1 && split_products) {
     SingleThreadedBlas one;
     run_chunks(this, [&](int c) {
@@ -496,11 +567,16 @@ void zt_engine::step_cpu(const uint8_t* in, uint16_t* freqs) {
     return;
   }
   for (int l = 0; l < L; l++) {
-    at::mm_out(prod_hh, h8[l], layers[l].w_hh.t());
-    if (l > 0) at::mm_out(prod_ih, h8[l - 1], layers[l].w_ih.t());
+    float_input(x_hh, l, 0, B);
+    at::mm_out(prod_hh, x_hh, layers[l].w_hh.t());
+    if (l > 0) {
+      float_input(x_ih, l - 1, 0, B);
+      at::mm_out(prod_ih, x_ih, layers[l].w_ih.t());
+    }
     run_chunks(this, [&](int c) { layer_cpu(l, in, c, false); });
   }
-  at::mm_out(prod_head, h8[L - 1], w_head.t());
+  float_input(x_hh, L - 1, 0, B);
+  at::mm_out(prod_head, x_hh, w_head.t());
   run_chunks(this, [&](int c) { head_cpu(freqs, c, false); });
 }
 
@@ -539,10 +615,14 @@ void zt_engine::step_cuda(const uint8_t* in, uint16_t* freqs) {
   for (int64_t i = 0; i < static_cast<int64_t>(B) * 256; i++) freqs[i] = static_cast<uint16_t>(hp[i]);
 }
 
-extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, int threads, zt_engine** out) {
+extern "C" int zt_vnni_supported(void) { return zk::vnni_supported() ? 1 : 0; }
+
+extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, int threads, int gemm, zt_engine** out) {
   *out = nullptr;
   return guard([&] {
     check(layers >= 1 && hidden >= 1 && batch >= 1, "bad engine shape");
+    check(gemm == ZT_GEMM_FLOAT || gemm == ZT_GEMM_INT8 || gemm == ZT_GEMM_VNNI, "unknown GEMM path");
+    check(gemm != ZT_GEMM_VNNI || zk::vnni_supported(), "this CPU lacks AVX-512 VNNI");
     check(hidden <= 1024, "hidden size above 1024 breaks exact float32 products");
     auto e = std::make_unique<zt_engine>();
     e->L = layers;
@@ -550,25 +630,35 @@ extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, int 
     e->B = batch;
     e->cuda = cuda != 0;
     e->dev = device_for(cuda);
+    e->gemm = e->cuda ? ZT_GEMM_FLOAT : gemm;
     if (cuda) tf32(false);
     e->layers.resize(layers);
     auto fopt = torch::TensorOptions().dtype(torch::kFloat32).device(e->dev);
-    for (int l = 0; l < layers; l++) e->h8.push_back(torch::zeros({batch, hidden}, fopt));
     if (e->cuda) {
+      for (int l = 0; l < layers; l++) e->h8.push_back(torch::zeros({batch, hidden}, fopt));
       auto lopt = torch::TensorOptions().dtype(torch::kLong).device(e->dev);
       for (int l = 0; l < layers; l++) e->hq.push_back(torch::zeros({batch, hidden}, lopt));
       e->d_arange = torch::arange(256, lopt).unsqueeze(0);
     } else {
       e->h.assign(layers, std::vector<int32_t>(static_cast<size_t>(batch) * hidden, 0));
+      e->hs = (hidden + 3) / 4 * 4;
+      e->h8c.assign(layers, std::vector<int8_t>(static_cast<size_t>(batch) * e->hs, 0));
       // Chunks of at least 8 streams, one per thread at most: below that the
       // hand-off costs more than it saves.
       e->chunks = std::max(1, std::min(threads, batch / 8));
       e->pool = std::make_unique<zk::Pool>(e->chunks);
       e->split_products = openblas_set() != nullptr && openblas_get() != nullptr;
       e->scratch.assign(e->chunks, std::vector<int32_t>(6 * static_cast<size_t>(hidden) + 256));
-      e->prod_hh = torch::zeros({batch, 3 * hidden}, fopt);
-      e->prod_ih = torch::zeros({batch, 3 * hidden}, fopt);
-      e->prod_head = torch::zeros({batch, 256}, fopt);
+      if (e->gemm == ZT_GEMM_FLOAT) {
+        e->x_hh = torch::zeros({batch, hidden}, fopt);
+        e->x_ih = torch::zeros({batch, hidden}, fopt);
+        e->prod_hh = torch::zeros({batch, 3 * hidden}, fopt);
+        e->prod_ih = torch::zeros({batch, 3 * hidden}, fopt);
+        e->prod_head = torch::zeros({batch, 256}, fopt);
+      } else {
+        const size_t G = 3 * static_cast<size_t>(hidden);
+        e->iprod.assign(e->chunks, std::vector<int32_t>(kRows * (G + std::max<size_t>(G, 256))));
+      }
     }
     *out = e.release();
   });
@@ -592,8 +682,13 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
     check(k >= 0 && k < e->L, "layer index out of range");
     const int64_t G = 3 * static_cast<int64_t>(e->H);
     Layer& ly = e->layers[k];
+    const bool packed = !e->cuda && e->gemm != ZT_GEMM_FLOAT;
     if (k > 0) {
-      ly.w_ih = int8_matrix(w_ih, G, e->H, e->dev);
+      if (packed) {
+        ly.p_ih = zk::PackedInt8(w_ih, static_cast<int>(G), e->H);
+      } else {
+        ly.w_ih = int8_matrix(w_ih, G, e->H, e->dev);
+      }
       ly.m_ih = doubles(m_ih, G);
       ly.b_ih.assign(b_ih, b_ih + G);
       if (e->cuda) {
@@ -601,7 +696,11 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
         ly.db_ih = int_vector(b_ih, G, e->dev);
       }
     }
-    ly.w_hh = int8_matrix(w_hh, G, e->H, e->dev);
+    if (packed) {
+      ly.p_hh = zk::PackedInt8(w_hh, static_cast<int>(G), e->H);
+    } else {
+      ly.w_hh = int8_matrix(w_hh, G, e->H, e->dev);
+    }
     ly.m_hh = doubles(m_hh, G);
     ly.b_hh.assign(b_hh, b_hh + G);
     if (e->cuda) {
@@ -614,7 +713,11 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
 
 extern "C" char* zt_engine_set_head(zt_engine* e, const int8_t* w, const int32_t* m, const int32_t* b) {
   return guard([&] {
-    e->w_head = int8_matrix(w, 256, e->H, e->dev);
+    if (!e->cuda && e->gemm != ZT_GEMM_FLOAT) {
+      e->p_head = zk::PackedInt8(w, 256, e->H);
+    } else {
+      e->w_head = int8_matrix(w, 256, e->H, e->dev);
+    }
     e->m_head = doubles(m, 256);
     e->b_head.assign(b, b + 256);
     if (e->cuda) {
@@ -655,6 +758,20 @@ extern "C" char* zt_engine_step(zt_engine* e, const uint8_t* in, uint16_t* freqs
 
 extern "C" void zt_engine_split_products(zt_engine* e, int on) {
   e->split_products = on != 0 && openblas_set() != nullptr && openblas_get() != nullptr;
+}
+
+extern "C" int zt_engine_gemm(zt_engine* e) { return e->gemm; }
+
+extern "C" char* zt_gemm_i8(int path, const int8_t* x, int rows, int k, const int8_t* w, int n, int32_t* out) {
+  return guard([&] {
+    check(path == ZT_GEMM_INT8 || (path == ZT_GEMM_VNNI && zk::vnni_supported()), "GEMM path not available");
+    check(rows >= 1 && k >= 1 && n >= 1, "bad GEMM shape");
+    zk::PackedInt8 p(w, n, k);
+    // Rows padded to kp, as the engine's state is; the padding must not matter.
+    std::vector<int8_t> xp(static_cast<size_t>(rows) * p.kp(), 99);
+    for (int r = 0; r < rows; r++) std::memcpy(&xp[static_cast<size_t>(r) * p.kp()], x + static_cast<size_t>(r) * k, k);
+    zk::gemm_i8(path == ZT_GEMM_VNNI ? zk::Gemm::kVnni : zk::Gemm::kPortable, xp.data(), p.kp(), rows, p, out, n);
+  });
 }
 
 extern "C" char* zt_engine_reset(zt_engine* e) {

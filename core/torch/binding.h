@@ -57,8 +57,15 @@ void zt_model_set_adam_steps(zt_model* m, int64_t steps);
 
 typedef struct zt_engine zt_engine;
 
-// threads is the number of CPU threads the CPU step may use.
-char* zt_engine_new(int layers, int hidden, int batch, int cuda, int threads, zt_engine** out);
+// How a CPU engine computes its matrix products (all exact, so all give the
+// same tables): float32 GEMMs in torch, the portable int8 GEMM, or the
+// AVX-512 VNNI int8 GEMM (only where zt_vnni_supported()).
+enum { ZT_GEMM_FLOAT = 0, ZT_GEMM_INT8 = 1, ZT_GEMM_VNNI = 2 };
+int zt_vnni_supported(void);
+
+// threads is the number of CPU threads the CPU step may use; gemm is one of
+// ZT_GEMM_* (ignored on CUDA, which uses float32 products).
+char* zt_engine_new(int layers, int hidden, int batch, int cuda, int threads, int gemm, zt_engine** out);
 void zt_engine_free(zt_engine* e);
 // Loading the integers: T0 [256][3H]; per layer k the int8 matrices [3H][H]
 // (w_ih is ignored for k = 0), multipliers and Q12 biases [3H]; the head
@@ -76,6 +83,11 @@ char* zt_engine_reset(zt_engine* e);
 // thread computing its own streams' products (on, the default) and torch
 // computing them for all streams at once (off, the path without OpenBLAS).
 void zt_engine_split_products(zt_engine* e, int on);
+// zt_engine_gemm reports the engine's ZT_GEMM_* path.
+int zt_engine_gemm(zt_engine* e);
+// zt_gemm_i8 sets out [rows][n] to x [rows][k] times w [n][k] transposed
+// with the int8 GEMM of path ZT_GEMM_INT8 or ZT_GEMM_VNNI; for tests.
+char* zt_gemm_i8(int path, const int8_t* x, int rows, int k, const int8_t* w, int n, int32_t* out);
 
 #ifdef __cplusplus
 }

@@ -17,8 +17,9 @@ import (
 
 func init() { engine.Register(factory{}) }
 
-// factory is the integer engine "torch": matrix products in libtorch (CUDA
-// or CPU), the rest of the step in C++ (CPU) or integer torch ops (CUDA).
+// factory is the integer engine "torch": on CUDA, torch ops; on the CPU,
+// matrix products as int8 GEMMs in C++ or float32 GEMMs in libtorch (see
+// GemmEnv), the rest of the step in C++.
 type factory struct{}
 
 func (factory) Name() string { return "torch" }
@@ -60,9 +61,13 @@ func NewPredictor(qm *quant.Model, batch int, opt engine.Options) (*Predictor, e
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
+	gemm, err := gemmFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	cfg := qm.Config
 	p := &Predictor{batch: batch, device: dev}
-	if err := goError(C.zt_engine_new(C.int(cfg.Layers), C.int(cfg.Hidden), C.int(batch), cbool(dev == "cuda"), C.int(threads), &p.c)); err != nil {
+	if err := goError(C.zt_engine_new(C.int(cfg.Layers), C.int(cfg.Hidden), C.int(batch), cbool(dev == "cuda"), C.int(threads), gemm, &p.c)); err != nil {
 		return nil, err
 	}
 	if err := p.load(qm); err != nil {

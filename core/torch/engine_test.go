@@ -66,23 +66,29 @@ func TestIdenticalToGoEngine(t *testing.T) {
 	for ci, c := range cases {
 		qm := randomQuant(t, c.cfg, uint64(ci+1), c.scale)
 		for _, dev := range devices {
-			for _, threads := range []int{1, 2} {
-				for _, batch := range []int{1, 3, 64} {
-					for _, split := range []bool{true, false} {
-						if !split && (dev != "cpu" || batch < 16) {
-							continue // only the CPU with several chunks has two paths
+			for _, gemm := range GemmPaths() {
+				if dev == "cuda" && gemm != "float" {
+					continue // CUDA has one path
+				}
+				for _, threads := range []int{1, 2} {
+					for _, batch := range []int{1, 3, 64} {
+						for _, split := range []bool{true, false} {
+							if !split && (dev != "cpu" || gemm != "float" || batch < 16) {
+								continue // only the CPU float path with several chunks has two ways
+							}
+							name := fmt.Sprintf("%v×%g/%s/%s/threads=%d/B=%d/split=%v", c.cfg, c.scale, dev, gemm, threads, batch, split)
+							t.Run(name, func(t *testing.T) {
+								t.Setenv(GemmEnv, gemm)
+								steps := 3000 / batch
+								if batch == 64 {
+									steps = 200
+								}
+								if c.cfg.Hidden > 64 {
+									steps /= 4
+								}
+								compareEngines(t, qm, batch, steps, engine.Options{Device: dev, Threads: threads}, gemm, split, uint64(batch*10+threads))
+							})
 						}
-						name := fmt.Sprintf("%v×%g/%s/threads=%d/B=%d/split=%v", c.cfg, c.scale, dev, threads, batch, split)
-						t.Run(name, func(t *testing.T) {
-							steps := 3000 / batch
-							if batch == 64 {
-								steps = 200
-							}
-							if c.cfg.Hidden > 64 {
-								steps /= 4
-							}
-							compareEngines(t, qm, batch, steps, engine.Options{Device: dev, Threads: threads}, split, uint64(batch*10+threads))
-						})
 					}
 				}
 			}
@@ -90,12 +96,15 @@ func TestIdenticalToGoEngine(t *testing.T) {
 	}
 }
 
-func compareEngines(t *testing.T, qm *quant.Model, batch, steps int, opt engine.Options, split bool, seed uint64) {
+func compareEngines(t *testing.T, qm *quant.Model, batch, steps int, opt engine.Options, gemm string, split bool, seed uint64) {
 	tp, err := NewPredictor(qm, batch, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tp.Close()
+	if got := tp.Gemm(); got != gemm {
+		t.Fatalf("engine uses the %s GEMM, want %s", got, gemm)
+	}
 	tp.splitProducts(split)
 	// libtorch's and the BLAS's threads too.
 	SetThreads(opt.Threads)
@@ -172,5 +181,102 @@ func TestPredictorErrors(t *testing.T) {
 	bad.Wout = bad.Wout[:10]
 	if _, err := NewPredictor(bad, 1, engine.Options{}); err == nil {
 		t.Error("malformed model accepted")
+	}
+}
+
+// TestGemmChoice checks that ZPNG_TORCH_GEMM picks the path and that auto
+// takes VNNI where the CPU has it.
+func TestGemmChoice(t *testing.T) {
+	qm := randomQuant(t, model.Config{Layers: 1, Hidden: 8, Embed: 8}, 1, 1)
+	want := "float"
+	if slices.Contains(GemmPaths(), "vnni") {
+		want = "vnni"
+	}
+	for _, env := range []string{"", "auto"} {
+		t.Setenv(GemmEnv, env)
+		p, err := NewPredictor(qm, 1, engine.Options{Device: "cpu"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.Gemm(); got != want {
+			t.Errorf("%s=%q: path %s, want %s", GemmEnv, env, got, want)
+		}
+		p.Close()
+	}
+	t.Setenv(GemmEnv, "int4")
+	if _, err := NewPredictor(qm, 1, engine.Options{Device: "cpu"}); err == nil {
+		t.Errorf("%s=int4 accepted", GemmEnv)
+	}
+	if !slices.Contains(GemmPaths(), "vnni") {
+		t.Setenv(GemmEnv, "vnni")
+		if _, err := NewPredictor(qm, 1, engine.Options{Device: "cpu"}); err == nil {
+			t.Error("vnni accepted on a CPU without it")
+		}
+	}
+}
+
+// TestGemmInt8 compares the int8 GEMMs with a plain product on odd shapes
+// (tails of the 6-row, 64-column and 4-k blocks) and on extreme values:
+// int8's full range, beyond the ±127 that quant produces.
+func TestGemmInt8(t *testing.T) {
+	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {7, 17, 13}, {13, 48, 144}, {5, 33, 2}, {6, 256, 384}, {25, 70, 99}, {1, 1536, 512}, {50, 200, 1024}}
+	fills := map[string]func(rng *rand.Rand, x, w []int8){
+		"random": func(rng *rand.Rand, x, w []int8) {
+			for i := range x {
+				x[i] = int8(rng.IntN(256) - 128)
+			}
+			for i := range w {
+				w[i] = int8(rng.IntN(256) - 128)
+			}
+		},
+		"-128·-128": func(_ *rand.Rand, x, w []int8) { fill(x, -128); fill(w, -128) },
+		"127·127":   func(_ *rand.Rand, x, w []int8) { fill(x, 127); fill(w, 127) },
+		"-127·127":  func(_ *rand.Rand, x, w []int8) { fill(x, -127); fill(w, 127) },
+		"-128·127":  func(_ *rand.Rand, x, w []int8) { fill(x, -128); fill(w, 127) },
+		"extremes": func(rng *rand.Rand, x, w []int8) {
+			for i := range x {
+				x[i] = []int8{-128, -127, 127, 0}[rng.IntN(4)]
+			}
+			for i := range w {
+				w[i] = []int8{-128, -127, 127, 0}[rng.IntN(4)]
+			}
+		},
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, path := range GemmPaths() {
+		if path == "float" {
+			continue // libtorch's; TestIdenticalToGoEngine covers it
+		}
+		for _, sh := range shapes {
+			rows, n, k := sh[0], sh[1], sh[2]
+			for name, f := range fills {
+				x, w := make([]int8, rows*k), make([]int8, n*k)
+				f(rng, x, w)
+				got, err := gemmInt8(path, x, rows, k, w, n)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for r := range rows {
+					for i := range n {
+						var want int64
+						for j := range k {
+							want += int64(x[r*k+j]) * int64(w[i*k+j])
+						}
+						if int64(got[r*n+i]) != want {
+							t.Fatalf("%s %dx%d·%dx%d %s: out[%d][%d] = %d, want %d", path, rows, k, n, k, name, r, i, got[r*n+i], want)
+						}
+					}
+				}
+			}
+		}
+	}
+	if _, err := gemmInt8("float", []int8{1}, 1, 1, []int8{1}, 1); err == nil {
+		t.Error("gemm test hook accepted the float path")
+	}
+}
+
+func fill(v []int8, x int8) {
+	for i := range v {
+		v[i] = x
 	}
 }

@@ -4,6 +4,13 @@
 #include "kernel.h"
 
 #include <algorithm>
+#include <cstring>
+#include <new>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define ZK_X86 1
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define ZK_CLONES __attribute__((target_clones("avx2", "default")))
@@ -26,6 +33,167 @@ inline int32_t clamp16(int32_t x) { return std::min(std::max(x, -32768), 32767);
 
 }  // namespace
 
+PackedInt8::PackedInt8(const int8_t* w, int n, int k) : n_(n), k_(k), kp_((k + 3) / 4 * 4) {
+  const size_t size = static_cast<size_t>(tiles()) * kp_ * 16;
+  data_ = static_cast<int8_t*>(std::aligned_alloc(64, (size + 63) / 64 * 64));
+  if (data_ == nullptr) throw std::bad_alloc();
+  own_.reset(data_);
+  std::memset(data_, 0, size);
+  bias128_.assign(static_cast<size_t>(tiles()) * 16, 0);
+  for (int i = 0; i < n; i++) {
+    int8_t* t = data_ + static_cast<size_t>(i / 16) * kp_ * 16 + (i % 16) * 4;
+    int32_t sum = 0;
+    for (int j = 0; j < k; j++) {
+      int8_t v = w[static_cast<size_t>(i) * k + j];
+      t[(j / 4) * 64 + j % 4] = v;
+      sum += v;
+    }
+    bias128_[i] = 128 * sum;
+  }
+}
+
+bool vnni_supported() {
+#ifdef ZK_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
+namespace {
+
+inline int32_t load4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// portable_tile computes 16 outputs of one row of x against one tile in
+// plain integer C++. It is the fallback and a second opinion on the VNNI
+// kernel, not a fast path: on CPUs without VNNI, "auto" picks the float GEMM.
+void portable_tile(const int8_t* x, const int8_t* t, int k4, int32_t* acc) {
+  for (int c = 0; c < 16; c++) acc[c] = 0;
+  for (int k = 0; k < k4; k++) {
+    const int8_t* xs = x + 4 * k;
+    const int8_t* ws = t + 64 * k;
+    for (int c = 0; c < 16; c++) {
+      acc[c] += xs[0] * ws[4 * c] + xs[1] * ws[4 * c + 1] + xs[2] * ws[4 * c + 2] + xs[3] * ws[4 * c + 3];
+    }
+  }
+}
+
+void gemm_portable(const int8_t* x, int ldx, int rows, const PackedInt8& w, int32_t* out, int ldo) {
+  int32_t acc[16];
+  for (int m = 0; m < rows; m++) {
+    for (int t = 0; 16 * t < w.n(); t++) {
+      portable_tile(x + static_cast<size_t>(m) * ldx, w.tile(t), w.kp() / 4, acc);
+      const int c1 = std::min(16, w.n() - 16 * t);
+      std::memcpy(out + static_cast<size_t>(m) * ldo + 16 * t, acc, c1 * sizeof(int32_t));
+    }
+  }
+}
+
+#ifdef ZK_X86
+// Everything up to pop_options, the lambdas of the kernel included, may use
+// AVX-512 VNNI; gemm_i8 calls it only where vnni_supported() says so.
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni")
+
+// vnni_block computes 6 rows × 4 tiles (64 columns) of the output into 24
+// accumulators held in registers (named one by one: GCC spills arrays of
+// vectors to the stack). vpdpbusd multiplies unsigned by signed bytes, so x
+// goes in as x + 128 (x xor 0x80) and each accumulator starts at −128·Σw of
+// its column, which cancels the shift exactly. x[r] points at row r; rows
+// past the last real one repeat it and are not stored.
+// It covers k in [4·k0, 4·k1); for k0 > 0 it adds to out's previous values,
+// which stay valid because rows past the last one are never stored.
+void vnni_block(const int8_t* const x[6], int rows, const PackedInt8& w, int t0, int k0, int k1, int32_t* out,
+                int ldo) {
+  const size_t ts = static_cast<size_t>(w.kp()) * 16;  // bytes per tile
+  const int8_t* w0 = w.tile(t0);
+  const __m512i flip = _mm512_set1_epi32(static_cast<int32_t>(0x80808080u));
+  int32_t* o = out + 16 * t0;
+  __m512i init[4];
+  for (int t = 0; t < 4; t++) {
+    init[t] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(w.bias128() + 16 * (t0 + t)));
+  }
+#define ZK_INIT(r)                                                                             \
+  __m512i a##r##0 = init[0], a##r##1 = init[1], a##r##2 = init[2], a##r##3 = init[3];          \
+  if (k0 > 0) {                                                                                \
+    const int32_t* p = o + static_cast<size_t>(r < rows ? r : 0) * ldo;                        \
+    a##r##0 = _mm512_loadu_si512(p), a##r##1 = _mm512_loadu_si512(p + 16);                     \
+    a##r##2 = _mm512_loadu_si512(p + 32), a##r##3 = _mm512_loadu_si512(p + 48);                \
+  }
+  ZK_INIT(0) ZK_INIT(1) ZK_INIT(2) ZK_INIT(3) ZK_INIT(4) ZK_INIT(5)
+#undef ZK_INIT
+  const int8_t *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3], *x4 = x[4], *x5 = x[5];
+  for (int k = k0; k < k1; k++) {
+    const int8_t* wk = w0 + 64 * k;
+    const __m512i v0 = _mm512_load_si512(wk), v1 = _mm512_load_si512(wk + ts), v2 = _mm512_load_si512(wk + 2 * ts),
+                  v3 = _mm512_load_si512(wk + 3 * ts);
+#define ZK_ROW(r)                                                                \
+  {                                                                              \
+    const __m512i u = _mm512_xor_si512(_mm512_set1_epi32(load4(x##r + 4 * k)), flip); \
+    a##r##0 = _mm512_dpbusd_epi32(a##r##0, u, v0);                               \
+    a##r##1 = _mm512_dpbusd_epi32(a##r##1, u, v1);                               \
+    a##r##2 = _mm512_dpbusd_epi32(a##r##2, u, v2);                               \
+    a##r##3 = _mm512_dpbusd_epi32(a##r##3, u, v3);                               \
+  }
+    ZK_ROW(0) ZK_ROW(1) ZK_ROW(2) ZK_ROW(3) ZK_ROW(4) ZK_ROW(5)
+#undef ZK_ROW
+  }
+  // Masks for the columns past n (tiles are padded to a multiple of 4).
+  __mmask16 mask[4];
+  for (int t = 0; t < 4; t++) {
+    const int c1 = std::max(0, std::min(16, w.n() - 16 * (t0 + t)));
+    mask[t] = static_cast<__mmask16>((1u << c1) - 1);
+  }
+#define ZK_STORE(r)                                              \
+  if (r < rows) {                                                \
+    int32_t* p = o + static_cast<size_t>(r) * ldo;               \
+    _mm512_mask_storeu_epi32(p, mask[0], a##r##0);               \
+    _mm512_mask_storeu_epi32(p + 16, mask[1], a##r##1);          \
+    _mm512_mask_storeu_epi32(p + 32, mask[2], a##r##2);          \
+    _mm512_mask_storeu_epi32(p + 48, mask[3], a##r##3);          \
+  }
+  ZK_STORE(0) ZK_STORE(1) ZK_STORE(2) ZK_STORE(3) ZK_STORE(4) ZK_STORE(5)
+#undef ZK_STORE
+}
+
+// gemm_vnni walks 64 columns at a time and, within them, k in steps of
+// kStep so that the weights of a step (4 tiles, 8 kB) stay in L1 while every
+// row block uses them.
+void gemm_vnni(const int8_t* x, int ldx, int rows, const PackedInt8& w, int32_t* out, int ldo) {
+  constexpr int kStep = 32;  // in groups of 4 k
+  const int k4 = w.kp() / 4;
+  for (int t = 0; t < w.tiles(); t += 4) {
+    for (int k0 = 0; k0 < k4; k0 += kStep) {
+      for (int m = 0; m < rows; m += 6) {
+        const int r = std::min(6, rows - m);
+        const int8_t* xr[6];
+        for (int i = 0; i < 6; i++) xr[i] = x + static_cast<size_t>(m + std::min(i, r - 1)) * ldx;
+        vnni_block(xr, r, w, t, k0, std::min(k4, k0 + kStep), out + static_cast<size_t>(m) * ldo, ldo);
+      }
+    }
+  }
+}
+#pragma GCC pop_options
+#endif
+
+}  // namespace
+
+void gemm_i8(Gemm g, const int8_t* x, int ldx, int rows, const PackedInt8& w, int32_t* out, int ldo) {
+#ifdef ZK_X86
+  if (g == Gemm::kVnni) {
+    gemm_vnni(x, ldx, rows, w, out, ldo);
+    return;
+  }
+#endif
+  gemm_portable(x, ldx, rows, w, out, ldo);
+}
+
 // floor((acc·M + 2^19) / 2^20) = rne(acc·M·2^-20 + 2^-21): acc·M·2^-20 has
 // at most 20 fractional bits, so adding 2^-21 never lands on a tie and every
 // step is exact in double (51 significant bits at most).
@@ -38,12 +206,21 @@ void rescale_rows(const float* __restrict acc, const double* __restrict m, const
   }
 }
 
+ZK_CLONES
+void rescale_rows(const int32_t* __restrict acc, const double* __restrict m, const int32_t* __restrict b,
+                  int32_t* __restrict out, int n) {
+  for (int i = 0; i < n; i++) {
+    double t = static_cast<double>(acc[i]) * m[i] * (1.0 / 1048576.0) + (1.0 / 2097152.0);
+    out[i] = static_cast<int32_t>(rne(t)) + b[i];
+  }
+}
+
 // All sums fit int32: pre-activations are below 2^30 in magnitude, and
 // z·(h − n) ≤ 32767 · 65534 < 2^31. r·gh_n (up to 2^45) goes through double
 // like rescale: floor((r·g + 2^14) / 2^15) = rne(r·g·2^-15 + 2^-16).
 ZK_CLONES
 void gates(const int32_t* __restrict gi, const int32_t* __restrict gh, const int32_t* __restrict sig,
-           const int32_t* __restrict tanh_, int32_t* __restrict h, float* __restrict h8, int H) {
+           const int32_t* __restrict tanh_, int32_t* __restrict h, int8_t* __restrict h8, int H) {
   for (int j = 0; j < H; j++) {
     int32_t r = sig[(clamp16(gi[j] + gh[j]) + 32768) >> 3];
     int32_t z = sig[(clamp16(gi[H + j] + gh[H + j]) + 32768) >> 3];
@@ -51,7 +228,7 @@ void gates(const int32_t* __restrict gi, const int32_t* __restrict gh, const int
     int32_t n = tanh_[(clamp16(gi[2 * H + j] + static_cast<int32_t>(rne(rg))) + 32768) >> 3];
     int32_t v = n + ((z * (h[j] - n) + 16384) >> 15);
     h[j] = v;
-    h8[j] = static_cast<float>((v * 127 + 16384) >> 15);
+    h8[j] = static_cast<int8_t>((v * 127 + 16384) >> 15);
   }
 }
 
