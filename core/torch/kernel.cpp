@@ -163,10 +163,10 @@ void vnni_block(const int8_t* const x[6], int rows, const PackedInt8& w, int t0,
 }
 
 // gemm_vnni walks 64 columns at a time and, within them, k in steps of
-// kStep so that the weights of a step (4 tiles, 8 kB) stay in L1 while every
+// kStep so that the weights of a step (4 tiles, 16 kB) stay in L1 while every
 // row block uses them.
 void gemm_vnni(const int8_t* x, int ldx, int rows, const PackedInt8& w, int32_t* out, int ldo) {
-  constexpr int kStep = 32;  // in groups of 4 k
+  constexpr int kStep = 64;  // in groups of 4 k
   const int k4 = w.kp() / 4;
   for (int t = 0; t < w.tiles(); t += 4) {
     for (int k0 = 0; k0 < k4; k0 += kStep) {
