@@ -54,15 +54,32 @@ func benchShapes(b *testing.B) []struct {
 }
 
 // BenchmarkInference measures integer inference in bytes per second (one
-// byte per stream per step) for the torch engine and, as the baseline in
-// the same run, the pure-Go engine.
+// byte per stream per step) for the torch engine with each GEMM path of this
+// CPU (torch-float, torch-int8, torch-vnni; ZPNG_BENCH_GEMM=float,vnni picks
+// some) and, as the baseline in the same run, the pure-Go engine. The int8
+// paths also report their speed relative to torch-float in the same run
+// (x-float: 1.5 means 1.5 times the bytes/s).
 func BenchmarkInference(b *testing.B) {
+	paths := GemmPaths()
+	if s := os.Getenv("ZPNG_BENCH_GEMM"); s != "" {
+		paths = strings.Split(s, ",")
+	}
+	var engines []string
+	for _, p := range paths {
+		engines = append(engines, "torch-"+p)
+	}
+	engines = append(engines, "go")
 	for _, s := range benchShapes(b) {
 		qm := randomQuant(b, s.cfg, 1, 1)
-		for _, eng := range []string{"torch", "go"} {
-			for _, batch := range []int{1, 64, 256, 1024} {
-				b.Run(fmt.Sprintf("%s=%v/%s/B=%d", s.name, s.cfg, eng, batch), func(b *testing.B) {
-					f, err := engine.Lookup(eng)
+		for _, batch := range []int{1, 64, 256, 1024} {
+			rate := map[string]float64{} // bytes/s of the last run of each engine
+			for _, eng := range engines {
+				b.Run(fmt.Sprintf("%s=%v/B=%d/%s", s.name, s.cfg, batch, eng), func(b *testing.B) {
+					name, gemm, _ := strings.Cut(eng, "-")
+					if gemm != "" {
+						b.Setenv(GemmEnv, gemm)
+					}
+					f, err := engine.Lookup(name)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -72,6 +89,9 @@ func BenchmarkInference(b *testing.B) {
 						b.Fatal(err)
 					}
 					defer p.Close()
+					if tp, ok := p.(*Predictor); ok && tp.Device() == "cpu" && tp.Gemm() != gemm {
+						b.Fatalf("engine uses the %s GEMM, want %s", tp.Gemm(), gemm)
+					}
 					in := make([]byte, batch)
 					freqs := make([]uint16, batch*256)
 					b.SetBytes(int64(batch))
@@ -85,6 +105,11 @@ func BenchmarkInference(b *testing.B) {
 						}
 					}
 					reportCPU(b, cpu, batch)
+					rate[eng] = float64(b.N*batch) / b.Elapsed().Seconds()
+					b.ReportMetric(rate[eng], "B/s") // MB/s shows too few digits here
+					if gemm != "" && gemm != "float" && rate["torch-float"] > 0 {
+						b.ReportMetric(rate[eng]/rate["torch-float"], "x-float")
+					}
 				})
 			}
 		}

@@ -427,7 +427,7 @@ void zt_engine::layer_cpu(int l, const uint8_t* in, int c, bool split) {
       gi = gi_buf;
     }
     zk::rescale_rows(ph + static_cast<int64_t>(b) * G, ly.m_hh.data(), ly.b_hh.data(), gh, G);
-    zk::gates(gi, gh, sig.data(), tanh_.data(), h[l].data() + static_cast<int64_t>(b) * H,
+    zk::gates(zk::Isa::kPortable, gi, gh, sig.data(), tanh_.data(), h[l].data() + static_cast<int64_t>(b) * H,
               h8p + static_cast<int64_t>(b) * hs, H);
   }
 }
@@ -466,7 +466,7 @@ constexpr int kRows = 48;  // streams per int8 GEMM call: a multiple of the kern
 // kRows streams at a time: small enough that their products stay in cache.
 void zt_engine::step_int(const uint8_t* in, uint16_t* freqs, int c) {
   const int G = 3 * H;
-  const zk::Gemm g = gemm == ZT_GEMM_VNNI ? zk::Gemm::kVnni : zk::Gemm::kPortable;
+  const zk::Isa isa = gemm == ZT_GEMM_VNNI ? zk::Isa::kAvx512Vnni : zk::Isa::kPortable;
   int b0, b1;
   chunk_range(this, c, &b0, &b1);
   int32_t* gi_buf = scratch[c].data();
@@ -479,23 +479,23 @@ void zt_engine::step_int(const uint8_t* in, uint16_t* freqs, int c) {
     for (int l = 0; l < L; l++) {
       const Layer& ly = layers[l];
       int8_t* x = h8c[l].data() + static_cast<int64_t>(r0) * hs;
-      zk::gemm_i8(g, x, hs, n, ly.p_hh, ph, G);
-      if (l > 0) zk::gemm_i8(g, h8c[l - 1].data() + static_cast<int64_t>(r0) * hs, hs, n, ly.p_ih, pi, G);
+      zk::gemm_i8(isa, x, hs, n, ly.p_hh, ph, G);
+      if (l > 0) zk::gemm_i8(isa, h8c[l - 1].data() + static_cast<int64_t>(r0) * hs, hs, n, ly.p_ih, pi, G);
       for (int i = 0; i < n; i++) {
         const int b = r0 + i;
         const int32_t* gi = t0.data() + static_cast<int64_t>(in[b]) * G;
         if (l > 0) {
-          zk::rescale_rows(pi + static_cast<int64_t>(i) * G, ly.m_ih.data(), ly.b_ih.data(), gi_buf, G);
+          zk::rescale_rows(isa, pi + static_cast<int64_t>(i) * G, ly.m_ih.data(), ly.b_ih.data(), gi_buf, G);
           gi = gi_buf;
         }
-        zk::rescale_rows(ph + static_cast<int64_t>(i) * G, ly.m_hh.data(), ly.b_hh.data(), gh, G);
-        zk::gates(gi, gh, sig.data(), tanh_.data(), h[l].data() + static_cast<int64_t>(b) * H,
+        zk::rescale_rows(isa, ph + static_cast<int64_t>(i) * G, ly.m_hh.data(), ly.b_hh.data(), gh, G);
+        zk::gates(isa, gi, gh, sig.data(), tanh_.data(), h[l].data() + static_cast<int64_t>(b) * H,
                   x + static_cast<int64_t>(i) * hs, H);
       }
     }
-    zk::gemm_i8(g, h8c[L - 1].data() + static_cast<int64_t>(r0) * hs, hs, n, p_head, ph, 256);
+    zk::gemm_i8(isa, h8c[L - 1].data() + static_cast<int64_t>(r0) * hs, hs, n, p_head, ph, 256);
     for (int i = 0; i < n; i++) {
-      zk::rescale_rows(ph + static_cast<int64_t>(i) * 256, m_head.data(), b_head.data(), logit, 256);
+      zk::rescale_rows(isa, ph + static_cast<int64_t>(i) * 256, m_head.data(), b_head.data(), logit, 256);
       zk::softmax(logit, exp_.data(), freqs + static_cast<int64_t>(r0 + i) * 256);
     }
   }
@@ -770,7 +770,7 @@ extern "C" char* zt_gemm_i8(int path, const int8_t* x, int rows, int k, const in
     // Rows padded to kp, as the engine's state is; the padding must not matter.
     std::vector<int8_t> xp(static_cast<size_t>(rows) * p.kp(), 99);
     for (int r = 0; r < rows; r++) std::memcpy(&xp[static_cast<size_t>(r) * p.kp()], x + static_cast<size_t>(r) * k, k);
-    zk::gemm_i8(path == ZT_GEMM_VNNI ? zk::Gemm::kVnni : zk::Gemm::kPortable, xp.data(), p.kp(), rows, p, out, n);
+    zk::gemm_i8(path == ZT_GEMM_VNNI ? zk::Isa::kAvx512Vnni : zk::Isa::kPortable, xp.data(), p.kp(), rows, p, out, n);
   });
 }
 

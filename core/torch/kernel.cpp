@@ -96,8 +96,9 @@ void gemm_portable(const int8_t* x, int ldx, int rows, const PackedInt8& w, int3
 }
 
 #ifdef ZK_X86
-// Everything up to pop_options, the lambdas of the kernel included, may use
-// AVX-512 VNNI; gemm_i8 calls it only where vnni_supported() says so.
+// Everything up to pop_options may use AVX-512 VNNI; the callers below use it
+// only for Isa::kAvx512Vnni, which the engine picks only where
+// vnni_supported() says so.
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni")
 
@@ -179,14 +180,69 @@ void gemm_vnni(const int8_t* x, int ldx, int rows, const PackedInt8& w, int32_t*
     }
   }
 }
+
+// rescale_avx512 is rescale_rows's double arithmetic 8 rows at a time;
+// converting to int32 rounds to nearest even, like rne.
+void rescale_avx512(const int32_t* acc, const double* m, const int32_t* b, int32_t* out, int n) {
+  const __m512d scale = _mm512_set1_pd(1.0 / 1048576.0), half = _mm512_set1_pd(1.0 / 2097152.0);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m512d a = _mm512_cvtepi32_pd(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + i)));
+    __m512d t = _mm512_add_pd(_mm512_mul_pd(_mm512_mul_pd(a, _mm512_loadu_pd(m + i)), scale), half);
+    __m256i r = _mm256_add_epi32(_mm512_cvtpd_epi32(t), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), r);
+  }
+  for (; i < n; i++) {
+    double t = static_cast<double>(acc[i]) * m[i] * (1.0 / 1048576.0) + (1.0 / 2097152.0);
+    out[i] = static_cast<int32_t>(rne(t)) + b[i];
+  }
+}
+
+// act_index is (clamp(x, −32768, 32767) + 32768) >> 3, 16 lanes.
+inline __m512i act_index(__m512i x) {
+  x = _mm512_min_epi32(_mm512_max_epi32(x, _mm512_set1_epi32(-32768)), _mm512_set1_epi32(32767));
+  return _mm512_srai_epi32(_mm512_add_epi32(x, _mm512_set1_epi32(32768)), 3);
+}
+
+// mul_round15 is (a·b + 2^14) >> 15 in 64-bit arithmetic, 16 lanes; the
+// results must fit int32. Even and odd lanes are multiplied separately.
+inline __m512i mul_round15(__m512i a, __m512i b) {
+  const __m512i half = _mm512_set1_epi64(16384);
+  __m512i even = _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, b), half), 15);
+  __m512i odd = _mm512_mul_epi32(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(b, 32));
+  odd = _mm512_srai_epi64(_mm512_add_epi64(odd, half), 15);
+  return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+}
+
+// gates_avx512 is gates for 16 units at a time, the tables read by gathers.
+void gates_avx512(const int32_t* gi, const int32_t* gh, const int32_t* sig, const int32_t* tanh_, int32_t* h,
+                  int8_t* h8, int H) {
+  const __m512i zero = _mm512_setzero_si512(), half15 = _mm512_set1_epi32(16384);
+  for (int j = 0; j < H; j += 16) {
+    const __mmask16 k = H - j >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (H - j)) - 1);
+    const __m512i gir = _mm512_maskz_loadu_epi32(k, gi + j), ghr = _mm512_maskz_loadu_epi32(k, gh + j);
+    const __m512i giz = _mm512_maskz_loadu_epi32(k, gi + H + j), ghz = _mm512_maskz_loadu_epi32(k, gh + H + j);
+    const __m512i gin = _mm512_maskz_loadu_epi32(k, gi + 2 * H + j), ghn = _mm512_maskz_loadu_epi32(k, gh + 2 * H + j);
+    const __m512i r = _mm512_mask_i32gather_epi32(zero, k, act_index(_mm512_add_epi32(gir, ghr)), sig, 4);
+    const __m512i z = _mm512_mask_i32gather_epi32(zero, k, act_index(_mm512_add_epi32(giz, ghz)), sig, 4);
+    const __m512i pre = _mm512_add_epi32(gin, mul_round15(r, ghn));
+    const __m512i n = _mm512_mask_i32gather_epi32(zero, k, act_index(pre), tanh_, 4);
+    const __m512i hv = _mm512_maskz_loadu_epi32(k, h + j);
+    const __m512i zd = _mm512_mullo_epi32(z, _mm512_sub_epi32(hv, n));  // below 2^31, see gates
+    const __m512i v = _mm512_add_epi32(n, _mm512_srai_epi32(_mm512_add_epi32(zd, half15), 15));
+    _mm512_mask_storeu_epi32(h + j, k, v);
+    const __m512i v8 = _mm512_srai_epi32(_mm512_add_epi32(_mm512_mullo_epi32(v, _mm512_set1_epi32(127)), half15), 15);
+    _mm512_mask_cvtepi32_storeu_epi8(h8 + j, k, v8);
+  }
+}
 #pragma GCC pop_options
 #endif
 
 }  // namespace
 
-void gemm_i8(Gemm g, const int8_t* x, int ldx, int rows, const PackedInt8& w, int32_t* out, int ldo) {
+void gemm_i8(Isa isa, const int8_t* x, int ldx, int rows, const PackedInt8& w, int32_t* out, int ldo) {
 #ifdef ZK_X86
-  if (g == Gemm::kVnni) {
+  if (isa == Isa::kAvx512Vnni) {
     gemm_vnni(x, ldx, rows, w, out, ldo);
     return;
   }
@@ -207,8 +263,14 @@ void rescale_rows(const float* __restrict acc, const double* __restrict m, const
 }
 
 ZK_CLONES
-void rescale_rows(const int32_t* __restrict acc, const double* __restrict m, const int32_t* __restrict b,
+void rescale_rows(Isa isa, const int32_t* __restrict acc, const double* __restrict m, const int32_t* __restrict b,
                   int32_t* __restrict out, int n) {
+#ifdef ZK_X86
+  if (isa == Isa::kAvx512Vnni) {
+    rescale_avx512(acc, m, b, out, n);
+    return;
+  }
+#endif
   for (int i = 0; i < n; i++) {
     double t = static_cast<double>(acc[i]) * m[i] * (1.0 / 1048576.0) + (1.0 / 2097152.0);
     out[i] = static_cast<int32_t>(rne(t)) + b[i];
@@ -219,8 +281,14 @@ void rescale_rows(const int32_t* __restrict acc, const double* __restrict m, con
 // z·(h − n) ≤ 32767 · 65534 < 2^31. r·gh_n (up to 2^45) goes through double
 // like rescale: floor((r·g + 2^14) / 2^15) = rne(r·g·2^-15 + 2^-16).
 ZK_CLONES
-void gates(const int32_t* __restrict gi, const int32_t* __restrict gh, const int32_t* __restrict sig,
+void gates(Isa isa, const int32_t* __restrict gi, const int32_t* __restrict gh, const int32_t* __restrict sig,
            const int32_t* __restrict tanh_, int32_t* __restrict h, int8_t* __restrict h8, int H) {
+#ifdef ZK_X86
+  if (isa == Isa::kAvx512Vnni) {
+    gates_avx512(gi, gh, sig, tanh_, h, h8, H);
+    return;
+  }
+#endif
   for (int j = 0; j < H; j++) {
     int32_t r = sig[(clamp16(gi[j] + gh[j]) + 32768) >> 3];
     int32_t z = sig[(clamp16(gi[H + j] + gh[H + j]) + 32768) >> 3];

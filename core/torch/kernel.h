@@ -45,17 +45,19 @@ class PackedInt8 {
   std::vector<int32_t> bias128_;
 };
 
-// The integer GEMM kernels: exact, so they give identical integers.
-enum class Gemm { kPortable, kVnni };
+// Isa is the instruction set that gemm_i8, rescale_rows and gates may use:
+// plain C++, or AVX-512 with VNNI. Every function computes exactly, so both
+// give identical integers.
+enum class Isa { kPortable, kAvx512Vnni };
 
-// vnni_supported reports whether this CPU runs the AVX-512 VNNI kernel.
+// vnni_supported reports whether this CPU runs Isa::kAvx512Vnni.
 bool vnni_supported();
 
 // gemm_i8 sets out[m·ldo + i] = Σ_j x[m·ldx + j] · W[i][j] for m < rows and
 // i < w.n(), exact in int32 for any int8 values (|sum| ≤ 128²·k < 2^31 for
 // k < 2^17). Rows of x must be readable up to w.kp(): the bytes past k meet
 // zero weights.
-void gemm_i8(Gemm g, const int8_t* x, int ldx, int rows, const PackedInt8& w, int32_t* out, int ldo);
+void gemm_i8(Isa isa, const int8_t* x, int ldx, int rows, const PackedInt8& w, int32_t* out, int ldo);
 
 // rescale_rows sets out[i] = rescale(acc[i], m[i]) + b[i] for n rows, where
 // acc holds exact integer products as floats and m the multipliers as doubles.
@@ -63,13 +65,13 @@ void gemm_i8(Gemm g, const int8_t* x, int ldx, int rows, const PackedInt8& w, in
 // |acc·M| below 2^50 (its pre-activations below 2^30).
 void rescale_rows(const float* acc, const double* m, const int32_t* b, int32_t* out, int n);
 // The same for exact int32 products.
-void rescale_rows(const int32_t* acc, const double* m, const int32_t* b, int32_t* out, int n);
+void rescale_rows(Isa isa, const int32_t* acc, const double* m, const int32_t* b, int32_t* out, int n);
 
 // gates applies one GRU layer to one stream: gi and gh are the [3H]
 // pre-activations (r, z, n), h the Q15 state and h8 its int8 copy (the
 // input of the next products).
-void gates(const int32_t* gi, const int32_t* gh, const int32_t* sig, const int32_t* tanh_, int32_t* h, int8_t* h8,
-           int H);
+void gates(Isa isa, const int32_t* gi, const int32_t* gh, const int32_t* sig, const int32_t* tanh_, int32_t* h,
+           int8_t* h8, int H);
 
 // softmax turns 256 logits into a frequency table summing to 2^16.
 void softmax(const int32_t* logit, const int32_t* exp_, uint16_t* freqs);
