@@ -464,11 +464,15 @@ constexpr int kRows = 48;  // streams per int8 GEMM call: a multiple of the kern
 
 // step_int runs a whole step for the streams of chunk c with the int8 GEMM,
 // kRows streams at a time: small enough that their products stay in cache.
+// Chunks start at multiples of 6 streams, the rows of the VNNI kernel, which
+// computes a partial block of rows at the cost of a full one.
 void zt_engine::step_int(const uint8_t* in, uint16_t* freqs, int c) {
   const int G = 3 * H;
   const zk::Isa isa = gemm == ZT_GEMM_VNNI ? zk::Isa::kAvx512Vnni : zk::Isa::kPortable;
   int b0, b1;
   chunk_range(this, c, &b0, &b1);
+  if (c > 0) b0 = b0 / 6 * 6;
+  if (c < chunks - 1) b1 = b1 / 6 * 6;
   int32_t* gi_buf = scratch[c].data();
   int32_t* gh = gi_buf + G;
   int32_t* logit = gh + G;
