@@ -57,6 +57,7 @@ func TestIdenticalToGoEngine(t *testing.T) {
 	}{
 		{model.Config{Layers: 2, Hidden: 48, Embed: 48}, 1},
 		{model.Config{Layers: 3, Hidden: 40, Embed: 40}, 6},
+		{model.Config{Layers: 2, Hidden: 21, Embed: 21}, 2}, // H % 4 != 0: padded int8 state rows
 		{model.Config{Layers: 1, Hidden: 256, Embed: 256}, 3},
 	}
 	devices := []string{"cpu"}
