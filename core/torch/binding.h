@@ -79,7 +79,7 @@ char* zt_engine_set_tables(zt_engine* e, const int32_t* sig, const int32_t* tanh
 // zt_engine_step consumes in[b] for each stream and writes freqs[b*256 .. b*256+255].
 char* zt_engine_step(zt_engine* e, const uint8_t* in, uint16_t* freqs);
 char* zt_engine_reset(zt_engine* e);
-// zt_engine_split_products chooses, on the CPU with OpenBLAS, between each
+// zt_engine_split_products chooses, for the CPU float path with OpenBLAS, between each
 // thread computing its own streams' products (on, the default) and torch
 // computing them for all streams at once (off, the path without OpenBLAS).
 void zt_engine_split_products(zt_engine* e, int on);

@@ -1,6 +1,7 @@
 // kernel.cpp: see kernel.h. The arithmetic follows docs/ENGINE.md exactly;
-// the functions are compiled twice (AVX2 and baseline x86-64) and picked at
-// run time, which changes speed only: every operation is exact.
+// the plain functions are compiled twice (AVX2 and baseline x86-64) and
+// picked at run time, and Isa::kAvx512Vnni has hand-written versions. The
+// choice changes speed only: every operation is exact.
 #include "kernel.h"
 
 #include <algorithm>

@@ -1,6 +1,7 @@
-// kernel.h: the exact integer part of the fixed-point step (docs/ENGINE.md)
-// that follows the matrix products, and a small thread pool to run it over
-// the streams. Plain C++ without libtorch, so it compiles in a second.
+// kernel.h: the exact integer parts of the fixed-point step (docs/ENGINE.md):
+// an int8 GEMM for the matrix products and what follows them, and a small
+// thread pool to run them over the streams. Plain C++ without libtorch, so it
+// compiles in a second.
 #ifndef ZPNG_TORCH_KERNEL_H
 #define ZPNG_TORCH_KERNEL_H
 
