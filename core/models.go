@@ -39,6 +39,7 @@ func ModelsDir() string {
 // folder, or named by path.
 type modelFile struct {
 	name   string // the preset name from the file's metadata, else the file name
+	file   string // the file name without ".safetensors", e.g. "small-v1"
 	source string // "shipped" or the file's path
 	id     [32]byte
 	meta   model.Meta
@@ -79,9 +80,10 @@ func newModelFile(data []byte, source, fileName string) (*modelFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", fileName, err)
 	}
-	m := &modelFile{name: meta.Preset, source: source, id: sha256.Sum256(data), meta: meta}
+	m := &modelFile{name: meta.Preset, file: strings.TrimSuffix(filepath.Base(fileName), ".safetensors"),
+		source: source, id: sha256.Sum256(data), meta: meta}
 	if m.name == "" {
-		m.name = strings.TrimSuffix(filepath.Base(fileName), ".safetensors")
+		m.name = m.file
 	}
 	return m, nil
 }
@@ -150,17 +152,42 @@ func folderModels() []*modelFile {
 	return ms
 }
 
-// catalog is every model known without a path: shipped ones first.
-func catalog() []*modelFile {
-	return append(append([]*modelFile(nil), shippedModels()...), folderModels()...)
+// currentShipped is the shipped models without the superseded ones: of
+// several with the same name (small-v1, small-v2: both "small"), the last in
+// file-name order. The older ones stay shipped so that their images restore.
+func currentShipped() []*modelFile {
+	all := shippedModels()
+	var out []*modelFile
+	for i, m := range all {
+		superseded := false
+		for _, later := range all[i+1:] {
+			superseded = superseded || later.name == m.name
+		}
+		if !superseded {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
-// modelByName resolves --model: a preset name (small, large, …) found in the
-// catalog, or a path to a model file. "auto" is resolved elsewhere.
+// catalog is every model that names and auto choose from: the current
+// shipped ones first, then the models folder.
+func catalog() []*modelFile {
+	return append(currentShipped(), folderModels()...)
+}
+
+// modelByName resolves --model: a name (small, large, …) found in the
+// catalog, a shipped file's name (small-v1, also when superseded), or a path
+// to a model file. "auto" is resolved elsewhere.
 func modelByName(spec string) (*modelFile, error) {
 	ms := catalog()
 	for _, m := range ms {
 		if m.meta.Preset == spec || m.name == spec {
+			return m, nil
+		}
+	}
+	for _, m := range shippedModels() {
+		if m.file == spec {
 			return m, nil
 		}
 	}

@@ -286,3 +286,49 @@ func TestStreamCount(t *testing.T) {
 		}
 	}
 }
+
+// TestShippedVersions: a newer shipped file of the same name (small-v2 after
+// small-v1) takes over "small" and auto's list, while the older one stays
+// reachable by its file name and by identity, for the images that use it.
+func TestShippedVersions(t *testing.T) {
+	file := func(name, preset string, seed uint64) *modelFile {
+		w, err := model.RandomWeights(tinyCfg, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := model.Encode(w, &model.Meta{Preset: preset}, model.F32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := newModelFile(data, "shipped", name+".safetensors")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.data = data
+		return m
+	}
+	large, v1, v2 := file("large-v1", "large", 1), file("small-v1", "small", 2), file("small-v2", "small", 3)
+	saved := shippedModels
+	shippedModels = func() []*modelFile { return []*modelFile{large, v1, v2} }
+	t.Cleanup(func() { shippedModels = saved })
+	t.Setenv("ZPNG_MODELS", t.TempDir())
+
+	var names []string
+	for _, m := range catalog() {
+		names = append(names, m.file)
+	}
+	if strings.Join(names, " ") != "large-v1 small-v2" {
+		t.Errorf("catalog %v, want large-v1 small-v2", names)
+	}
+	for spec, want := range map[string]*modelFile{"small": v2, "small-v1": v1, "small-v2": v2, "large": large} {
+		if m, err := modelByName(spec); err != nil || m.id != want.id {
+			t.Errorf("--model %s: %v, got %v", spec, err, m)
+		}
+	}
+	if m, err := modelByID(v1.id, "small", nil); err != nil || m != v1 {
+		t.Errorf("by identity: %v", err)
+	}
+	if _, err := modelByName("small-v3"); !errors.Is(err, ErrModelMissing) {
+		t.Errorf("unknown name: %v", err)
+	}
+}
