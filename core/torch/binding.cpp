@@ -554,7 +554,9 @@ void run_chunks(zt_engine* e, F f) {
 
 // step_cpu: with OpenBLAS, every thread runs the whole step for its own
 // streams, products included, with single-threaded BLAS: one hand-off per
-// step and no BLAS threads spinning while the integer part runs. Otherwise
+// step and no BLAS threads spinning while the integer part runs. That holds
+// for a single chunk too: OpenBLAS's own threads, waking for products of a
+// few streams, made a 2-stream decode 30 times slower on a busy CPU. Otherwise
 // torch runs each product over all streams with its own threads, and the pool
 // runs the integer part.
 void zt_engine::step_cpu(const uint8_t* in, uint16_t* freqs) {
@@ -562,7 +564,7 @@ void zt_engine::step_cpu(const uint8_t* in, uint16_t* freqs) {
     run_chunks(this, [&](int c) { step_int(in, freqs, c); });
     return;
   }
-  if (chunks > 1 && split_products) {
+  if (split_products) {
     SingleThreadedBlas one;
     run_chunks(this, [&](int c) {
       for (int l = 0; l < L; l++) layer_cpu(l, in, c, true);
