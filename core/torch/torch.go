@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"unsafe"
 )
 
@@ -41,6 +42,16 @@ func defaultThreads() {
 	if os.Getenv("OMP_NUM_THREADS") == "" {
 		C.zt_set_threads(1, C.int(runtime.NumCPU()))
 	}
+}
+
+// ResetThreads undoes SetThreads: the default above, or OMP_NUM_THREADS
+// for both when the user set it.
+func ResetThreads() {
+	if n, err := strconv.Atoi(os.Getenv("OMP_NUM_THREADS")); err == nil && n > 0 {
+		SetThreads(n)
+		return
+	}
+	C.zt_set_threads(1, C.int(runtime.NumCPU()))
 }
 
 // goError converts an error message returned by the C++ side and frees it.
