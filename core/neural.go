@@ -147,7 +147,7 @@ func (neural) encode(ctx context.Context, j *job, src []byte) (*encoded, error) 
 	slot := j.progress.slot()
 	var notes []string
 
-	mf, base, baseW, note, err := chooseModel(ctx, j, f, eo, B, n)
+	mf, base, baseW, note, err := chooseModel(ctx, j, f, eo, B, src)
 	if err != nil {
 		return nil, err
 	}
@@ -430,10 +430,13 @@ func sample(src []byte, windows, size int) [][]byte {
 	return parts
 }
 
-// chooseModel resolves --model. For auto it takes the largest known model
+// chooseModel resolves --model. For auto it considers every known model
 // whose coding (encode and verify) is expected to fit autoBudget, measured
-// with a short probe on this engine and device.
-func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Options, B int, n int64) (*modelFile, *quant.Model, *model.Weights, string, error) {
+// with a short probe on this engine and device, and takes the one with the
+// smallest estimated size on a sample of src: a bigger model is not always a
+// better one (a stand-in large model loses to a well-trained small one).
+// When none fits, it takes the smallest model.
+func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Options, B int, src []byte) (*modelFile, *quant.Model, *model.Weights, string, error) {
 	load := func(m *modelFile) (*quant.Model, *model.Weights, error) {
 		w, err := m.weights()
 		if err != nil {
@@ -457,14 +460,23 @@ func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Option
 		return nil, nil, nil, "", fmt.Errorf("%w: no model: this zpng ships none and %s holds none", ErrModelMissing, ModelsDir())
 	}
 	sort.SliceStable(ms, func(a, b int) bool { return ms[a].meta.Config.ParamCount() > ms[b].meta.Config.ParamCount() })
+	type fit struct {
+		m     *modelFile
+		q     *quant.Model
+		w     *model.Weights
+		bytes float64 // estimated size of src
+		note  string
+	}
+	var fits []fit
 	var passed []string
+	n := int64(len(src))
 	for i, m := range ms {
 		q, w, err := load(m)
 		if err != nil {
 			passed = append(passed, fmt.Sprintf("%s: %v", m.name, err))
 			continue
 		}
-		if i == len(ms)-1 {
+		if len(ms) == 1 || (i == len(ms)-1 && len(fits) == 0) {
 			why := "the only model"
 			if len(ms) > 1 {
 				why = "the smallest model"
@@ -479,14 +491,39 @@ func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Option
 			return nil, nil, nil, "", err
 		}
 		est := time.Duration(2 * float64(n) / speed * float64(time.Second))
-		if est <= autoBudget {
-			return m, q, w, fmt.Sprintf("model auto: %s (est. %v to code and check at %.3g kB/s, within the %v budget)",
-				m.name, est.Round(time.Second), speed/1000, autoBudget), nil
+		if est > autoBudget {
+			passed = append(passed, fmt.Sprintf("%s would take about %v at %.3g kB/s, over the %v budget",
+				m.name, est.Round(time.Second), speed/1000, autoBudget))
+			continue
 		}
-		passed = append(passed, fmt.Sprintf("%s would take about %v at %.3g kB/s, over the %v budget",
-			m.name, est.Round(time.Second), speed/1000, autoBudget))
+		size := 0.0
+		if n > 0 {
+			if size, err = estimateBytes(f, eo, q, src); err != nil {
+				return nil, nil, nil, "", err
+			}
+		}
+		fits = append(fits, fit{m, q, w, size, fmt.Sprintf("%s: est. %v to code and check at %.3g kB/s, %.3f bpb on a sample",
+			m.name, est.Round(time.Second), speed/1000, 8*size/float64(max(n, 1)))})
 	}
-	return nil, nil, nil, "", fmt.Errorf("%w: no usable model: %s", ErrModelMissing, joinNotes(passed))
+	if len(fits) == 0 {
+		return nil, nil, nil, "", fmt.Errorf("%w: no usable model: %s", ErrModelMissing, joinNotes(passed))
+	}
+	best := fits[0]
+	var notes []string
+	for _, c := range fits {
+		if c.bytes < best.bytes {
+			best = c
+		}
+		notes = append(notes, c.note)
+	}
+	why := "within the " + autoBudget.String() + " budget: " + joinNotes(notes)
+	if len(fits) > 1 {
+		why = "the smallest estimate " + why
+	}
+	if len(passed) > 0 {
+		why += "; " + joinNotes(passed)
+	}
+	return best.m, best.q, best.w, fmt.Sprintf("model auto: %s (%s)", best.m.name, why), nil
 }
 
 func joinNotes(s []string) string {

@@ -14,7 +14,9 @@ import (
 	"testing"
 
 	"zpng/codec"
+	"zpng/core/engine"
 	"zpng/core/model"
+	"zpng/core/quant"
 )
 
 // tinyCfg keeps the pure-Go engine fast in tests.
@@ -127,9 +129,34 @@ func TestNeuralModelByPathAndAuto(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := prose(2000)
+	// Both fit the budget: auto takes the one with the smaller estimate.
+	f, err := engine.Lookup("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	estimate := func(path string) float64 {
+		w, _, err := model.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := quant.Quantize(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		est, err := estimateBytes(f, engine.Options{}, q, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return est
+	}
+	want := "bigger"
+	if estimate(path) < estimate(big) {
+		want = "tiny"
+	}
 	r, _ := roundTrip(t, data, Options{Method: "neural", Engine: "go"}, Options{Engine: "go"})
-	if !hasNote(r.Notes, "model auto: bigger") || !strings.HasPrefix(r.Model, "bigger") {
-		t.Errorf("auto took %q, notes %q", r.Model, r.Notes)
+	if !hasNote(r.Notes, "model auto: "+want+" (the smallest estimate") || !strings.HasPrefix(r.Model, want) ||
+		!hasNote(r.Notes, "bigger: est.") || !hasNote(r.Notes, "tiny: est.") {
+		t.Errorf("auto took %q, want %s; notes %q", r.Model, want, r.Notes)
 	}
 	saved := autoBudget
 	autoBudget = 0
