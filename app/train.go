@@ -3,6 +3,7 @@
 package main
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -85,14 +86,15 @@ func runTrain(args []string) int {
 		if resume != "" {
 			return trainUsage("train", errors.New("--init and --resume exclude each other"))
 		}
-		w, meta, err := model.Load(init)
+		data, err := os.ReadFile(init)
 		if err != nil {
 			return fail("train", err)
 		}
-		id, err := model.Identity(init)
+		w, meta, err := model.Decode(data)
 		if err != nil {
-			return fail("train", err)
+			return fail("train", fmt.Errorf("%s: %w", init, err))
 		}
+		id := sha256.Sum256(data)
 		if preset != "" && o.Config != w.Config {
 			return trainUsage("train", fmt.Errorf("--preset %s is %s, but %s is %s", preset, o.Config, init, w.Config))
 		}

@@ -147,20 +147,23 @@ func (neural) encode(ctx context.Context, j *job, src []byte) (*encoded, error) 
 	slot := j.progress.slot()
 	var notes []string
 
-	mf, base, baseW, note, err := chooseModel(ctx, j, f, eo, B, src)
+	pick, err := chooseModel(ctx, j, f, eo, B, src)
 	if err != nil {
 		return nil, err
 	}
-	if note != "" {
-		notes = append(notes, note)
+	mf, base, baseW := pick.file, pick.q, pick.w
+	if pick.note != "" {
+		notes = append(notes, pick.note)
 	}
 	if j.bar > 0 {
 		// auto: a quick estimate on a sample decides whether the neural
 		// method can beat the best classical result before minutes go into
 		// fine-tuning and coding the whole file.
-		est, err := estimateBytes(f, eo, base, src)
-		if err != nil {
-			return nil, err
+		est := pick.bytes
+		if est < 0 {
+			if est, err = estimateBytes(f, eo, base, src); err != nil {
+				return nil, err
+			}
 		}
 		if est > float64(j.bar)*competitiveMargin {
 			return nil, fmt.Errorf("%w: model %s estimates %.3f bpb on a sample, the best classical method has %.3f",
@@ -436,7 +439,16 @@ func sample(src []byte, windows, size int) [][]byte {
 // smallest estimated size on a sample of src: a bigger model is not always a
 // better one (a stand-in large model loses to a well-trained small one).
 // When none fits, it takes the smallest model.
-func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Options, B int, src []byte) (*modelFile, *quant.Model, *model.Weights, string, error) {
+// modelChoice is the model a job codes with.
+type modelChoice struct {
+	file  *modelFile
+	q     *quant.Model
+	w     *model.Weights
+	bytes float64 // its estimated size of the file from sample windows; < 0: not estimated
+	note  string  // why auto chose it
+}
+
+func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Options, B int, src []byte) (*modelChoice, error) {
 	load := func(m *modelFile) (*quant.Model, *model.Weights, error) {
 		w, err := m.weights()
 		if err != nil {
@@ -449,25 +461,22 @@ func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Option
 	if spec != "" && spec != "auto" {
 		m, err := modelByName(spec)
 		if err != nil {
-			return nil, nil, nil, "", err
+			return nil, err
 		}
 		j.models = append(j.models, m) // so that the self-check finds a model given by path
 		q, w, err := load(m)
-		return m, q, w, "", err
+		if err != nil {
+			return nil, err
+		}
+		return &modelChoice{file: m, q: q, w: w, bytes: -1}, nil
 	}
 	ms := uniqueModels(catalog())
 	if len(ms) == 0 {
-		return nil, nil, nil, "", fmt.Errorf("%w: no model: this zpng ships none and %s holds none", ErrModelMissing, ModelsDir())
+		return nil, fmt.Errorf("%w: no model: this zpng ships none and %s holds none", ErrModelMissing, ModelsDir())
 	}
 	sort.SliceStable(ms, func(a, b int) bool { return ms[a].meta.Config.ParamCount() > ms[b].meta.Config.ParamCount() })
-	type fit struct {
-		m     *modelFile
-		q     *quant.Model
-		w     *model.Weights
-		bytes float64 // estimated size of src
-		note  string
-	}
-	var fits []fit
+	var fits []*modelChoice
+	var described []string // what auto learnt of each model in fits
 	var passed []string
 	n := int64(len(src))
 	for i, m := range ms {
@@ -484,11 +493,11 @@ func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Option
 			if len(passed) > 0 {
 				why += "; " + joinNotes(passed)
 			}
-			return m, q, w, fmt.Sprintf("model auto: %s (%s)", m.name, why), nil
+			return &modelChoice{file: m, q: q, w: w, bytes: -1, note: fmt.Sprintf("model auto: %s (%s)", m.name, why)}, nil
 		}
 		speed, err := probe(ctx, f, eo, q, B)
 		if err != nil {
-			return nil, nil, nil, "", err
+			return nil, err
 		}
 		est := time.Duration(2 * float64(n) / speed * float64(time.Second))
 		if est > autoBudget {
@@ -499,31 +508,31 @@ func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Option
 		size := 0.0
 		if n > 0 {
 			if size, err = estimateBytes(f, eo, q, src); err != nil {
-				return nil, nil, nil, "", err
+				return nil, err
 			}
 		}
-		fits = append(fits, fit{m, q, w, size, fmt.Sprintf("%s: est. %v to code and check at %.3g kB/s, %.3f bpb on a sample",
-			m.name, est.Round(time.Second), speed/1000, 8*size/float64(max(n, 1)))})
+		fits = append(fits, &modelChoice{file: m, q: q, w: w, bytes: size})
+		described = append(described, fmt.Sprintf("%s: est. %v to code and check at %.3g kB/s, %.3f bpb on a sample",
+			m.name, est.Round(time.Second), speed/1000, 8*size/float64(max(n, 1))))
 	}
 	if len(fits) == 0 {
-		return nil, nil, nil, "", fmt.Errorf("%w: no usable model: %s", ErrModelMissing, joinNotes(passed))
+		return nil, fmt.Errorf("%w: no usable model: %s", ErrModelMissing, joinNotes(passed))
 	}
 	best := fits[0]
-	var notes []string
 	for _, c := range fits {
 		if c.bytes < best.bytes {
 			best = c
 		}
-		notes = append(notes, c.note)
 	}
-	why := "within the " + autoBudget.String() + " budget: " + joinNotes(notes)
+	why := "within the " + autoBudget.String() + " budget: " + joinNotes(described)
 	if len(fits) > 1 {
 		why = "the smallest estimate " + why
 	}
 	if len(passed) > 0 {
 		why += "; " + joinNotes(passed)
 	}
-	return best.m, best.q, best.w, fmt.Sprintf("model auto: %s (%s)", best.m.name, why), nil
+	best.note = fmt.Sprintf("model auto: %s (%s)", best.file.name, why)
+	return best, nil
 }
 
 func joinNotes(s []string) string {

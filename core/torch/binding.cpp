@@ -688,7 +688,7 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
     check(k >= 0 && k < e->L, "layer index out of range");
     const int64_t G = 3 * static_cast<int64_t>(e->H);
     Layer& ly = e->layers[k];
-    const bool packed = !e->cuda && e->gemm != ZT_GEMM_FLOAT;
+    const bool packed = e->gemm != ZT_GEMM_FLOAT;  // CUDA engines always use float
     if (k > 0) {
       if (packed) {
         ly.p_ih = zk::PackedInt8(w_ih, static_cast<int>(G), e->H);
@@ -719,7 +719,7 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
 
 extern "C" char* zt_engine_set_head(zt_engine* e, const int8_t* w, const int32_t* m, const int32_t* b) {
   return guard([&] {
-    if (!e->cuda && e->gemm != ZT_GEMM_FLOAT) {
+    if (e->gemm != ZT_GEMM_FLOAT) {
       e->p_head = zk::PackedInt8(w, 256, e->H);
     } else {
       e->w_head = int8_matrix(w, 256, e->H, e->dev);

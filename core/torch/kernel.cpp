@@ -32,6 +32,13 @@ inline double rne(double x) {
 
 inline int32_t clamp16(int32_t x) { return std::min(std::max(x, -32768), 32767); }
 
+// rescale is floor((acc·M + 2^19) / 2^20) = rne(acc·M·2^-20 + 2^-21):
+// acc·M·2^-20 has at most 20 fractional bits, so adding 2^-21 never lands on
+// a tie and every step is exact in double (51 significant bits at most).
+inline int32_t rescale(double acc, double m) {
+  return static_cast<int32_t>(rne(acc * m * (1.0 / 1048576.0) + (1.0 / 2097152.0)));
+}
+
 }  // namespace
 
 PackedInt8::PackedInt8(const int8_t* w, int n, int k) : n_(n), k_(k), kp_((k + 3) / 4 * 4) {
@@ -194,8 +201,7 @@ void rescale_avx512(const int32_t* acc, const double* m, const int32_t* b, int32
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), r);
   }
   for (; i < n; i++) {
-    double t = static_cast<double>(acc[i]) * m[i] * (1.0 / 1048576.0) + (1.0 / 2097152.0);
-    out[i] = static_cast<int32_t>(rne(t)) + b[i];
+    out[i] = rescale(acc[i], m[i]) + b[i];
   }
 }
 
@@ -251,15 +257,12 @@ void gemm_i8(Isa isa, const int8_t* x, int ldx, int rows, const PackedInt8& w, i
   gemm_portable(x, ldx, rows, w, out, ldo);
 }
 
-// floor((acc·M + 2^19) / 2^20) = rne(acc·M·2^-20 + 2^-21): acc·M·2^-20 has
-// at most 20 fractional bits, so adding 2^-21 never lands on a tie and every
-// step is exact in double (51 significant bits at most).
+// See rescale.
 ZK_CLONES
 void rescale_rows(const float* __restrict acc, const double* __restrict m, const int32_t* __restrict b,
                   int32_t* __restrict out, int n) {
   for (int i = 0; i < n; i++) {
-    double t = static_cast<double>(acc[i]) * m[i] * (1.0 / 1048576.0) + (1.0 / 2097152.0);
-    out[i] = static_cast<int32_t>(rne(t)) + b[i];
+    out[i] = rescale(acc[i], m[i]) + b[i];
   }
 }
 
@@ -273,8 +276,7 @@ void rescale_rows(Isa isa, const int32_t* __restrict acc, const double* __restri
   }
 #endif
   for (int i = 0; i < n; i++) {
-    double t = static_cast<double>(acc[i]) * m[i] * (1.0 / 1048576.0) + (1.0 / 2097152.0);
-    out[i] = static_cast<int32_t>(rne(t)) + b[i];
+    out[i] = rescale(acc[i], m[i]) + b[i];
   }
 }
 

@@ -36,13 +36,13 @@ import (
 // is hundreds of them), which on a machine busy with other work made a
 // training step 30 times slower with 2 threads than with 1; the matrix
 // products, where the time goes, still use every CPU through the BLAS.
-func init() { defaultThreads() }
-
-func defaultThreads() {
+func init() {
 	if os.Getenv("OMP_NUM_THREADS") == "" {
-		C.zt_set_threads(1, C.int(runtime.NumCPU()))
+		defaultThreads()
 	}
 }
+
+func defaultThreads() { C.zt_set_threads(1, C.int(runtime.NumCPU())) }
 
 // ResetThreads undoes SetThreads: the default above, or OMP_NUM_THREADS
 // for both when the user set it.
@@ -51,7 +51,7 @@ func ResetThreads() {
 		SetThreads(n)
 		return
 	}
-	C.zt_set_threads(1, C.int(runtime.NumCPU()))
+	defaultThreads()
 }
 
 // goError converts an error message returned by the C++ side and frees it.

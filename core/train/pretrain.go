@@ -142,10 +142,8 @@ func Pretrain(c *Corpus, o PretrainOptions) (*Result, error) {
 	if o.Out == "" {
 		return nil, errors.New("train: no output file")
 	}
-	if o.Init != nil {
-		if o.Init.Config != o.Config {
-			return nil, fmt.Errorf("train: the initial model is %s, the run is %s", o.Init.Config, o.Config)
-		}
+	if o.Init != nil && o.Init.Config != o.Config {
+		return nil, fmt.Errorf("train: the initial model is %s, the run is %s", o.Init.Config, o.Config)
 	}
 	if o.CRLF < 0 || o.CRLF > 1 {
 		return nil, fmt.Errorf("train: CRLF share %g is not in [0, 1]", o.CRLF)
