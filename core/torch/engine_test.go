@@ -109,7 +109,7 @@ func compareEngines(t *testing.T, qm *quant.Model, batch, steps int, opt engine.
 	tp.splitProducts(split)
 	// libtorch's and the BLAS's threads too.
 	SetThreads(opt.Threads)
-	defer defaultThreads()
+	defer ResetThreads()
 	gp, err := quant.NewPredictor(qm, batch, 1)
 	if err != nil {
 		t.Fatal(err)
