@@ -15,3 +15,15 @@ func init() {
 		},
 	})
 }
+
+func init() {
+	register(command{
+		name:    "average",
+		usage:   "--out FILE MODEL MODEL...",
+		summary: "average models trained on from one start (needs libtorch: not in this build)",
+		run: func([]string) int {
+			fmt.Fprintln(stderr, "zpng average: this zpng was built with -tags notorch; it needs libtorch")
+			return exitFail
+		},
+	})
+}

@@ -96,3 +96,77 @@ func TestTrain(t *testing.T) {
 		t.Errorf("missing corpus: exit %d (%s)", code, stderr)
 	}
 }
+
+// TestAverage averages two model files, measures them on a corpus's
+// held-out part, and checks the refusals.
+func TestAverage(t *testing.T) {
+	dir := t.TempDir()
+	cfg := model.Config{Layers: 1, Hidden: 16, Embed: 16}
+	var paths []string
+	var ws []*model.Weights
+	for seed := range uint64(2) {
+		w, err := model.RandomWeights(cfg, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("m%d.safetensors", seed))
+		if err := model.Save(p, w, &model.Meta{Preset: "small", Config: cfg}, model.F32); err != nil {
+			t.Fatal(err)
+		}
+		paths, ws = append(paths, p), append(ws, w)
+	}
+	corpus := t.TempDir()
+	data, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", "fmt", "print.go"))
+	if err != nil {
+		t.Skip(err)
+	}
+	os.WriteFile(filepath.Join(corpus, "print.go"), data, 0o644)
+
+	out := filepath.Join(dir, "avg.safetensors")
+	code, stdout, stderr := zpng(t, "average", "--out", out, "--corpus", corpus, "--device", "cpu", paths[0], paths[1])
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"m0.safetensors", "m1.safetensors", "against the best input", "wrote " + out} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	avg, meta, err := model.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range avg.Tensors {
+		for i := range v {
+			if want := float32((float64(ws[0].Tensors[name][i]) + float64(ws[1].Tensors[name][i])) / 2); v[i] != want {
+				t.Fatalf("%s[%d] = %v, want %v", name, i, v[i], want)
+			}
+		}
+	}
+	id, _ := model.Identity(paths[1])
+	if meta.Preset != "small" || !strings.Contains(meta.Extra["average_of"], fmt.Sprintf("%x", id)) ||
+		!strings.Contains(meta.Extra["validation_bpb"], "1 files") {
+		t.Errorf("metadata %+v", meta)
+	}
+
+	before, _ := os.ReadFile(out)
+	if code, _, stderr := zpng(t, "average", "--out", out, paths[0], paths[1]); code != 1 || !strings.Contains(stderr, "exists") {
+		t.Errorf("existing output: exit %d, %s", code, stderr)
+	}
+	if after, _ := os.ReadFile(out); string(after) != string(before) {
+		t.Error("existing output was modified")
+	}
+	if code, _, _ := zpng(t, "average", "--out", filepath.Join(dir, "one.safetensors"), paths[0]); code != 2 {
+		t.Errorf("one model: exit %d, want 2", code)
+	}
+	big, _ := model.RandomWeights(model.Config{Layers: 2, Hidden: 16, Embed: 16}, 1)
+	bigPath := filepath.Join(dir, "big.safetensors")
+	model.Save(bigPath, big, &model.Meta{Config: big.Config}, model.F32)
+	mixed := filepath.Join(dir, "mixed.safetensors")
+	if code, _, stderr := zpng(t, "average", "--out", mixed, paths[0], bigPath); code != 1 || !strings.Contains(stderr, "cannot average") {
+		t.Errorf("mixed shapes: exit %d, %s", code, stderr)
+	}
+	if _, err := os.Stat(mixed); err == nil {
+		t.Error("a failed average left a file")
+	}
+}

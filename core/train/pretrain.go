@@ -291,6 +291,20 @@ func validationSet(val []byte, n int) valSet {
 	return vs
 }
 
+// Validation is the float loss of w on up to n bytes of c's held-out part,
+// in bits per byte: the figure Pretrain reports, on a sample of any size.
+func Validation(c *Corpus, w *model.Weights, device string, n int) (float64, error) {
+	m, err := torch.NewModel(w.Config, device, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer m.Close()
+	if err := m.SetWeights(w); err != nil {
+		return 0, err
+	}
+	return evaluate(m, validationSet(c.Val, n))
+}
+
 // evaluate is the float model's loss on the validation windows, in bits
 // per byte, computed a few windows at a time.
 func evaluate(m *torch.Model, v valSet) (float64, error) {

@@ -280,6 +280,10 @@ func TestPretrainResume(t *testing.T) {
 	if mb.Training.Steps != 12 || mb.Training.ValidationBPB != ma.Training.ValidationBPB {
 		t.Fatalf("resumed metadata %+v", mb.Training)
 	}
+	// Validation measures a model file as the run measured it.
+	if v, err := Validation(c, a, "cpu", 4096); err != nil || math.Abs(v-ma.Training.ValidationBPB) > 1e-9 {
+		t.Fatalf("Validation: %v (%v), the run recorded %v", v, err, ma.Training.ValidationBPB)
+	}
 }
 
 func TestPretrainInit(t *testing.T) {

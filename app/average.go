@@ -1,0 +1,126 @@
+//go:build !notorch
+
+package main
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"zpng/core/model"
+	"zpng/core/torch"
+	"zpng/core/train"
+)
+
+func init() {
+	register(command{
+		name:    "average",
+		usage:   "--out FILE [--corpus DIR] [--val-bytes N] [--device auto|cpu|cuda] [--force] MODEL MODEL...",
+		summary: "average models trained on from one start (a model soup); --corpus compares their validation bpb",
+		run:     runAverage,
+	})
+}
+
+func runAverage(args []string) int {
+	fs := newFlags("average", commands["average"].usage)
+	var (
+		out, corpus, device, dtype string
+		valBytes, threads          int
+		force                      bool
+	)
+	fs.StringVar(&out, "out", "", "model file to write (safetensors)")
+	fs.StringVar(&corpus, "corpus", "", "training corpus whose held-out part measures each model and the average")
+	fs.IntVar(&valBytes, "val-bytes", 1<<20, "held-out bytes to measure on")
+	fs.StringVar(&device, "device", "auto", "auto, cpu or cuda (for --corpus)")
+	fs.IntVar(&threads, "threads", 0, "CPU threads for libtorch (0: its default)")
+	fs.StringVar(&dtype, "dtype", "F32", "element type of the model file: F32, F16 or BF16")
+	fs.BoolVar(&force, "force", false, "overwrite OUT")
+	pos, code, ok := parse(fs, args)
+	if !ok {
+		return code
+	}
+	if out == "" || len(pos) < 2 {
+		fmt.Fprintln(stderr, "zpng average: --out and at least two models are required")
+		fs.Usage()
+		return exitUsage
+	}
+	if valBytes < 1 || threads < 0 {
+		return trainUsage("average", errors.New("--val-bytes must be positive and --threads not negative"))
+	}
+	switch model.DType(dtype) {
+	case model.F32, model.F16, model.BF16:
+	default:
+		return trainUsage("average", fmt.Errorf("unknown --dtype %q", dtype))
+	}
+	if _, err := torch.ResolveDevice(device); err != nil {
+		return trainUsage("average", err)
+	}
+	if _, err := os.Stat(out); err == nil && !force {
+		return fail("average", fmt.Errorf("%s exists (use --force to overwrite it)", out))
+	}
+
+	var (
+		ws     []*model.Weights
+		names  []string
+		preset string
+	)
+	for i, path := range pos {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fail("average", err)
+		}
+		w, meta, err := model.Decode(data)
+		if err != nil {
+			return fail("average", fmt.Errorf("%s: %w", path, err))
+		}
+		if i == 0 {
+			preset = meta.Preset
+		} else if meta.Preset != preset {
+			preset = "" // mixed names: the average claims none
+		}
+		ws = append(ws, w)
+		names = append(names, fmt.Sprintf("%s (sha256 %x)", filepath.Base(path), sha256.Sum256(data)))
+	}
+	avg, err := model.Average(ws...)
+	if err != nil {
+		return fail("average", err)
+	}
+	meta := &model.Meta{Preset: preset, Config: avg.Config, Extra: map[string]string{
+		"average_of": strings.Join(names, ", ")}}
+
+	if corpus != "" {
+		if threads > 0 {
+			torch.SetThreads(threads)
+		}
+		c, err := train.LoadCorpus(corpus)
+		if err != nil {
+			return fail("average", err)
+		}
+		fmt.Fprintf(stdout, "corpus %s; validation on up to %d held-out bytes\n", c.Desc, valBytes)
+		best := -1.0
+		for i, w := range ws {
+			v, err := train.Validation(c, w, device, valBytes)
+			if err != nil {
+				return fail("average", err)
+			}
+			fmt.Fprintf(stdout, "%-40s %.4f bpb\n", filepath.Base(pos[i]), v)
+			if best < 0 || v < best {
+				best = v
+			}
+		}
+		v, err := train.Validation(c, avg, device, valBytes)
+		if err != nil {
+			return fail("average", err)
+		}
+		fmt.Fprintf(stdout, "%-40s %.4f bpb (%+.2f%% against the best input)\n", "average", v, 100*(v/best-1))
+		meta.Extra["validation_bpb"] = fmt.Sprintf("%.4f on about %d held-out bytes of %s", v, min(valBytes, len(c.Val)), c.Desc)
+	}
+	if err := model.Save(out, avg, meta, model.DType(dtype)); err != nil {
+		return fail("average", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s: the mean of %d %v models\n", out, len(ws), avg.Config)
+	return exitOK
+}
