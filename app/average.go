@@ -3,7 +3,6 @@
 package main
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -68,13 +67,9 @@ func runAverage(args []string) int {
 		preset string
 	)
 	for i, path := range pos {
-		data, err := os.ReadFile(path)
+		w, meta, desc, err := readModelFile(path)
 		if err != nil {
 			return fail("average", err)
-		}
-		w, meta, err := model.Decode(data)
-		if err != nil {
-			return fail("average", fmt.Errorf("%s: %w", path, err))
 		}
 		if i == 0 {
 			preset = meta.Preset
@@ -82,7 +77,7 @@ func runAverage(args []string) int {
 			preset = "" // mixed names: the average claims none
 		}
 		ws = append(ws, w)
-		names = append(names, fmt.Sprintf("%s (sha256 %x)", filepath.Base(path), sha256.Sum256(data)))
+		names = append(names, desc)
 	}
 	avg, err := model.Average(ws...)
 	if err != nil {

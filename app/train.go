@@ -86,15 +86,10 @@ func runTrain(args []string) int {
 		if resume != "" {
 			return trainUsage("train", errors.New("--init and --resume exclude each other"))
 		}
-		data, err := os.ReadFile(init)
+		w, meta, desc, err := readModelFile(init)
 		if err != nil {
 			return fail("train", err)
 		}
-		w, meta, err := model.Decode(data)
-		if err != nil {
-			return fail("train", fmt.Errorf("%s: %w", init, err))
-		}
-		id := sha256.Sum256(data)
 		if preset != "" && o.Config != w.Config {
 			return trainUsage("train", fmt.Errorf("--preset %s is %s, but %s is %s", preset, o.Config, init, w.Config))
 		}
@@ -102,7 +97,7 @@ func runTrain(args []string) int {
 			o.Preset = meta.Preset
 		}
 		o.Config, o.Init = w.Config, w
-		o.InitDesc = fmt.Sprintf("%s (sha256 %x)", filepath.Base(init), id)
+		o.InitDesc = desc
 	}
 	switch model.DType(dtype) {
 	case model.F32, model.F16, model.BF16:
@@ -175,6 +170,20 @@ func trainUsage(name string, err error) int {
 }
 
 func roundSec(d time.Duration) time.Duration { return d.Round(time.Second) }
+
+// readModelFile reads a model file and names it for metadata: its base
+// name and identity, from one read of the file.
+func readModelFile(path string) (*model.Weights, *model.Meta, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	w, meta, err := model.Decode(data)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	return w, meta, fmt.Sprintf("%s (sha256 %x)", filepath.Base(path), sha256.Sum256(data)), nil
+}
 
 // sameDir reports whether paths a and b name the same existing file.
 func sameDir(a, b string) bool {

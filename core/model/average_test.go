@@ -1,6 +1,8 @@
 package model
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -45,19 +47,5 @@ func TestAverage(t *testing.T) {
 }
 
 func equalWeights(a, b *Weights) bool {
-	if a.Config != b.Config || len(a.Tensors) != len(b.Tensors) {
-		return false
-	}
-	for name, t := range a.Tensors {
-		u := b.Tensors[name]
-		if len(u) != len(t) {
-			return false
-		}
-		for i := range t {
-			if t[i] != u[i] {
-				return false
-			}
-		}
-	}
-	return true
+	return a.Config == b.Config && maps.EqualFunc(a.Tensors, b.Tensors, slices.Equal[[]float32])
 }
