@@ -4,25 +4,20 @@ package main
 
 import "fmt"
 
+// The commands that need libtorch stay listed in a notorch build and say why
+// they cannot run.
 func init() {
-	register(command{
-		name:    "train",
-		usage:   "--corpus DIR --preset small|large --out FILE ...",
-		summary: "pretrain a byte model (needs libtorch: not in this build)",
-		run: func([]string) int {
-			fmt.Fprintln(stderr, "zpng train: this zpng was built with -tags notorch; training needs libtorch")
-			return exitFail
-		},
-	})
+	needsTorch("train", "--corpus DIR --preset small|large --out FILE ...", "pretrain a byte model")
+	needsTorch("average", "--out FILE MODEL MODEL...", "average models trained on from one start")
 }
 
-func init() {
+func needsTorch(name, usage, summary string) {
 	register(command{
-		name:    "average",
-		usage:   "--out FILE MODEL MODEL...",
-		summary: "average models trained on from one start (needs libtorch: not in this build)",
+		name:    name,
+		usage:   usage,
+		summary: summary + " (needs libtorch: not in this build)",
 		run: func([]string) int {
-			fmt.Fprintln(stderr, "zpng average: this zpng was built with -tags notorch; it needs libtorch")
+			fmt.Fprintf(stderr, "zpng %s: this zpng was built with -tags notorch; it needs libtorch\n", name)
 			return exitFail
 		},
 	})

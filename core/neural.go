@@ -433,12 +433,6 @@ func sample(src []byte, windows, size int) [][]byte {
 	return parts
 }
 
-// chooseModel resolves --model. For auto it considers every known model
-// whose coding (encode and verify) is expected to fit autoBudget, measured
-// with a short probe on this engine and device, and takes the one with the
-// smallest estimated size on a sample of src: a bigger model is not always a
-// better one (a stand-in large model loses to a well-trained small one).
-// When none fits, it takes the smallest model.
 // modelChoice is the model a job codes with.
 type modelChoice struct {
 	file  *modelFile
@@ -448,6 +442,12 @@ type modelChoice struct {
 	note  string  // why auto chose it
 }
 
+// chooseModel resolves --model. For auto it considers every known model
+// whose coding (encode and verify) is expected to fit autoBudget, measured
+// with a short probe on this engine and device, and takes the one with the
+// smallest estimated size on a sample of src: a bigger model is not always a
+// better one (a stand-in large model loses to a well-trained small one).
+// When none fits, it takes the smallest model.
 func chooseModel(ctx context.Context, j *job, f engine.Factory, eo engine.Options, B int, src []byte) (*modelChoice, error) {
 	load := func(m *modelFile) (*quant.Model, *model.Weights, error) {
 		w, err := m.weights()
