@@ -5,15 +5,50 @@ Go command first. Writes NAME.safetensors in ZPNG's model format.
 usage: train_gpu.py CORPUS_DIR LAYERS HIDDEN SECONDS NAME OUT_DIR [F16|F32] [LR]
 
 Environment: ZPNG_CRLF, the share of LF-text windows given CRLF line endings
-(default 0.125, as `zpng train --crlf`); ZPNG_DEVICE=cpu for a smoke test
-without a GPU.
+(default 0.125, as `zpng train --crlf`); ZPNG_INIT, a model file of the same
+shape to start from (as `zpng train --init`); ZPNG_SAVE_EVERY, seconds between
+saves of the model so far (default 90: a run cut short by the device's time
+limit still brings a model back); ZPNG_DEVICE=cpu for a smoke test without a GPU.
 """
-import json, math, os, sys, time
+import json, math, os, struct, sys, time
 
 import numpy as np
 import torch
 import torch.nn as nn
-from safetensors.torch import save_file
+
+ST_DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+
+
+def save_st(path, tensors, meta):
+    """Writes a safetensors file (8-byte header length, JSON header, raw
+    little-endian data) through a temporary name: no safetensors package needed."""
+    names = {v: k for k, v in ST_DTYPES.items()}
+    hdr, off, blobs = {"__metadata__": meta}, 0, []
+    for k, t in tensors.items():
+        b = t.contiguous().view(torch.int16 if t.dtype == torch.bfloat16 else t.dtype).numpy().tobytes()
+        hdr[k] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        off += len(b)
+        blobs.append(b)
+    h = json.dumps(hdr, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path + ".tmp", "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    os.replace(path + ".tmp", path)
+
+
+def load_st(path):
+    """Reads a safetensors file's tensors as float32."""
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    hdr = json.loads(b[8 : 8 + n])
+    hdr.pop("__metadata__", None)
+    out = {}
+    for k, d in hdr.items():
+        a, z = d["data_offsets"]
+        raw = torch.frombuffer(bytearray(b[8 + n + a : 8 + n + z]), dtype=torch.uint8)
+        out[k] = raw.view(ST_DTYPES[d["dtype"]]).reshape(d["shape"]).float()
+    return out
+
 
 corpus, L, H, secs, name, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
 dtype = torch.float16 if (sys.argv[7] if len(sys.argv) > 7 else "F32") == "F16" else torch.float32
@@ -53,7 +88,12 @@ class ByteGRU(nn.Module):
 
 
 torch.manual_seed(1)
-m = ByteGRU().to(dev)
+m = ByteGRU()
+init = os.environ.get("ZPNG_INIT", "")
+if init:
+    m.load_state_dict(load_st(init))  # strict: a model of another shape is refused
+    print(f"{name}: starting from {init}", flush=True)
+m = m.to(dev)
 opt = torch.optim.Adam(m.parameters(), lr=peak)
 ar = torch.arange(T, device=dev)
 
@@ -98,7 +138,20 @@ def validate():
     return total / (n * t) / math.log(2)
 
 
-t0, step, n = time.time(), 0, len(train) - T
+def save(step, el, vb=None):
+    tr = {"steps": step, "device": "cuda (" + torch.cuda.get_device_name(0) + ")" if dev == "cuda" else dev, "seconds": round(el, 1),
+          "corpus": f"weights/corpus-subset.sh slice ({nfiles} files, {len(train) + len(valid)} bytes)"}
+    if vb is not None:
+        tr["validation_bpb"] = vb
+    meta = {"preset": name, "config": {"layers": L, "hidden": H, "embed": H}, "training": tr,
+            "extra": {"batch": str(B), "seq": str(T), "lr": str(peak), "crlf": str(CRLF), "init": os.path.basename(init),
+                      "finished": str(vb is not None).lower(), "trainer": "weights/train_gpu.py, PyTorch " + torch.__version__}}
+    sd = {k: t.detach().to(dtype).cpu() for k, t in m.state_dict().items()}
+    save_st(os.path.join(out, name + ".safetensors"), sd, {"zpng": json.dumps(meta)})
+
+
+SAVE_EVERY = float(os.environ.get("ZPNG_SAVE_EVERY", "90"))
+t0, step, n, saved = time.time(), 0, len(train) - T, time.time()
 while time.time() - t0 < secs:
     p = min((time.time() - t0) / secs, 1)
     lr = peak * (step + 1) / WARMUP if step < WARMUP else peak / 20 + (peak - peak / 20) * 0.5 * (1 + math.cos(math.pi * p))
@@ -113,13 +166,11 @@ while time.time() - t0 < secs:
     step += 1
     if step % 250 == 0:
         print(f"step {step}  {time.time() - t0:.0f}s  loss {loss.item() / math.log(2):.4f} bpb  lr {lr:.2e}", flush=True)
+    if time.time() - saved > SAVE_EVERY:
+        save(step, time.time() - t0)
+        saved = time.time()
+save(step, time.time() - t0)  # before validation, in case that fails
 vb = validate()
 el = time.time() - t0
 print(f"finished {name}: {step} steps in {el:.0f}s, validation {vb:.4f} bpb", flush=True)
-meta = {"preset": name, "config": {"layers": L, "hidden": H, "embed": H},
-        "training": {"steps": step, "device": "cuda (" + torch.cuda.get_device_name(0) + ")" if dev == "cuda" else dev, "seconds": round(el, 1),
-                     "corpus": f"weights/corpus-subset.sh slice ({nfiles} files, {len(train) + len(valid)} bytes)",
-                     "validation_bpb": vb},
-        "extra": {"batch": str(B), "seq": str(T), "lr": str(peak), "crlf": str(CRLF), "trainer": "weights/train_gpu.py, PyTorch " + torch.__version__}}
-sd = {k: t.detach().to(dtype).cpu().contiguous() for k, t in m.state_dict().items()}
-save_file(sd, os.path.join(out, name + ".safetensors"), metadata={"zpng": json.dumps(meta)})
+save(step, el, vb)
