@@ -19,3 +19,9 @@ go list -mod=vendor -deps -tags nogui -f '{{if .Module}}{{.Dir}} {{join .EmbedFi
   done
 tar -C "$tmp" -cf - vendor | xz -9 -T2 > .gotc/vendor.tar.xz
 ls -l .gotc
+# What travels is the working tree's files plus the carried ones, 64 MiB at most. The
+# run needs only the newest model of each preset: the others must leave the working
+# tree for the call (docs/GPU.md), and `git checkout weights/` brings them back.
+tree=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
+carry=$(du -cb .gotc/go.tar.xz .gotc/corpus.tar.xz .gotc/vendor.tar.xz | tail -1 | cut -f1)
+echo "working tree $tree + carry $carry = $((tree + carry)) bytes (limit $((64 << 20)))"
