@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # corpus-subset.sh CORPUS OUT.tar.xz — a deterministic ~100 MB slice of the training corpus
-# built by ../shared/corpus/corpus-train.sh (see weights/CORPUS.md), small enough (~25 MB
+# built by ../shared/corpus/corpus-train.sh (see weights/README.md), small enough (~25 MB
 # compressed) to travel to the GPU machine. Files are taken whole, in the order of the
 # SHA-256 of their path, until each category's quota (bytes) is met. SCALE (percent,
 # default 100) scales every quota: a GPU call that carries no Go toolchain has room
