@@ -185,8 +185,9 @@ func (neural) encode(ctx context.Context, j *job, src []byte) (*encoded, error) 
 		notes = append(notes, "no fine-tune: this zpng is built without libtorch, which the trainer needs")
 	case f.Name() != "torch":
 		notes = append(notes, fmt.Sprintf("no fine-tune with --engine %s: the trainer runs in libtorch", f.Name()))
-	case n < minTuneBytes:
-		notes = append(notes, fmt.Sprintf("no fine-tune: %d bytes are too few for a delta to pay", n))
+	case n < minTuneBytes(baseW):
+		notes = append(notes, fmt.Sprintf("no fine-tune: %d bytes are too few for a delta of model %s to pay (from %d bytes)",
+			n, mf.name, minTuneBytes(baseW)))
 	default:
 		j.progress.within(slot, "fine-tune", int64(j.opt.FinetuneSteps), 0, 0.3)
 		s := tuneSettings{Steps: j.opt.FinetuneSteps, Device: eo.Device, Threads: eo.Threads, Train: tuneSubset.train,

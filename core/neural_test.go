@@ -359,3 +359,25 @@ func TestShippedVersions(t *testing.T) {
 		t.Errorf("unknown name: %v", err)
 	}
 }
+
+// TestMinTuneBytes: the smallest file worth a fine-tune grows with the
+// parameters the fine-tune trains (the delta's size): about 96 KiB for the
+// 2×256 small model, about 418 kB for the 4×512 large one.
+func TestMinTuneBytes(t *testing.T) {
+	for _, c := range []struct {
+		cfg  model.Config
+		want int64
+	}{
+		{model.Config{Layers: 2, Hidden: 256, Embed: 256}, 38 * 2560},
+		{model.Config{Layers: 4, Hidden: 512, Embed: 512}, 38 * 11008},
+		{tinyCfg, 38 * 544},
+	} {
+		w, err := model.NewWeights(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := minTuneBytes(w); got != c.want {
+			t.Errorf("%v: minTuneBytes %d, want %d", c.cfg, got, c.want)
+		}
+	}
+}

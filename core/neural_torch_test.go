@@ -18,9 +18,9 @@ import (
 // one made with the go engine restores with torch.
 func TestNeuralAcrossEngines(t *testing.T) {
 	modelsDir(t, "tiny", tinyCfg, 7)
-	savedTune := minTuneBytes
-	minTuneBytes = 2048
-	defer func() { minTuneBytes = savedTune }()
+	savedTune := tuneBytesPerParam
+	tuneBytesPerParam = 2 // the tiny model trains 544 parameters
+	defer func() { tuneBytesPerParam = savedTune }()
 	data := prose(6000)
 	var phases []Progress
 	copt := Options{Method: "neural", Model: "tiny", Engine: "torch", Device: "cpu", Threads: 2, FinetuneSteps: 20,
