@@ -178,6 +178,7 @@ func (neural) encode(ctx context.Context, j *job, src []byte) (*encoded, error) 
 	// Fine-tune on the file itself.
 	var tuned *quant.Model
 	var trained []string
+	minTune := minTuneBytes(baseW)
 	switch {
 	case j.opt.FinetuneSteps <= 0:
 		notes = append(notes, "no fine-tune (--finetune-steps 0)")
@@ -185,9 +186,9 @@ func (neural) encode(ctx context.Context, j *job, src []byte) (*encoded, error) 
 		notes = append(notes, "no fine-tune: this zpng is built without libtorch, which the trainer needs")
 	case f.Name() != "torch":
 		notes = append(notes, fmt.Sprintf("no fine-tune with --engine %s: the trainer runs in libtorch", f.Name()))
-	case n < minTuneBytes(baseW):
+	case n < minTune:
 		notes = append(notes, fmt.Sprintf("no fine-tune: %d bytes are too few for a delta of model %s to pay (from %d bytes)",
-			n, mf.name, minTuneBytes(baseW)))
+			n, mf.name, minTune))
 	default:
 		j.progress.within(slot, "fine-tune", int64(j.opt.FinetuneSteps), 0, 0.3)
 		s := tuneSettings{Steps: j.opt.FinetuneSteps, Device: eo.Device, Threads: eo.Threads, Train: tuneSubset.train,

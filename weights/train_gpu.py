@@ -25,7 +25,7 @@ def save_st(path, tensors, meta):
     names = {v: k for k, v in ST_DTYPES.items()}
     hdr, off, blobs = {"__metadata__": meta}, 0, []
     for k, t in tensors.items():
-        b = t.contiguous().view(torch.int16 if t.dtype == torch.bfloat16 else t.dtype).numpy().tobytes()
+        b = t.contiguous().numpy().tobytes()  # F32 or F16: numpy has no bfloat16
         hdr[k] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
         off += len(b)
         blobs.append(b)
