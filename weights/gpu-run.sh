@@ -2,7 +2,8 @@
 # The one GPU call of a session with little device time (docs/GPU.md): trains the
 # models named in PRESETS (default "large small") with weights/train_gpu.py for TRAIN
 # seconds, each from the newest shipped model of its preset so that GPU sessions add
-# up (LR: peak learning rate; 1e-3 suits continuing, 2e-3 a fresh start). Unless GO=0,
+# up (LR: peak learning rate; 1e-3 suits continuing, 2e-3 a fresh start; LR_SMALL, the
+# small model's if it should differ; ZPNG_BATCH, windows per step). Unless GO=0,
 # it meanwhile builds the headless zpng against PyTorch's libtorch and checks it on
 # CUDA (beside the trainers, so its timings are not the GPU's alone). Everything it
 # reports lands in $OUT; the trainers save their model every 60 s, so a call cut
@@ -19,11 +20,11 @@ mkdir -p .gotc/corpus && tar -xJf .gotc/corpus.tar.xz -C .gotc/corpus
 trainers=
 for p in $PRESETS; do
   case $p in
-  large) shape="4 512" dtype=F16 ;; # F16 keeps the file under the 16 MiB a file may bring back
-  small) shape="2 256" dtype=F32 ;;
+  large) shape="4 512" dtype=F16 lr=$LR ;; # F16 keeps the file under the 16 MiB a file may bring back
+  small) shape="2 256" dtype=F32 lr=${LR_SMALL:-$LR} ;;
   *) echo "unknown preset $p"; exit 2 ;;
   esac
-  ZPNG_INIT=$(newest "$p") python3 weights/train_gpu.py .gotc/corpus $shape "$TRAIN" "$p" "$OUT" $dtype "$LR" > "$OUT/$p.log" 2>&1 &
+  ZPNG_INIT=$(newest "$p") python3 weights/train_gpu.py .gotc/corpus $shape "$TRAIN" "$p" "$OUT" $dtype "$lr" > "$OUT/$p.log" 2>&1 &
   trainers="$trainers $!"
 done
 if [ "${GO:-1}" = 1 ]; then
