@@ -4,19 +4,14 @@
 // truncated backpropagation over random windows of bytes, Adam with
 // gradient clipping and a warm-up + cosine learning-rate schedule, on CUDA
 // or the CPU. Pretrain runs a long job over a corpus with checkpoints and
-// validation; FineTune adapts a model to one file for a few steps.
+// validation. (The per-file fine-tune of compression is core's own.)
 package train
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
-
-	"zpng/core/model"
-	"zpng/core/torch"
 )
 
 // Schedule is the learning rate over a run: linear warm-up to Peak over
@@ -136,88 +131,3 @@ func (w *Windows) isStart(o int) bool {
 
 // BitsPerByte converts a cross-entropy in nats per byte to bits per byte.
 func BitsPerByte(nats float64) float64 { return nats / math.Ln2 }
-
-// FineTuneOptions configure FineTune. Zero values take the defaults noted.
-type FineTuneOptions struct {
-	Steps     int     // default 50
-	Batch     int     // windows per step, default 32
-	Seq       int     // bytes per window, default 128 (less for short data)
-	LR        float64 // peak learning rate, default 1e-3
-	Clip      float64 // gradient norm clip, default 1
-	Device    string  // auto, cpu or cuda
-	Threads   int     // CPU threads, 0: libtorch's default
-	Seed      uint64
-	Trainable func(name string) bool      // parameters to train; nil: all
-	Progress  func(step int, bpb float64) // after each step (1-based)
-}
-
-// FineTune trains a copy of w on data and returns the new weights with the
-// training loss of every step in bits per byte. w is not modified.
-func FineTune(w *model.Weights, data []byte, o FineTuneOptions) (*model.Weights, []float64, error) {
-	if o.Steps == 0 {
-		o.Steps = 50
-	}
-	if o.Batch == 0 {
-		o.Batch = 32
-	}
-	if o.Seq == 0 {
-		o.Seq = 128
-	}
-	if o.LR == 0 {
-		o.LR = 1e-3
-	}
-	if o.Clip == 0 {
-		o.Clip = 1
-	}
-	if o.Steps < 0 || o.Batch < 0 || o.Seq < 0 || o.LR < 0 {
-		return nil, nil, errors.New("train: negative fine-tune option")
-	}
-	if len(data) < 2 {
-		return nil, nil, errors.New("train: fine-tuning needs at least 2 bytes")
-	}
-	if err := w.Validate(); err != nil {
-		return nil, nil, err
-	}
-	if o.Threads > 0 {
-		torch.SetThreads(o.Threads)
-	}
-	m, err := torch.NewModel(w.Config, o.Device, o.Seed)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer m.Close()
-	if err := m.SetWeights(w); err != nil {
-		return nil, nil, err
-	}
-	if o.Trainable != nil {
-		if err := m.SetTrainable(o.Trainable); err != nil {
-			return nil, nil, err
-		}
-	}
-	seq := min(o.Seq, len(data))
-	win := &Windows{Data: data, Batch: o.Batch, Seq: seq}
-	sched := Schedule{Peak: o.LR, Warmup: 0, Final: 0.1, Steps: o.Steps}
-	rng := rand.New(rand.NewPCG(o.Seed, 0x66696e65))
-	curve := make([]float64, 0, o.Steps)
-	for step := range o.Steps {
-		m.SetLR(sched.LR(step))
-		in, tgt := win.Next(rng)
-		loss, err := m.Backward(in, tgt, o.Batch, seq)
-		if err != nil {
-			return nil, nil, err
-		}
-		if _, err := m.Step(o.Clip); err != nil {
-			return nil, nil, fmt.Errorf("train: fine-tune step %d: %w", step+1, err)
-		}
-		bpb := BitsPerByte(loss)
-		curve = append(curve, bpb)
-		if o.Progress != nil {
-			o.Progress(step+1, bpb)
-		}
-	}
-	out, err := m.Weights()
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, curve, nil
-}

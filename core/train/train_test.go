@@ -133,56 +133,6 @@ func goSource(t testing.TB, n int) []byte {
 	return buf[:n]
 }
 
-func TestFineTune(t *testing.T) {
-	cfg := model.Config{Layers: 1, Hidden: 32, Embed: 32}
-	w, err := model.RandomWeights(cfg, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data := goSource(t, 20000)
-	var seen []int
-	tuned, curve, err := FineTune(w, data, FineTuneOptions{Steps: 60, Batch: 8, Seq: 64, LR: 1e-2, Device: "cpu",
-		Progress: func(step int, bpb float64) { seen = append(seen, step) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(curve) != 60 || len(seen) != 60 || seen[59] != 60 {
-		t.Fatalf("curve %d values, progress %d calls", len(curve), len(seen))
-	}
-	first, last := mean(curve[:5]), mean(curve[55:])
-	t.Logf("fine-tune loss %.2f -> %.2f bits/byte", first, last)
-	if last > first-1 {
-		t.Errorf("fine-tuning did not lower the loss: %.2f -> %.2f", first, last)
-	}
-	if slices.Equal(tuned.Tensors["head.bias"], w.Tensors["head.bias"]) {
-		t.Error("weights unchanged")
-	}
-
-	// Only the biases: everything else stays bit for bit.
-	biases, _, err := FineTune(w, data[:300], FineTuneOptions{Steps: 5, Device: "cpu",
-		Trainable: func(n string) bool { return strings.Contains(n, "bias") }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, v := range w.Tensors {
-		same := slices.Equal(v, biases.Tensors[name])
-		if same == strings.Contains(name, "bias") {
-			t.Errorf("%s: unchanged = %v", name, same)
-		}
-	}
-	if _, _, err := FineTune(w, []byte{1}, FineTuneOptions{}); err == nil {
-		t.Error("1-byte file accepted")
-	}
-}
-
-func mean(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
-}
-
 func TestLoadCorpus(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name string, data []byte) {
