@@ -4,9 +4,12 @@
 # compressed) to travel to the GPU machine. Files are taken whole, in the order of the
 # SHA-256 of their path, until each category's quota (bytes) is met. SCALE (percent,
 # default 100) scales every quota: a GPU call that carries no Go toolchain has room
-# for about twice the slice (docs/GPU.md).
+# for about twice the slice (docs/GPU.md). SALT (default none) is hashed in front of
+# each path: another salt takes another slice, so that GPU sessions can see the whole
+# corpus in turns.
 set -euo pipefail
 scale=${SCALE:-100}
+salt=${SALT:-}
 corpus=${1:?usage: corpus-subset.sh CORPUS OUT.tar.xz}
 out=${2:?usage: corpus-subset.sh CORPUS OUT.tar.xz}
 declare -A quota=([prose]=30000000 [code]=30000000 [markup]=15000000
@@ -16,7 +19,7 @@ trap 'rm -f "$list"' EXIT
 for cat in "${!quota[@]}"; do
   (cd "$corpus" && find "$cat" -type f -printf '%s %p\n') |
     while read -r size path; do
-      printf '%s %s %s\n' "$(printf '%s' "$path" | sha256sum | cut -c1-16)" "$size" "$path"
+      printf '%s %s %s\n' "$(printf '%s%s' "$salt" "$path" | sha256sum | cut -c1-16)" "$size" "$path"
     done | sort | awk -v q="$((quota[$cat] * scale / 100))" 't < q { t += $2; print $3 }'
 done | sort > "$list"
 tar -C "$corpus" -cf - -T "$list" | xz -9 -T2 > "$out"
