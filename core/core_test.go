@@ -312,3 +312,41 @@ func TestInspect(t *testing.T) {
 }
 
 func sha256Sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+// TestOutputMode: the image and the restored file get the mode any new file
+// gets (0666 less the umask), not the owner-only 0600 of a temporary file.
+func TestOutputMode(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ref, err := os.Create(filepath.Join(dir, "reference"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref.Close()
+	want := modeOf(t, ref.Name())
+	in := writeFile(t, dir, "a.txt", text)
+	os.Chmod(in, 0o600) // the restored file does not copy the original's mode either
+	res, err := Compress(ctx, in, "", Options{Method: "zstd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := modeOf(t, res.Output); got != want {
+		t.Errorf("image mode %v, want %v as for a new file", got, want)
+	}
+	back, err := Decompress(ctx, res.Output, filepath.Join(dir, "b.txt"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := modeOf(t, back.Output); got != want {
+		t.Errorf("restored mode %v, want %v as for a new file", got, want)
+	}
+}
+
+func modeOf(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Mode().Perm()
+}

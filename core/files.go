@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -70,10 +72,19 @@ func checkOutput(input, output string, force bool) error {
 	return nil
 }
 
-// tempFor creates a temporary file in output's folder, so that the final
-// rename stays within one file system.
-func tempFor(output string) (*os.File, error) {
-	return os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".tmp*")
+// TempFor creates a temporary file in output's folder, so that the final
+// rename stays within one file system. Its mode is 0666 less the umask, as
+// os.Create gives: os.CreateTemp's 0600 would leave every image and restored
+// file readable by its owner alone.
+func TempFor(output string) (*os.File, error) {
+	prefix := filepath.Join(filepath.Dir(output), "."+filepath.Base(output)+".tmp")
+	for range 100 {
+		f, err := os.OpenFile(prefix+strconv.FormatUint(rand.Uint64(), 36), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, fmt.Errorf("no free temporary name beside %s", output)
 }
 
 // publish moves the finished temporary file to output. Without force it

@@ -362,7 +362,7 @@ func fileSize(path string) (int64, error) {
 // writeTemp creates a temporary file next to output, fills it with write,
 // syncs and closes it, and returns its name; on error nothing is left.
 func writeTemp(output string, write func(io.Writer) error) (string, error) {
-	f, err := tempFor(output)
+	f, err := TempFor(output)
 	if err != nil {
 		return "", err
 	}
