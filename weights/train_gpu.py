@@ -8,7 +8,8 @@ Environment: ZPNG_CRLF, the share of LF-text windows given CRLF line endings
 (default 0.125, as `zpng train --crlf`); ZPNG_INIT, a model file of the same
 shape to start from (as `zpng train --init`); ZPNG_SAVE_EVERY, seconds between
 saves of the model so far (default 90: a run cut short by the device's time
-limit still brings a model back); ZPNG_DEVICE=cpu for a smoke test without a GPU.
+limit still brings a model back); ZPNG_BATCH and ZPNG_SEQ, windows per step and
+bytes per window (default 256 and 256); ZPNG_DEVICE=cpu for a smoke test without a GPU.
 """
 import json, math, os, struct, sys, time
 
