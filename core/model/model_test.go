@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -105,6 +106,11 @@ func TestSaveLoadIdentity(t *testing.T) {
 	got, _, err := Load(p)
 	if err != nil || got.Config != tiny {
 		t.Fatal(err)
+	}
+	if st, err := os.Stat(p); err != nil {
+		t.Fatal(err)
+	} else if runtime.GOOS != "windows" && st.Mode().Perm() != 0o644 {
+		t.Errorf("model file mode %v, want -rw-r--r--", st.Mode())
 	}
 	id1, err := Identity(p)
 	if err != nil {

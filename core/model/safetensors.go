@@ -71,7 +71,12 @@ func Save(path string, w *Weights, meta *Meta, dtype DType) error {
 	if err != nil {
 		return err
 	}
-	_, err = tmp.Write(data)
+	// A model is there to be shared: readable by all, as the shipped ones
+	// are, not os.CreateTemp's owner-only 0600.
+	err = tmp.Chmod(0o644)
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
