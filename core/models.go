@@ -154,7 +154,8 @@ func folderModels() []*modelFile {
 
 // currentShipped is the shipped models without the superseded ones: of
 // several with the same name (small-v1, small-v2: both "small"), the last in
-// file-name order. The older ones stay shipped so that their images restore.
+// weights.Models' order (file names, numbers by value). The older ones stay
+// shipped so that their images restore.
 func currentShipped() []*modelFile {
 	all := shippedModels()
 	var out []*modelFile

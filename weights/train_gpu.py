@@ -54,9 +54,9 @@ def load_st(path):
 corpus, L, H, secs, name, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5], sys.argv[6]
 dtype = torch.float16 if (sys.argv[7] if len(sys.argv) > 7 else "F32") == "F16" else torch.float32
 peak = float(sys.argv[8]) if len(sys.argv) > 8 else 2e-3
-# ZPNG_BATCH, ZPNG_SEQ: windows per step and their length. On the H100 a step of the
-# 4x512 model at 256 windows took 65 ms, mostly the GRU's 256 sequential time steps,
-# so more windows per step cost little time and bring more data through.
+# ZPNG_BATCH, ZPNG_SEQ: windows per step and their length. On the H100, beside a small
+# run, the 4x512 model brought 1.0 MB/s through at 256 windows per step and 1.37 MB/s
+# at 512 (docs/GPU.md): a step of twice the windows costs about 1.5 times the time.
 B, T = int(os.environ.get("ZPNG_BATCH", "256")), int(os.environ.get("ZPNG_SEQ", "256"))
 WARMUP, CLIP = 200, 1.0
 CRLF = float(os.environ.get("ZPNG_CRLF", "0.125"))
