@@ -9,7 +9,10 @@ Environment: ZPNG_CRLF, the share of LF-text windows given CRLF line endings
 shape to start from (as `zpng train --init`); ZPNG_SAVE_EVERY, seconds between
 saves of the model so far (default 90: a run cut short by the device's time
 limit still brings a model back); ZPNG_BATCH and ZPNG_SEQ, windows per step and
-bytes per window (default 256 and 256); ZPNG_DEVICE=cpu for a smoke test without a GPU.
+bytes per window (default 256 and 256); ZPNG_REPEAT=DIR=K, the training part of the
+files under DIR (relative to the corpus, e.g. prose/literature) taken K times, so that a
+small part of the corpus gets more of the windows; ZPNG_DEVICE=cpu for a smoke test
+without a GPU.
 """
 import json, math, os, struct, sys, time
 
@@ -64,6 +67,8 @@ torch.backends.cuda.matmul.allow_tf32 = True  # float training only; coding uses
 torch.backends.cudnn.allow_tf32 = True
 
 # Every file, in path order; the last 1% of each is held out (as core/train does).
+repeat_dir, _, repeat = os.environ.get("ZPNG_REPEAT", "=1").rpartition("=")
+repeat_dir, repeat = repeat_dir.strip("/"), int(repeat)
 train, valid, nfiles = [], [], 0
 for root, _, files in sorted(os.walk(corpus)):
     for f in sorted(files):
@@ -71,7 +76,9 @@ for root, _, files in sorted(os.walk(corpus)):
             continue
         b = open(os.path.join(root, f), "rb").read()
         cut = len(b) - int(len(b) * 0.01)
-        train.append(b[:cut]); valid.append(b[cut:]); nfiles += 1
+        rel = os.path.relpath(os.path.join(root, f), corpus)
+        k = repeat if repeat_dir and (rel + "/").startswith(repeat_dir + "/") else 1
+        train.extend([b[:cut]] * k); valid.append(b[cut:]); nfiles += 1
 train = np.frombuffer(b"".join(train), dtype=np.uint8)
 valid = np.frombuffer(b"".join(valid), dtype=np.uint8)
 print(f"{name}: {L}x{H}, {nfiles} files, {len(train)} train bytes, {len(valid)} valid bytes", flush=True)
@@ -145,7 +152,8 @@ def validate():
 
 def save(step, el, vb=None):
     tr = {"steps": step, "device": "cuda (" + torch.cuda.get_device_name(0) + ")" if dev == "cuda" else dev, "seconds": round(el, 1),
-          "corpus": f"weights/corpus-subset.sh slice ({nfiles} files, {len(train) + len(valid)} bytes)"}
+          "corpus": f"weights/corpus-subset.sh slice ({nfiles} files, {len(train) + len(valid)} bytes"
+                    + (f"; ZPNG_REPEAT={repeat_dir}={repeat}" if repeat_dir else "") + ")"}
     if vb is not None:
         tr["validation_bpb"] = vb
     meta = {"preset": name, "config": {"layers": L, "hidden": H, "embed": H}, "training": tr,
