@@ -3,7 +3,8 @@
 # models named in PRESETS (default "large small") with weights/train_gpu.py for TRAIN
 # seconds, each from the newest shipped model of its preset so that GPU sessions add
 # up (LR: peak learning rate; 1e-3 suits continuing, 2e-3 a fresh start; LR_SMALL, the
-# small model's if it should differ; ZPNG_BATCH, windows per step). Unless GO=0,
+# small model's if it should differ; ZPNG_BATCH, windows per step; ZPNG_REPEAT and the
+# other variables of train_gpu.py pass through to both trainers). Unless GO=0,
 # it meanwhile builds the headless zpng against PyTorch's libtorch and checks it on
 # CUDA (beside the trainers, so its timings are not the GPU's alone). Everything it
 # reports lands in $OUT; the trainers save their model every 60 s, so a call cut
