@@ -67,9 +67,9 @@ torch.backends.cuda.matmul.allow_tf32 = True  # float training only; coding uses
 torch.backends.cudnn.allow_tf32 = True
 
 # Every file, in path order; the last 1% of each is held out (as core/train does).
-repeat_dir, _, repeat = os.environ.get("ZPNG_REPEAT", "=1").rpartition("=")
+repeat_dir, _, repeat = (os.environ.get("ZPNG_REPEAT") or "=1").rpartition("=")  # empty: none
 repeat_dir, repeat = repeat_dir.strip("/"), int(repeat)
-train, valid, nfiles = [], [], 0
+train, valid, nfiles, nbytes = [], [], 0, 0  # nbytes: the slice's own size, without repeats
 for root, _, files in sorted(os.walk(corpus)):
     for f in sorted(files):
         if f in ("MANIFEST.tsv", "VERSIONS.txt"):
@@ -78,7 +78,7 @@ for root, _, files in sorted(os.walk(corpus)):
         cut = len(b) - int(len(b) * 0.01)
         rel = os.path.relpath(os.path.join(root, f), corpus)
         k = repeat if repeat_dir and (rel + "/").startswith(repeat_dir + "/") else 1
-        train.extend([b[:cut]] * k); valid.append(b[cut:]); nfiles += 1
+        train.extend([b[:cut]] * k); valid.append(b[cut:]); nfiles += 1; nbytes += len(b)
 train = np.frombuffer(b"".join(train), dtype=np.uint8)
 valid = np.frombuffer(b"".join(valid), dtype=np.uint8)
 print(f"{name}: {L}x{H}, {nfiles} files, {len(train)} train bytes, {len(valid)} valid bytes", flush=True)
@@ -152,7 +152,7 @@ def validate():
 
 def save(step, el, vb=None):
     tr = {"steps": step, "device": "cuda (" + torch.cuda.get_device_name(0) + ")" if dev == "cuda" else dev, "seconds": round(el, 1),
-          "corpus": f"weights/corpus-subset.sh slice ({nfiles} files, {len(train) + len(valid)} bytes"
+          "corpus": f"weights/corpus-subset.sh slice ({nfiles} files, {nbytes} bytes"
                     + (f"; ZPNG_REPEAT={repeat_dir}={repeat}" if repeat_dir else "") + ")"}
     if vb is not None:
         tr["validation_bpb"] = vb
