@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"zpng/codec"
+	"zpng/core"
 	"zpng/core/engine"
 	"zpng/core/model"
 	"zpng/core/quant"
@@ -20,7 +22,7 @@ func init() {
 	register(command{
 		name:    "eval",
 		usage:   "--model FILE [--device auto|cpu|cuda] [--engine torch|go] FILE...",
-		summary: "bits per byte of a model on files, float and integer inference (no fine-tune): the model-card table",
+		summary: "bits per byte of a model on files, float and integer inference, and method hybrid's payload (no fine-tune): the model-card table",
 		run:     runEval,
 	})
 }
@@ -64,8 +66,8 @@ func runEval(args []string) int {
 		return fail("eval", err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "file\tbytes\tstreams\tfloat bpb\tinteger bpb\tloss\t")
-	var sumBytes, sumFloat, sumInt float64
+	fmt.Fprintln(tw, "file\tbytes\tstreams\tfloat bpb\tinteger bpb\tloss\thybrid bpb\t")
+	var sumBytes, sumFloat, sumInt, sumHybrid float64
 	for _, name := range files {
 		data, err := os.ReadFile(name)
 		if err != nil {
@@ -84,16 +86,22 @@ func runEval(args []string) int {
 			return fail("eval", err)
 		}
 		ibits, err := quant.CodeCost(p, segs)
+		if err != nil {
+			p.Close()
+			return fail("eval", err)
+		}
+		hbytes, err := core.CodedBytes(context.Background(), p, data, true)
 		p.Close()
 		if err != nil {
 			return fail("eval", err)
 		}
 		n := float64(len(data))
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%.3f\t%+.2f%%\t\n", filepath.Base(name), len(data), len(segs),
-			fbits/n, ibits/n, 100*(ibits/fbits-1))
-		sumBytes, sumFloat, sumInt = sumBytes+n, sumFloat+fbits, sumInt+ibits
+		hbits := 8 * float64(hbytes)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.3f\t%.3f\t%+.2f%%\t%.3f\t\n", filepath.Base(name), len(data), len(segs),
+			fbits/n, ibits/n, 100*(ibits/fbits-1), hbits/n)
+		sumBytes, sumFloat, sumInt, sumHybrid = sumBytes+n, sumFloat+fbits, sumInt+ibits, sumHybrid+hbits
 	}
-	fmt.Fprintf(tw, "total\t%.0f\t\t%.3f\t%.3f\t%+.2f%%\t\n", sumBytes, sumFloat/sumBytes, sumInt/sumBytes, 100*(sumInt/sumFloat-1))
+	fmt.Fprintf(tw, "total\t%.0f\t\t%.3f\t%.3f\t%+.2f%%\t%.3f\t\n", sumBytes, sumFloat/sumBytes, sumInt/sumBytes, 100*(sumInt/sumFloat-1), sumHybrid/sumBytes)
 	tw.Flush()
 	return exitOK
 }

@@ -5,8 +5,8 @@ package codec
 // the exact contract; encoder and decoder run this same code.
 
 const (
-	cmHashed   = 8                    // hashed context models
-	cmInputs   = 2 + cmHashed + 2 + 1 // direct orders 0, 1; hashed; match (2); bias
+	cmHashed   = 8                        // hashed context models
+	cmInputs   = 2 + cmHashed + 2 + 1 + 1 // direct orders 0, 1; hashed; match (2); bias; outside model
 	cmMixers   = 3
 	cmMinMatch = 6 // bytes hashed to find a match
 	cmMaxCheck = 64
@@ -101,7 +101,7 @@ type cmModel struct {
 	rconf    int
 
 	// counters
-	t0       [256]uint32
+	t0       []uint32 // 256
 	t1       []uint32 // 65536
 	tabs     [cmHashed][]cmSlot
 	slotBits uint
@@ -131,6 +131,16 @@ type cmModel struct {
 	apm1  *cmAPM
 	apm2  *cmAPM
 	pr    int32 // final prediction
+
+	// Method hybrid (mix.go): another model's prediction of each bit is one
+	// more input, and an APM on it by order 1 is averaged in at the end.
+	outside  bool
+	outsideP int32 // 12-bit P(1) of the next bit, set before predict
+	apm3     *cmAPM
+	x3       [3]int32 // the final mixer's inputs
+	w3       []int32  // its weights: 256 sets (by c0) × 3
+	w3sel    int
+	pr3      int32
 }
 
 // cmMixerSets is the number of weight sets of each first-layer mixer.
@@ -144,8 +154,9 @@ func ceilLog2(n int64) uint {
 	return b
 }
 
-// newCMModel sizes the tables for an input of n bytes.
-func newCMModel(n int64) *cmModel {
+// newCMTables sizes the tables for an input of n bytes; they are untouched
+// until the first lookup.
+func newCMTables(n int64) *cmModel {
 	m := &cmModel{c0: 1, matchBit: -1}
 	hb := min(max(ceilLog2(n), 6), cmMaxHistBits)
 	m.hist = make([]byte, 1<<hb)
@@ -157,6 +168,7 @@ func newCMModel(n int64) *cmModel {
 	mb := min(max(ceilLog2(n), 8), cmMaxMatchBits)
 	m.matchTab = make([]uint32, 1<<mb)
 	m.matchMask = 1<<mb - 1
+	m.t0 = make([]uint32, 256)
 	m.t1 = make([]uint32, 1<<16)
 	m.w = make([][]int32, cmMixers)
 	for i := range m.w {
@@ -175,6 +187,13 @@ func newCMModel(n int64) *cmModel {
 		m.lastPos[i] = -1
 	}
 	m.setContexts()
+	return m
+}
+
+// newCMModel sizes the tables for an input of n bytes and predicts its
+// first bit.
+func newCMModel(n int64) *cmModel {
+	m := newCMTables(n)
 	m.findSlots()
 	m.predict()
 	return m
@@ -273,7 +292,7 @@ func (m *cmModel) predict() {
 	}
 
 	// match model
-	const mi = cmInputs - 3
+	const mi = cmInputs - 4
 	m.matchBit = -1
 	x[mi], x[mi+1] = 0, 0
 	if m.matchLen > 0 {
@@ -296,7 +315,10 @@ func (m *cmModel) predict() {
 			m.matchLen = 0
 		}
 	}
-	x[cmInputs-1] = 256
+	x[cmInputs-2] = 256
+	if m.outside {
+		x[cmInputs-1] = stretch(m.outsideP)
+	}
 
 	// mixer weight sets
 	ml := 0
@@ -334,6 +356,17 @@ func (m *cmModel) predict() {
 	a1 := m.apm1.refine(p, int(c0))
 	a2 := m.apm2.refine(p, int(c0|(m.c4&0xFF)<<8))
 	p = (2*p + a1 + a2 + 2) >> 2
+	if m.outside {
+		// Averaging in the logistic domain lets a confident outside model
+		// pull the result further than a linear average would.
+		a3 := m.apm3.refine(m.outsideP, int(c0|(m.c4&0xFF)<<8))
+		m.x3 = [3]int32{stretch(min(max(p, 1), 4095)), stretch(a3), stretch(m.outsideP)}
+		m.w3sel = int(c0&255) * 3
+		w := m.w3[m.w3sel : m.w3sel+3]
+		d := (int64(m.x3[0])*int64(w[0]) + int64(m.x3[1])*int64(w[1]) + int64(m.x3[2])*int64(w[2])) >> 16
+		m.pr3 = squash(int32(min(max(d, -2047), 2047)))
+		p = m.pr3
+	}
 	m.pr = min(max(p, 1), 4095)
 }
 
@@ -341,6 +374,7 @@ const (
 	cmLimitLow  = 1023
 	cmLimitHigh = 255
 	cmMixShift  = 10
+	cmMixShift3 = 13 // the hybrid's final mixer
 	cmMaxWeight = 1 << 24
 )
 
@@ -383,6 +417,16 @@ func (m *cmModel) update(bit int) {
 	}
 	m.apm1.update(bit, 7)
 	m.apm2.update(bit, 7)
+	if m.outside {
+		m.apm3.update(bit, 7)
+		// A slow rate: on alice29.txt a faster one (2^-10) did worse than
+		// fixed weights; 2^-13 did 1% better.
+		err3 := int32(bit)<<12 - m.pr3
+		w := m.w3[m.w3sel : m.w3sel+3]
+		for k := range w {
+			w[k] = min(max(w[k]+(m.x3[k]*err3+1<<(cmMixShift3-1))>>cmMixShift3, -cmMaxWeight), cmMaxWeight)
+		}
+	}
 
 	// the byte so far
 	m.c0 = m.c0<<1 | uint32(bit)
@@ -390,11 +434,16 @@ func (m *cmModel) update(bit int) {
 	if m.bitPos == 8 {
 		m.endByte(byte(m.c0))
 		m.c0, m.bitPos = 1, 0
+		if m.outside {
+			return // the next byte's slots are found when it begins (mix.go)
+		}
 		m.findSlots()
 	} else if m.bitPos == 4 {
 		m.findSlots()
 	}
-	m.predict()
+	if !m.outside {
+		m.predict() // a hybrid model predicts once the outside P is set
+	}
 }
 
 func isWordByte(c byte) bool {

@@ -37,11 +37,12 @@ const (
 	MethodXz     Method = 2
 	MethodNeural Method = 3
 	MethodCM     Method = 4
+	MethodHybrid Method = 5
 )
 
 var methodNames = map[Method]string{
 	MethodStored: "stored", MethodZstd: "zstd", MethodXz: "xz", MethodNeural: "neural",
-	MethodCM: "cm",
+	MethodCM: "cm", MethodHybrid: "hybrid",
 }
 
 func (m Method) String() string {

@@ -60,8 +60,10 @@ func methodNames() string {
 	for n := range methods {
 		names = append(names, n)
 	}
-	if _, ok := methods["neural"]; !ok {
-		names = append(names, "neural")
+	for _, n := range []string{"neural", "hybrid"} {
+		if _, ok := methods[n]; !ok {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names[1:])
 	return strings.Join(names, ", ")
@@ -77,11 +79,11 @@ func candidates(opt *Options) ([]method, error) {
 				ms = append(ms, r.m)
 			}
 		}
-		// Deterministic order: the neural method last, so that it knows the
-		// classical result to beat; stored just before it, so that ties go to
-		// real codecs.
+		// Deterministic order: the neural methods last, so that they know
+		// the classical result to beat; stored just before them, so that
+		// ties go to real codecs.
 		rank := func(m method) int {
-			if m.id() == codec.MethodNeural {
+			if isNeural(m.id()) {
 				return -1
 			}
 			return int(m.id())
@@ -91,8 +93,8 @@ func candidates(opt *Options) ([]method, error) {
 	}
 	r, ok := methods[name]
 	if !ok {
-		if name == "neural" {
-			return nil, fmt.Errorf("%w: the neural method is not available yet in this build", ErrUnavailable)
+		if name == "neural" || name == "hybrid" {
+			return nil, fmt.Errorf("%w: method %s is not available in this build", ErrUnavailable, name)
 		}
 		return nil, fmt.Errorf("unknown method %q (have: %s)", name, methodNames())
 	}

@@ -94,4 +94,15 @@ func TestNeuralAcrossEngines(t *testing.T) {
 	if meta, _ := ParseNeuralMeta(info.Meta); meta == nil || meta.Streams != 6 || meta.Embedded != "none" {
 		t.Errorf("go engine image: meta %s, notes %q", info.Meta, r.Notes)
 	}
+
+	// Method hybrid both ways, with several streams and a fine-tune: its
+	// cm model sees the engines' tables bit for bit.
+	for _, engines := range [][2]string{{"torch", "go"}, {"go", "torch"}} {
+		copt := Options{Method: "hybrid", Model: "tiny", Engine: engines[0], Device: "cpu", Threads: 2, FinetuneSteps: 20}
+		r, info = roundTrip(t, data, copt, Options{Engine: engines[1], Device: "cpu", Threads: 1})
+		meta, _ := ParseNeuralMeta(info.Meta)
+		if info.Method != "hybrid" || meta == nil || meta.Streams != 6 || meta.Engine != engines[0] {
+			t.Errorf("hybrid %s -> %s: method %s, meta %s, notes %q", engines[0], engines[1], info.Method, info.Meta, r.Notes)
+		}
+	}
 }

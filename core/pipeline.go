@@ -82,7 +82,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 		if best == nil || e.size() < best.size() {
 			best, bestM = e, m
 		}
-		if m.id() != codec.MethodNeural && (bestC == nil || e.size() < bestC.size()) {
+		if !isNeural(m.id()) && (bestC == nil || e.size() < bestC.size()) {
 			bestC, bestCM = e, m
 		}
 	}
@@ -91,7 +91,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	}
 	header := codec.Header{OriginalSize: int64(len(src)), SHA256: sum, Name: storedName(input)}
 	tmp, err := writeChecked(ctx, j, output, header, bestM, best)
-	if err != nil && bestM.id() == codec.MethodNeural && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
+	if err != nil && isNeural(bestM.id()) && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
 		// A neural image that does not decode is a bug (engines must agree
 		// bit for bit); the file still gets stored, classically.
 		checkErr := err
@@ -101,7 +101,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 				return nil, err
 			}
 		}
-		note := fmt.Sprintf("BUG: neural decode did not verify (%v); stored with %s instead — please report", checkErr, bestCM.name())
+		note := fmt.Sprintf("BUG: %s decode did not verify (%v); stored with %s instead — please report", bestM.name(), checkErr, bestCM.name())
 		best, bestM = bestC, bestCM
 		best.notes = append([]string{note}, best.notes...)
 		tmp, err = writeChecked(ctx, j, output, header, bestM, best)

@@ -33,14 +33,25 @@ func streamCount(n int64) int {
 // the context.
 const checkEvery = 64
 
+// stepEncoder codes one byte of each active stream per step: a
+// codec.StreamEncoder (method neural) or codec.MixEncoder (method hybrid).
+type stepEncoder interface {
+	EncodeStep(freqs []uint16, syms []byte) error
+	Finish(symbols []int64) (payload, table []byte, err error)
+}
+
 // encodeStreams codes src as B streams (codec.SplitSizes) under p, whose
-// batch is B. It returns the payload and the STRM section. done, if not nil,
-// is called now and then with the number of bytes coded.
-func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, done func(int64)) (payload, table []byte, err error) {
+// batch is B, with the range coder or, with mix, method hybrid's coder. It
+// returns the payload and the STRM section. done, if not nil, is called now
+// and then with the number of bytes coded.
+func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, mix bool, done func(int64)) (payload, table []byte, err error) {
 	B := p.Batch()
 	sizes := codec.SplitSizes(int64(len(src)), B)
 	offs := offsets(sizes)
-	enc := codec.NewStreamEncoder(B)
+	var enc stepEncoder = codec.NewStreamEncoder(B)
+	if mix {
+		enc = codec.NewMixEncoder(sizes)
+	}
 	in, syms := make([]byte, B), make([]byte, B)
 	freqs := make([]uint16, 256*B)
 	p.Reset()
@@ -77,17 +88,30 @@ func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, done fun
 // that a forged original size costs no memory before it costs time (an
 // all-zero file can code to an empty payload, so the payload's length does
 // not bound the original size).
-func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byte, n int64, w io.Writer, done func(int64)) error {
-	dec, err := codec.NewStreamDecoder(table, payload, n)
-	if err != nil {
-		return err
+func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byte, n int64, mix bool, w io.Writer, done func(int64)) error {
+	var dec interface {
+		DecodeStep(freqs []uint16, out []byte) error
 	}
-	B := len(dec.Streams)
+	var streams []codec.Stream
+	if mix {
+		d, err := codec.NewMixDecoder(table, payload, n)
+		if err != nil {
+			return err
+		}
+		dec, streams = d, d.Streams
+	} else {
+		d, err := codec.NewStreamDecoder(table, payload, n)
+		if err != nil {
+			return err
+		}
+		dec, streams = d, d.Streams
+	}
+	B := len(streams)
 	if p.Batch() != B {
 		return fmt.Errorf("neural: predictor for %d streams, image has %d", p.Batch(), B)
 	}
 	sizes := codec.SplitSizes(n, B)
-	for i, s := range dec.Streams {
+	for i, s := range streams {
 		if s.Symbols != sizes[i] {
 			return fmt.Errorf("%w: stream %d holds %d bytes, want %d", codec.ErrCorrupt, i, s.Symbols, sizes[i])
 		}
@@ -138,4 +162,12 @@ func offsets(sizes []int64) []int64 {
 		offs[i] = offs[i-1] + sizes[i-1]
 	}
 	return offs
+}
+
+// CodedBytes is the size of the payload that codes src in p.Batch() streams
+// under p: with method neural's range coder or, with mix, method hybrid's
+// coder. zpng eval reports it.
+func CodedBytes(ctx context.Context, p engine.Predictor, src []byte, mix bool) (int, error) {
+	payload, _, err := encodeStreams(ctx, p, src, mix, nil)
+	return len(payload), err
 }
