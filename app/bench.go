@@ -27,8 +27,8 @@ var benchOutputs = []string{"bench.md", "bench.csv", "bench.png"}
 
 func runBench(args []string) int {
 	fs := newFlags("bench", commands["bench"].usage)
-	models := fs.String("models", "small,large", "models to run with --method neural, one row each (\"\": none)")
-	methods := fs.String("methods", "auto", "other zpng --method values, one row each: auto (what `zpng compress` does), neural (its own model choice), zstd, xz, stored (\"\": none)")
+	models := fs.String("models", "small,large", "models to run with --method hybrid, one row each (\"\": none)")
+	methods := fs.String("methods", "auto", "other zpng --method values, one row each: auto (what `zpng compress` does), hybrid or neural (their own model choice), cm, zstd, xz, stored (\"\": none)")
 	peers := fs.String("peers", "gzip,bzip2,xz,zstd,brotli", "classical compressors at their strongest settings (\"\": none)")
 	out := fs.String("out", ".", "folder for bench.md, bench.csv and bench.png")
 	force := fs.Bool("force", false, "overwrite the reports if they exist")
@@ -64,7 +64,7 @@ func runBench(args []string) int {
 
 	cfg := bench.Config{Files: files, Log: stderr}
 	for _, m := range list(*models) {
-		cfg.Methods = append(cfg.Methods, bench.ZPNG(exe, "neural", m, extra))
+		cfg.Methods = append(cfg.Methods, bench.ZPNG(exe, "hybrid", m, extra))
 	}
 	for _, m := range list(*methods) {
 		cfg.Methods = append(cfg.Methods, bench.ZPNG(exe, m, "", extra))

@@ -157,7 +157,7 @@ func TestBenchFailingMethod(t *testing.T) {
 		t.Fatalf("exit %d, %q; want 1 and the failure", code, errs)
 	}
 	rows := readCSV(t, filepath.Join(out, "bench.csv"))
-	bad := rows["small.txt|zpng neural/no-such-model"]
+	bad := rows["small.txt|zpng hybrid/no-such-model"]
 	if bad == nil || bad[14] != "failed" || !strings.Contains(bad[16], "no-such-model") {
 		t.Errorf("failing row %q", bad)
 	}

@@ -65,8 +65,8 @@ func runCompress(args []string) int {
 	var out string
 	var eng engineFlags
 	fs.StringVar(&out, "o", "", "output PNG (default: FILE.zpng.png next to FILE)")
-	fs.StringVar(&opt.Method, "method", "auto", "auto, neural, cm, zstd, xz or stored (auto: the smallest)")
-	fs.StringVar(&opt.Model, "model", "auto", "model for the neural method: auto, small, large or a file")
+	fs.StringVar(&opt.Method, "method", "auto", "auto, hybrid, neural, cm, zstd, xz or stored (auto: the smallest)")
+	fs.StringVar(&opt.Model, "model", "auto", "model for methods hybrid and neural: auto, small, large or a file")
 	fs.IntVar(&opt.FinetuneSteps, "finetune-steps", 50, "fine-tune steps on the file before coding (0: none)")
 	fs.BoolVar(&opt.SelfContained, "self-contained", false, "embed the whole model rather than a delta from the shipped one")
 	fs.BoolVar(&opt.Force, "force", false, "overwrite OUT if it exists")
@@ -197,7 +197,7 @@ func runInfo(args []string) int {
 	for _, s := range info.Sections {
 		fmt.Fprintf(stdout, "section %s:  %d bytes, CRC-32C %08x\n", s.Type, s.Length, s.CRC32C)
 	}
-	if m, err := core.ParseNeuralMeta(info.Meta); err == nil && info.Method == "neural" {
+	if m, err := core.ParseNeuralMeta(info.Meta); err == nil && (info.Method == "neural" || info.Method == "hybrid") {
 		printNeuralMeta(m)
 	} else if len(info.Meta) > 0 {
 		fmt.Fprintf(stdout, "meta:          %s\n", info.Meta)

@@ -13,7 +13,7 @@ import (
 
 // Options steer a compression or decompression.
 type Options struct {
-	Method        string // auto (default), neural, zstd, xz or stored
+	Method        string // auto (default), hybrid, neural, cm, zstd, xz or stored
 	Model         string // auto, small, large or a model file path
 	FinetuneSteps int
 	SelfContained bool

@@ -311,8 +311,8 @@ func TestNeuralFallback(t *testing.T) {
 		}
 	}
 	defer func() { neuralTestHook = nil }()
-	competitiveMargin = math.Inf(1) // let auto try the random model
-	defer func() { competitiveMargin = 1.12 }()
+	competitiveMargin, hybridMargin = math.Inf(1), math.Inf(1) // let auto try the random model
+	defer func() { competitiveMargin, hybridMargin = 1.12, 1.5 }()
 	// Random bytes: no classical method gets near the cut-short image.
 	data := make([]byte, 4000)
 	rng := rand.New(rand.NewPCG(7, 7))

@@ -44,7 +44,7 @@ func (s Settings) Options() core.Options {
 func (s Settings) form() *widget.Form {
 	opt := s.Options()
 
-	method := widget.NewSelect([]string{"auto", "neural", "cm", "zstd", "xz", "stored"}, func(v string) {
+	method := widget.NewSelect([]string{"auto", "hybrid", "neural", "cm", "zstd", "xz", "stored"}, func(v string) {
 		s.prefs.SetString(prefMethod, v)
 	})
 	method.SetSelected(opt.Method)

@@ -78,20 +78,20 @@ func ZPNG(exe, method, model string, extra []string) Method {
 }
 
 // describe says what a ZPNG image holds: the method auto chose, and for
-// the neural method the model, engine, device and embedded weights.
+// methods hybrid and neural the model, engine, device and embedded weights.
 func describe(png string) string {
 	info, err := core.Inspect(png)
 	if err != nil {
 		return "inspect: " + err.Error()
 	}
-	if info.Method != "neural" || info.Meta == nil {
+	if info.Method != "neural" && info.Method != "hybrid" || info.Meta == nil {
 		return info.Method
 	}
 	m, err := core.ParseNeuralMeta(info.Meta)
 	if err != nil {
-		return "neural"
+		return info.Method
 	}
-	s := fmt.Sprintf("neural %s %s/%s", m.Model, m.Engine, m.Device)
+	s := fmt.Sprintf("%s %s %s/%s", info.Method, m.Model, m.Engine, m.Device)
 	if m.Embedded != "" && m.Embedded != "none" {
 		s += fmt.Sprintf(", %s weights %d B", m.Embedded, m.EmbeddedBytes)
 	}
