@@ -87,6 +87,7 @@ type cmModel struct {
 	// history
 	hist     []byte
 	histMask int
+	base     int    // where this model's bytes start in hist: 0, or a hybrid stream's offset
 	pos      int    // bytes seen
 	c0       uint32 // 1, then the bits of the current byte below a leading 1
 	bitPos   uint   // bits of the current byte seen
@@ -135,7 +136,8 @@ type cmModel struct {
 	// Method hybrid (mix.go): another model's prediction of each bit is one
 	// more input, and an APM on it by order 1 is averaged in at the end.
 	outside  bool
-	outsideP int32 // 12-bit P(1) of the next bit, set before predict
+	mix      *mixState // what the streams share beyond the tables
+	outsideP int32     // 12-bit P(1) of the next bit, set before predict
 	apm3     *cmAPM
 	x3       [3]int32 // the final mixer's inputs
 	w3       []int32  // its weights: 256 sets (by c0) × 3
@@ -219,7 +221,7 @@ func (m *cmModel) at(back int) uint32 {
 	if back > m.pos {
 		return 0
 	}
-	return uint32(m.hist[(m.pos-back)&m.histMask])
+	return uint32(m.hist[(m.base+m.pos-back)&m.histMask])
 }
 
 // setContexts computes the hashed contexts for the next byte.
@@ -393,10 +395,14 @@ func (m *cmModel) update(bit int) {
 	}
 
 	// mixers: gradient steps on coding cost
+	lp := m.pos // how much the mixers have learnt
+	if m.mix != nil {
+		lp = m.mix.total
+	}
 	lr := int32(6)
-	if m.pos < 4096 {
+	if lp < 4096 {
 		lr = 14
-	} else if m.pos < 65536 {
+	} else if lp < 65536 {
 		lr = 9
 	}
 	x := &m.x
@@ -446,14 +452,39 @@ func (m *cmModel) update(bit int) {
 	}
 }
 
+// tryMatch starts a match at cand, a position in the history that once
+// followed the same 6 bytes as a, the position of the next byte: if at
+// least cmMinMatch bytes before them agree (and, across hybrid streams, are
+// coded, as is the byte at cand).
+func (m *cmModel) tryMatch(cand, a int) bool {
+	if cand <= 0 || a-cand >= len(m.hist) {
+		return false
+	}
+	l := 0
+	for l < cmMaxCheck && l < cand && a-cand+l < len(m.hist) &&
+		(m.mix == nil || l < m.pos && m.mix.has(cand-1-l)) &&
+		m.hist[(cand-1-l)&m.histMask] == m.hist[(a-1-l)&m.histMask] {
+		l++
+	}
+	if l < cmMinMatch || m.mix != nil && !m.mix.has(cand) {
+		return false
+	}
+	m.matchLen, m.matchPtr = l, cand
+	return true
+}
+
 func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 128
 }
 
 func (m *cmModel) endByte(c byte) {
 	p := m.pos
-	m.hist[p&m.histMask] = c
+	m.hist[(m.base+p)&m.histMask] = c
 	m.pos++
+	if m.mix != nil {
+		m.mix.known[(m.base+p)>>6] |= 1 << ((m.base + p) & 63)
+		m.mix.total++
+	}
 	m.c8 = m.c8<<8 | m.c4>>24
 	m.c4 = m.c4<<8 | uint32(c)
 
@@ -487,24 +518,20 @@ func (m *cmModel) endByte(c byte) {
 	if m.matchLen > 0 {
 		m.matchLen = min(m.matchLen+1, 65535)
 		m.matchPtr++
+		if m.mix != nil && !m.mix.has(m.matchPtr) {
+			m.matchLen = 0 // another stream has not coded that far yet
+		}
 	}
+	a := m.base + m.pos // where the next byte goes
 	if m.pos >= cmMinMatch {
 		h := uint32((uint64(m.c4)<<16 | uint64(m.c8&0xFFFF)) * 0x9E3779B97F4A7C15 >> 40)
-		h &= m.matchMask
-		if m.matchLen == 0 {
-			cand := int(m.matchTab[h])
-			if cand > 0 && m.pos-cand < len(m.hist) {
-				l := 0
-				for l < cmMaxCheck && l < cand && m.pos-cand+l < len(m.hist) &&
-					m.hist[(cand-1-l)&m.histMask] == m.hist[(m.pos-1-l)&m.histMask] {
-					l++
-				}
-				if l >= cmMinMatch {
-					m.matchLen, m.matchPtr = l, cand
-				}
-			}
+		if m.matchLen == 0 && !m.tryMatch(int(m.matchTab[h&m.matchMask]), a) && m.mix != nil {
+			m.tryMatch(int(m.mix.matchTab[h&m.mix.matchMask]), a)
 		}
-		m.matchTab[h] = uint32(m.pos)
+		m.matchTab[h&m.matchMask] = uint32(a)
+		if m.mix != nil {
+			m.mix.matchTab[h&m.mix.matchMask] = uint32(a)
+		}
 	}
 	m.setContexts()
 }

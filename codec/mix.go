@@ -1,14 +1,30 @@
 package codec
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Method hybrid codes B streams side by side, like method neural, but bit
 // by bit: the cm model (cm_model.go) mixes each bit's probability under the
 // outside model's byte frequency table with its own contexts, and the
 // binary coder of method cm codes the bit. The streams share the cm model's
-// counters, mixers and APMs, so that what one segment teaches serves all;
-// each keeps its own history, contexts and match model. FORMAT.md section 12
+// counters, mixers, APMs and match table, and one history of the file, so
+// that what one segment teaches serves all; each keeps its own contexts. FORMAT.md section 12
 // is the exact contract.
+
+// mixState is what the streams of method hybrid share besides the cm
+// tables: one history of the whole file, in which each stream writes its
+// bytes where they belong, so that the match model finds repeats across
+// streams; which of its bytes are coded yet; and how many.
+type mixState struct {
+	known     []uint64 // bit q: byte q of the file is coded
+	total     int
+	matchTab  []uint32 // positions in the whole history, by the hash of 10.4
+	matchMask uint32
+}
+
+func (s *mixState) has(q int) bool { return s.known[q>>6]>>(q&63)&1 != 0 }
 
 // newMixModels returns one cm model per stream; sizes are the streams'
 // lengths. The shared tables are sized by their total.
@@ -34,12 +50,17 @@ func newMixModels(sizes []int64) []*cmModel {
 			w[i] = 1 << 16
 		}
 	}
+	shared.hist = make([]byte, n)
+	shared.histMask = math.MaxInt // no ring: the whole file
+	shared.mix = &mixState{known: make([]uint64, (n+63)/64), matchTab: shared.matchTab, matchMask: shared.matchMask}
 	ms := make([]*cmModel, len(sizes))
+	var off int64
 	for i, s := range sizes {
 		m := *shared // the tables are slices and pointers: shared
-		hb := min(max(ceilLog2(s), 6), cmMaxHistBits)
-		m.hist = make([]byte, 1<<hb)
-		m.histMask = 1<<hb - 1
+		m.base = int(off)
+		off += s
+		// A stream's own match table finds the nearest repeat in its own
+		// segment first: on kennedy.xls the shared one alone did worse.
 		mb := min(max(ceilLog2(s), 8), cmMaxMatchBits)
 		m.matchTab = make([]uint32, 1<<mb)
 		m.matchMask = 1<<mb - 1
@@ -178,7 +199,7 @@ func (d *MixDecoder) DecodeStep(freqs []uint16, out []byte) error {
 			m.predict()
 			m.update(dec.decode(m.pr))
 		}
-		out[i] = byte(m.hist[(m.pos-1)&m.histMask])
+		out[i] = byte(m.at(1))
 		d.done[i]++
 		// The encoder's last byte is read as the decoder's fourth-last.
 		if d.done[i] == d.Streams[i].Symbols && dec.pos != len(dec.in)+3 {

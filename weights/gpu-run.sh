@@ -35,7 +35,7 @@ if [ "${GO:-1}" = 1 ]; then
   z=.gotc/zpng
   mkdir -p /tmp/m && cp "$(newest small)" /tmp/m/probe.safetensors
   f=$(find .gotc/corpus/prose -type f -size +40k | head -1); head -c 24000 "$f" > /tmp/x.txt
-  time $z compress /tmp/x.txt --method neural --model /tmp/m/probe.safetensors --device cuda -o /tmp/x.png --force
+  time $z compress /tmp/x.txt --method hybrid --model /tmp/m/probe.safetensors --device cuda -o /tmp/x.png --force
   ZPNG_MODELS=/tmp/m $z info /tmp/x.png
   time ZPNG_MODELS=/tmp/m $z decompress /tmp/x.png --device cpu --threads 2 -o /tmp/x.cpu --force
   time ZPNG_MODELS=/tmp/m $z decompress /tmp/x.png --engine go --threads 1 -o /tmp/x.go --force
