@@ -134,7 +134,8 @@ type cmModel struct {
 	pr    int32 // final prediction
 
 	// Method hybrid (mix.go): another model's prediction of each bit is one
-	// more input, and an APM on it by order 1 is averaged in at the end.
+	// more input of the mixers; at the end a third mixer weighs the result
+	// against an APM on that prediction by order 1.
 	outside  bool
 	mix      *mixState // what the streams share beyond the tables
 	outsideP int32     // 12-bit P(1) of the next bit, set before predict

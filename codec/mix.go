@@ -9,14 +9,14 @@ import (
 // by bit: the cm model (cm_model.go) mixes each bit's probability under the
 // outside model's byte frequency table with its own contexts, and the
 // binary coder of method cm codes the bit. The streams share the cm model's
-// counters, mixers, APMs and match table, and one history of the file, so
-// that what one segment teaches serves all; each keeps its own contexts. FORMAT.md section 12
-// is the exact contract.
+// counters, mixers and APMs, one history of the whole file (each stream
+// writes its bytes where they belong) and a match table over it, so that
+// what one segment teaches serves all; each keeps its own contexts and its
+// own match table. FORMAT.md section 12 is the exact contract.
 
-// mixState is what the streams of method hybrid share besides the cm
-// tables: one history of the whole file, in which each stream writes its
-// bytes where they belong, so that the match model finds repeats across
-// streams; which of its bytes are coded yet; and how many.
+// mixState is what the streams share besides the tables and the history:
+// which bytes of the history are coded yet, how many, and the match table
+// over the whole history.
 type mixState struct {
 	known     []uint64 // bit q: byte q of the file is coded
 	total     int
