@@ -24,6 +24,9 @@ type mixState struct {
 	matchMask uint32
 }
 
+// mixOwnMatchBits bounds the size of a stream's own match table.
+const mixOwnMatchBits = 16
+
 func (s *mixState) has(q int) bool { return s.known[q>>6]>>(q&63)&1 != 0 }
 
 // newMixModels returns one cm model per stream; sizes are the streams'
@@ -60,8 +63,9 @@ func newMixModels(sizes []int64) []*cmModel {
 		m.base = int(off)
 		off += s
 		// A stream's own match table finds the nearest repeat in its own
-		// segment first: on kennedy.xls the shared one alone did worse.
-		mb := min(max(ceilLog2(s), 8), cmMaxMatchBits)
+		// segment first: on kennedy.xls the shared one alone did worse. At
+		// most 2^16 entries: 1,024 streams then hold 256 MiB of them.
+		mb := min(max(ceilLog2(s), 8), mixOwnMatchBits)
 		m.matchTab = make([]uint32, 1<<mb)
 		m.matchMask = 1<<mb - 1
 		ms[i] = &m
