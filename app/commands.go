@@ -197,7 +197,7 @@ func runInfo(args []string) int {
 	for _, s := range info.Sections {
 		fmt.Fprintf(stdout, "section %s:  %d bytes, CRC-32C %08x\n", s.Type, s.Length, s.CRC32C)
 	}
-	if m, err := core.ParseNeuralMeta(info.Meta); err == nil && (info.Method == "neural" || info.Method == "hybrid") {
+	if m, err := core.ParseNeuralMeta(info.Meta); err == nil && core.RunsModel(info.Method) {
 		printNeuralMeta(m)
 	} else if len(info.Meta) > 0 {
 		fmt.Fprintf(stdout, "meta:          %s\n", info.Meta)

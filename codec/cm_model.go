@@ -133,16 +133,13 @@ type cmModel struct {
 	apm2  *cmAPM
 	pr    int32 // final prediction
 
-	// Method hybrid (mix.go): another model's prediction of each bit is one
-	// more input of the mixers; at the end a third mixer weighs the result
-	// against an APM on that prediction by order 1.
-	outside  bool
-	mix      *mixState // what the streams share beyond the tables
-	outsideP int32     // 12-bit P(1) of the next bit, set before predict
-	apm3     *cmAPM
+	// Method hybrid (mix.go), when mix is set: another model's prediction
+	// of each bit is one more input of the mixers; at the end a third mixer
+	// weighs the result against an APM on that prediction by order 1.
+	mix      *mixState
+	outsideP int32    // 12-bit P(1) of the next bit, set before predict
 	x3       [3]int32 // the final mixer's inputs
-	w3       []int32  // its weights: 256 sets (by c0) × 3
-	w3sel    int
+	w3sel    int      // its weight set, in mix.w3
 	pr3      int32
 }
 
@@ -158,12 +155,9 @@ func ceilLog2(n int64) uint {
 }
 
 // newCMTables sizes the tables for an input of n bytes; they are untouched
-// until the first lookup.
+// until the first lookup. The caller gives it a history.
 func newCMTables(n int64) *cmModel {
 	m := &cmModel{c0: 1, matchBit: -1}
-	hb := min(max(ceilLog2(n), 6), cmMaxHistBits)
-	m.hist = make([]byte, 1<<hb)
-	m.histMask = 1<<hb - 1
 	m.slotBits = min(max(ceilLog2(n)-3, cmMinSlotBits), cmMaxSlotBits)
 	for i := range m.tabs {
 		m.tabs[i] = make([]cmSlot, 1<<m.slotBits)
@@ -197,6 +191,9 @@ func newCMTables(n int64) *cmModel {
 // first bit.
 func newCMModel(n int64) *cmModel {
 	m := newCMTables(n)
+	hb := min(max(ceilLog2(n), 6), cmMaxHistBits)
+	m.hist = make([]byte, 1<<hb) // a ring
+	m.histMask = 1<<hb - 1
 	m.findSlots()
 	m.predict()
 	return m
@@ -319,7 +316,7 @@ func (m *cmModel) predict() {
 		}
 	}
 	x[cmInputs-2] = 256
-	if m.outside {
+	if m.mix != nil {
 		x[cmInputs-1] = stretch(m.outsideP)
 	}
 
@@ -359,13 +356,13 @@ func (m *cmModel) predict() {
 	a1 := m.apm1.refine(p, int(c0))
 	a2 := m.apm2.refine(p, int(c0|(m.c4&0xFF)<<8))
 	p = (2*p + a1 + a2 + 2) >> 2
-	if m.outside {
+	if m.mix != nil {
 		// Averaging in the logistic domain lets a confident outside model
 		// pull the result further than a linear average would.
-		a3 := m.apm3.refine(m.outsideP, int(c0|(m.c4&0xFF)<<8))
+		a3 := m.mix.apm3.refine(m.outsideP, int(c0|(m.c4&0xFF)<<8))
 		m.x3 = [3]int32{stretch(min(max(p, 1), 4095)), stretch(a3), stretch(m.outsideP)}
 		m.w3sel = int(c0&255) * 3
-		w := m.w3[m.w3sel : m.w3sel+3]
+		w := m.mix.w3[m.w3sel : m.w3sel+3]
 		d := (int64(m.x3[0])*int64(w[0]) + int64(m.x3[1])*int64(w[1]) + int64(m.x3[2])*int64(w[2])) >> 16
 		m.pr3 = squash(int32(min(max(d, -2047), 2047)))
 		p = m.pr3
@@ -424,12 +421,12 @@ func (m *cmModel) update(bit int) {
 	}
 	m.apm1.update(bit, 7)
 	m.apm2.update(bit, 7)
-	if m.outside {
-		m.apm3.update(bit, 7)
+	if m.mix != nil {
+		m.mix.apm3.update(bit, 7)
 		// A slow rate: on alice29.txt a faster one (2^-10) did worse than
 		// fixed weights; 2^-13 did 1% better.
 		err3 := int32(bit)<<12 - m.pr3
-		w := m.w3[m.w3sel : m.w3sel+3]
+		w := m.mix.w3[m.w3sel : m.w3sel+3]
 		for k := range w {
 			w[k] = min(max(w[k]+(m.x3[k]*err3+1<<(cmMixShift3-1))>>cmMixShift3, -cmMaxWeight), cmMaxWeight)
 		}
@@ -441,14 +438,14 @@ func (m *cmModel) update(bit int) {
 	if m.bitPos == 8 {
 		m.endByte(byte(m.c0))
 		m.c0, m.bitPos = 1, 0
-		if m.outside {
+		if m.mix != nil {
 			return // the next byte's slots are found when it begins (mix.go)
 		}
 		m.findSlots()
 	} else if m.bitPos == 4 {
 		m.findSlots()
 	}
-	if !m.outside {
+	if m.mix == nil {
 		m.predict() // a hybrid model predicts once the outside P is set
 	}
 }

@@ -14,14 +14,16 @@ import (
 // what one segment teaches serves all; each keeps its own contexts and its
 // own match table. FORMAT.md section 12 is the exact contract.
 
-// mixState is what the streams share besides the tables and the history:
-// which bytes of the history are coded yet, how many, and the match table
-// over the whole history.
+// mixState is what the streams share beyond cm's own tables and the
+// history: which bytes of the history are coded yet, how many, the match
+// table over the whole history, and the parts method cm lacks.
 type mixState struct {
 	known     []uint64 // bit q: byte q of the file is coded
 	total     int
 	matchTab  []uint32 // positions in the whole history, by the hash of 10.4
 	matchMask uint32
+	apm3      *cmAPM  // the outside P by order 1
+	w3        []int32 // the final mixer's weights: 256 sets (by c0) × 3
 }
 
 // mixOwnMatchBits bounds the size of a stream's own match table.
@@ -37,14 +39,13 @@ func newMixModels(sizes []int64) []*cmModel {
 		n += s
 	}
 	shared := newCMTables(n)
-	shared.outside = true
-	shared.apm3 = newCMAPM(1 << 16)
+	mix := &mixState{known: make([]uint64, (n+63)/64), matchTab: shared.matchTab, matchMask: shared.matchMask,
+		apm3: newCMAPM(1 << 16), w3: make([]int32, 256*3)}
 	// The final mixer starts as the mean of the cm model's result and the
 	// APM on the outside model, in the logistic domain, and learns whether
 	// either deserves more.
-	shared.w3 = make([]int32, 256*3)
-	for i := 0; i < len(shared.w3); i += 3 {
-		shared.w3[i], shared.w3[i+1] = 1<<15, 1<<15
+	for i := 0; i < len(mix.w3); i += 3 {
+		mix.w3[i], mix.w3[i+1] = 1<<15, 1<<15
 	}
 	// The outside model starts with weight 1 in every mixer set (the cm
 	// inputs with 1/4): a trained model is worth trusting from the first bit.
@@ -55,7 +56,7 @@ func newMixModels(sizes []int64) []*cmModel {
 	}
 	shared.hist = make([]byte, n)
 	shared.histMask = math.MaxInt // no ring: the whole file
-	shared.mix = &mixState{known: make([]uint64, (n+63)/64), matchTab: shared.matchTab, matchMask: shared.matchMask}
+	shared.mix = mix
 	ms := make([]*cmModel, len(sizes))
 	var off int64
 	for i, s := range sizes {
@@ -156,7 +157,6 @@ type MixDecoder struct {
 	Streams []Stream
 	models  []*cmModel
 	dec     []*binDecoder
-	done    []int64 // bytes decoded per stream
 	cum     [257]uint32
 }
 
@@ -176,7 +176,7 @@ func NewMixDecoder(table, payload []byte, originalSize int64) (*MixDecoder, erro
 		}
 		sizes[i] = s.Symbols
 	}
-	d := &MixDecoder{Streams: streams, models: newMixModels(sizes), dec: make([]*binDecoder, len(streams)), done: make([]int64, len(streams))}
+	d := &MixDecoder{Streams: streams, models: newMixModels(sizes), dec: make([]*binDecoder, len(streams))}
 	off := int64(0)
 	for i, s := range streams {
 		d.dec[i] = newBinDecoder(payload[off : off+s.Bytes : off+s.Bytes])
@@ -192,11 +192,11 @@ func (d *MixDecoder) DecodeStep(freqs []uint16, out []byte) error {
 		return fmt.Errorf("%w: %d symbols, %d streams, %d table entries", ErrBadTable, len(out), len(d.models), len(freqs))
 	}
 	for i := range out {
-		if d.done[i] == d.Streams[i].Symbols {
+		m, dec := d.models[i], d.dec[i]
+		if int64(m.pos) == d.Streams[i].Symbols {
 			return fmt.Errorf("%w: stream %d: more than its %d bytes asked for", ErrCorrupt, i, d.Streams[i].Symbols)
 		}
 		runningSums(&d.cum, freqs[i*256:(i+1)*256])
-		m, dec := d.models[i], d.dec[i]
 		m.findSlots()
 		for k := uint(0); k < 8; k++ {
 			m.outsideP = bitP(&d.cum, m.c0, k)
@@ -204,9 +204,8 @@ func (d *MixDecoder) DecodeStep(freqs []uint16, out []byte) error {
 			m.update(dec.decode(m.pr))
 		}
 		out[i] = byte(m.at(1))
-		d.done[i]++
 		// The encoder's last byte is read as the decoder's fourth-last.
-		if d.done[i] == d.Streams[i].Symbols && dec.pos != len(dec.in)+3 {
+		if int64(m.pos) == d.Streams[i].Symbols && dec.pos != len(dec.in)+3 {
 			return fmt.Errorf("%w: stream %d has %d payload bytes, its data used %d", ErrCorrupt, i, len(dec.in), dec.pos-3)
 		}
 	}

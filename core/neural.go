@@ -107,6 +107,13 @@ func (m neural) id() codec.Method {
 // isNeural reports whether id is a method that runs a model.
 func isNeural(id codec.Method) bool { return id == codec.MethodNeural || id == codec.MethodHybrid }
 
+// RunsModel reports whether the method named (as Info.Method gives it) codes
+// with a model, so that its META is a NeuralMeta.
+func RunsModel(method string) bool {
+	id, ok := codec.ParseMethod(method)
+	return ok && isNeural(id)
+}
+
 func (neural) available(opt *Options) error {
 	if _, _, err := engineFor(opt); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)

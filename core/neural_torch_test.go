@@ -95,8 +95,9 @@ func TestNeuralAcrossEngines(t *testing.T) {
 		t.Errorf("go engine image: meta %s, notes %q", info.Meta, r.Notes)
 	}
 
-	// Method hybrid both ways, with several streams and a fine-tune: its
-	// cm model sees the engines' tables bit for bit.
+	// Method hybrid both ways, with several streams (and a fine-tune asked
+	// for, which only the torch engine runs): its cm model must see the
+	// engines' tables bit for bit.
 	for _, engines := range [][2]string{{"torch", "go"}, {"go", "torch"}} {
 		copt := Options{Method: "hybrid", Model: "tiny", Engine: engines[0], Device: "cpu", Threads: 2, FinetuneSteps: 20}
 		r, info = roundTrip(t, data, copt, Options{Engine: engines[1], Device: "cpu", Threads: 1})

@@ -40,6 +40,11 @@ type stepEncoder interface {
 	Finish(symbols []int64) (payload, table []byte, err error)
 }
 
+// stepDecoder is the decoding side of stepEncoder.
+type stepDecoder interface {
+	DecodeStep(freqs []uint16, out []byte) error
+}
+
 // encodeStreams codes src as B streams (codec.SplitSizes) under p, whose
 // batch is B, with the range coder or, with mix, method hybrid's coder. It
 // returns the payload and the STRM section. done, if not nil, is called now
@@ -89,9 +94,7 @@ func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, mix bool
 // all-zero file can code to an empty payload, so the payload's length does
 // not bound the original size).
 func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byte, n int64, mix bool, w io.Writer, done func(int64)) error {
-	var dec interface {
-		DecodeStep(freqs []uint16, out []byte) error
-	}
+	var dec stepDecoder
 	var streams []codec.Stream
 	if mix {
 		d, err := codec.NewMixDecoder(table, payload, n)

@@ -84,7 +84,7 @@ func describe(png string) string {
 	if err != nil {
 		return "inspect: " + err.Error()
 	}
-	if info.Method != "neural" && info.Method != "hybrid" || info.Meta == nil {
+	if !core.RunsModel(info.Method) || info.Meta == nil {
 		return info.Method
 	}
 	m, err := core.ParseNeuralMeta(info.Meta)
