@@ -15,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:    "compress",
-		usage:   "FILE [-o OUT] [--method auto|neural|cm|zstd|xz|stored] [--force]",
+		usage:   "FILE [-o OUT] [--method auto|hybrid|neural|cm|zstd|xz|stored] [--force]",
 		summary: "compress FILE into FILE.zpng.png (checked by decoding it again)",
 		run:     runCompress,
 	})

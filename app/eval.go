@@ -90,7 +90,7 @@ func runEval(args []string) int {
 			p.Close()
 			return fail("eval", err)
 		}
-		hbytes, err := core.CodedBytes(context.Background(), p, data, true)
+		hbytes, err := core.CodedBytes(context.Background(), p, data, codec.MethodHybrid)
 		p.Close()
 		if err != nil {
 			return fail("eval", err)

@@ -62,8 +62,8 @@ func NewCompressor(m Method, w io.Writer, size int64) (io.WriteCloser, error) {
 			DictCap:    int(dict),
 			Matcher:    lzma.HashTable4, // its BinaryTree matcher compresses worse and far slower
 		}.NewWriter2(w)
-	case MethodCM:
-		return newCMWriter(w, size), nil
+	case MethodCM, MethodCM1:
+		return newCMWriter(w, size, m == MethodCM), nil
 	}
 	return nil, fmt.Errorf("%w: %s is not a classical method", ErrUnsupportedMethod, m)
 }
@@ -107,8 +107,8 @@ func NewDecompressor(m Method, payload []byte, originalSize int64) (io.ReadClose
 			return nil, fmt.Errorf("%w: xz payload: %v", ErrCorrupt, err)
 		}
 		return &exactReader{r: io.NopCloser(r), left: originalSize, what: "xz"}, nil
-	case MethodCM:
-		return newCMReader(payload, originalSize)
+	case MethodCM, MethodCM1:
+		return newCMReader(payload, originalSize, m == MethodCM)
 	}
 	return nil, fmt.Errorf("%w: %s is not a classical method", ErrUnsupportedMethod, m)
 }

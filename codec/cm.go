@@ -29,10 +29,10 @@ type cmWriter struct {
 	close bool
 }
 
-func newCMWriter(w io.Writer, size int64) *cmWriter {
+func newCMWriter(w io.Writer, size int64, v2 bool) *cmWriter {
 	c := &cmWriter{w: w, size: size, enc: newBinEncoder()}
 	if size > 0 {
-		c.m = newCMModel(size)
+		c.m = newCMModel(size, v2)
 	}
 	return c
 }
@@ -90,7 +90,7 @@ type cmReader struct {
 	left int64
 }
 
-func newCMReader(payload []byte, size int64) (io.ReadCloser, error) {
+func newCMReader(payload []byte, size int64, v2 bool) (io.ReadCloser, error) {
 	if size == 0 {
 		if len(payload) != 0 {
 			return nil, fmt.Errorf("%w: cm payload of %d bytes for an empty file", ErrCorrupt, len(payload))
@@ -100,7 +100,7 @@ func newCMReader(payload []byte, size int64) (io.ReadCloser, error) {
 	if !cmSizeFits(len(payload), size) {
 		return nil, fmt.Errorf("%w: cm payload of %d bytes cannot hold %d bytes", ErrCorrupt, len(payload), size)
 	}
-	return &cmReader{m: newCMModel(size), dec: newBinDecoder(payload), left: size}, nil
+	return &cmReader{m: newCMModel(size, v2), dec: newBinDecoder(payload), left: size}, nil
 }
 
 func (r *cmReader) Read(p []byte) (int, error) {

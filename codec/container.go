@@ -31,18 +31,22 @@ func Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 // Method identifies how the payload was made.
 type Method uint8
 
+// Methods cm1 and hybrid1 run revision 1 of the cm model (FORMAT.md
+// section 10); zpng decodes them but makes cm and hybrid, its revision 2.
 const (
-	MethodStored Method = 0
-	MethodZstd   Method = 1
-	MethodXz     Method = 2
-	MethodNeural Method = 3
-	MethodCM     Method = 4
-	MethodHybrid Method = 5
+	MethodStored  Method = 0
+	MethodZstd    Method = 1
+	MethodXz      Method = 2
+	MethodNeural  Method = 3
+	MethodCM1     Method = 4
+	MethodHybrid1 Method = 5
+	MethodCM      Method = 6
+	MethodHybrid  Method = 7
 )
 
 var methodNames = map[Method]string{
 	MethodStored: "stored", MethodZstd: "zstd", MethodXz: "xz", MethodNeural: "neural",
-	MethodCM: "cm", MethodHybrid: "hybrid",
+	MethodCM1: "cm1", MethodHybrid1: "hybrid1", MethodCM: "cm", MethodHybrid: "hybrid",
 }
 
 func (m Method) String() string {

@@ -49,8 +49,8 @@ func checkDecode(t *testing.T, data []byte) {
 		}
 	}
 	payload, ok := c.Section(SectionPayload)
-	if !ok || c.OriginalSize > 1<<22 || c.Method == MethodNeural || c.Method > MethodCM ||
-		c.Method == MethodCM && c.OriginalSize > 1<<16 {
+	classical := c.Method <= MethodXz || c.Method == MethodCM || c.Method == MethodCM1
+	if !ok || !classical || c.OriginalSize > 1<<22 || c.Method >= MethodCM1 && c.OriginalSize > 1<<16 {
 		return
 	}
 	r, err := NewDecompressor(c.Method, payload, c.OriginalSize)
@@ -71,7 +71,7 @@ func checkDecode(t *testing.T, data []byte) {
 
 func seedImages(f *testing.F) [][]byte {
 	var seeds [][]byte
-	for _, m := range []Method{MethodStored, MethodZstd, MethodXz, MethodCM} {
+	for _, m := range []Method{MethodStored, MethodZstd, MethodXz, MethodCM, MethodCM1} {
 		for _, src := range [][]byte{nil, []byte("hello, hello, hello"), randomBytes(2, 300)} {
 			seeds = append(seeds, encode(f, sampleContainer(f, m, src)))
 		}

@@ -50,14 +50,17 @@ func learntModel(data []byte) *bigramModel {
 }
 
 // mixEncode codes data in b streams under model.
-func mixEncode(t testing.TB, data []byte, b int, model *bigramModel) (payload, table []byte) {
+func mixEncode(t testing.TB, m Method, data []byte, b int, model *bigramModel) (payload, table []byte) {
 	t.Helper()
 	sizes := SplitSizes(int64(len(data)), b)
 	offs := make([]int64, b)
 	for i := 1; i < b; i++ {
 		offs[i] = offs[i-1] + sizes[i-1]
 	}
-	e := NewMixEncoder(sizes)
+	e, err := NewMixEncoder(m, sizes)
+	if err != nil {
+		t.Fatal(err)
+	}
 	prev := make([]byte, b)
 	freqs := make([]uint16, 256*b)
 	syms := make([]byte, b)
@@ -75,7 +78,7 @@ func mixEncode(t testing.TB, data []byte, b int, model *bigramModel) (payload, t
 		}
 		copy(prev, syms[:active])
 	}
-	payload, table, err := e.Finish(sizes)
+	payload, table, err = e.Finish(sizes)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +86,8 @@ func mixEncode(t testing.TB, data []byte, b int, model *bigramModel) (payload, t
 }
 
 // mixDecode mirrors mixEncode.
-func mixDecode(table, payload []byte, n int64, model *bigramModel) ([]byte, error) {
-	d, err := NewMixDecoder(table, payload, n)
+func mixDecode(m Method, table, payload []byte, n int64, model *bigramModel) ([]byte, error) {
+	d, err := NewMixDecoder(m, table, payload, n)
 	if err != nil {
 		return nil, err
 	}
@@ -126,23 +129,25 @@ func TestMixRoundTrip(t *testing.T) {
 				continue
 			}
 			for mname, model := range map[string]*bigramModel{"uniform": uniformModel(), "learnt": learntModel(src)} {
-				payload, table := mixEncode(t, src, b, model)
-				got, err := mixDecode(table, payload, int64(len(src)), model)
-				if err != nil {
-					t.Fatalf("%s, %d streams, %s model: %v", name, b, mname, err)
-				}
-				if !bytes.Equal(got, src) {
-					t.Fatalf("%s, %d streams, %s model: round trip differs", name, b, mname)
+				for _, m := range []Method{MethodHybrid, MethodHybrid1} {
+					payload, table := mixEncode(t, m, src, b, model)
+					got, err := mixDecode(m, table, payload, int64(len(src)), model)
+					if err != nil {
+						t.Fatalf("%s: %s, %d streams, %s model: %v", m, name, b, mname, err)
+					}
+					if !bytes.Equal(got, src) {
+						t.Fatalf("%s: %s, %d streams, %s model: round trip differs", m, name, b, mname)
+					}
 				}
 			}
 		}
 	}
 	// An empty file is one empty stream.
-	payload, table := mixEncode(t, nil, 1, uniformModel())
+	payload, table := mixEncode(t, MethodHybrid, nil, 1, uniformModel())
 	if len(payload) != 0 {
 		t.Errorf("empty input: %d payload bytes", len(payload))
 	}
-	if got, err := mixDecode(table, payload, 0, uniformModel()); err != nil || len(got) != 0 {
+	if got, err := mixDecode(MethodHybrid, table, payload, 0, uniformModel()); err != nil || len(got) != 0 {
 		t.Errorf("empty input: %q, %v", got, err)
 	}
 }
@@ -152,8 +157,8 @@ func TestMixRoundTrip(t *testing.T) {
 func TestMixGain(t *testing.T) {
 	src := mixedSample(60_000)
 	cm := len(cmCompress(t, src))
-	good, _ := mixEncode(t, src, 1, learntModel(src))
-	useless, _ := mixEncode(t, src, 1, uniformModel())
+	good, _ := mixEncode(t, MethodHybrid, src, 1, learntModel(src))
+	useless, _ := mixEncode(t, MethodHybrid, src, 1, uniformModel())
 	t.Logf("cm %d B, hybrid with bigram model %d B, with uniform model %d B", cm, len(good), len(useless))
 	if len(good) >= cm {
 		t.Errorf("a learnt outside model: %d B, cm alone %d B", len(good), cm)
@@ -162,7 +167,7 @@ func TestMixGain(t *testing.T) {
 		t.Errorf("a uniform outside model: %d B, more than 3%% over cm alone (%d B)", len(useless), cm)
 	}
 	// Streams share the cm tables: three streams cost little more than one.
-	three, _ := mixEncode(t, src, 3, learntModel(src))
+	three, _ := mixEncode(t, MethodHybrid, src, 3, learntModel(src))
 	if float64(len(three)) > 1.05*float64(len(good)) {
 		t.Errorf("3 streams: %d B, one stream %d B", len(three), len(good))
 	}
@@ -173,7 +178,7 @@ func TestMixGain(t *testing.T) {
 func TestMixCorrupt(t *testing.T) {
 	src := mixedSample(20_000)
 	model := learntModel(src)
-	payload, table := mixEncode(t, src, 2, model)
+	payload, table := mixEncode(t, MethodHybrid, src, 2, model)
 	n := int64(len(src))
 	streams, err := ParseStreamTable(table, n, int64(len(payload)))
 	if err != nil {
@@ -181,7 +186,7 @@ func TestMixCorrupt(t *testing.T) {
 	}
 	check := func(name string, tab, p []byte) {
 		t.Helper()
-		got, err := mixDecode(tab, p, n, model)
+		got, err := mixDecode(MethodHybrid, tab, p, n, model)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Errorf("%s: error %v does not wrap ErrCorrupt", name, err)
@@ -203,7 +208,7 @@ func TestMixCorrupt(t *testing.T) {
 		{Symbols: streams[0].Symbols, Bytes: streams[0].Bytes - 1},
 		{Symbols: streams[1].Symbols, Bytes: streams[1].Bytes + 1},
 	})
-	if _, err := mixDecode(moved, payload, n, model); !errors.Is(err, ErrCorrupt) {
+	if _, err := mixDecode(MethodHybrid, moved, payload, n, model); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("stream boundary moved: %v, want ErrCorrupt", err)
 	}
 	// Tables the payload cannot hold are refused before decoding.
@@ -216,12 +221,12 @@ func TestMixCorrupt(t *testing.T) {
 		for _, x := range s {
 			total += x.Symbols
 		}
-		if _, err := NewMixDecoder(AppendStreamTable(nil, s), payload, total); !errors.Is(err, ErrCorrupt) {
+		if _, err := NewMixDecoder(MethodHybrid, AppendStreamTable(nil, s), payload, total); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("%s: %v, want ErrCorrupt", name, err)
 		}
 	}
 	// Asking a finished stream for more is an error, not a read past it.
-	d, err := NewMixDecoder(table, payload, n)
+	d, err := NewMixDecoder(MethodHybrid, table, payload, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +282,7 @@ func TestMixContainer(t *testing.T) {
 // FuzzMixDecode decodes arbitrary payloads in one or two streams: an error
 // wrapping ErrCorrupt or the declared size, never a panic.
 func FuzzMixDecode(f *testing.F) {
-	p, _ := mixEncode(f, []byte("hello, hello, hello"), 1, uniformModel())
+	p, _ := mixEncode(f, MethodHybrid, []byte("hello, hello, hello"), 1, uniformModel())
 	f.Add(p, uint16(19), uint16(0))
 	f.Add([]byte{0xFF, 0xFF, 0xFF, 0xFF}, uint16(1000), uint16(2))
 	f.Add([]byte{}, uint16(1), uint16(0))
@@ -287,7 +292,7 @@ func FuzzMixDecode(f *testing.F) {
 		if k := int(split) % (len(payload) + 1); split%2 == 1 && n > 1 {
 			s = []Stream{{Symbols: n - n/2, Bytes: int64(k)}, {Symbols: n / 2, Bytes: int64(len(payload) - k)}}
 		}
-		got, err := mixDecode(AppendStreamTable(nil, s), payload, n, uniformModel())
+		got, err := mixDecode(MethodHybrid, AppendStreamTable(nil, s), payload, n, uniformModel())
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("error %v does not wrap ErrCorrupt", err)

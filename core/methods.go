@@ -42,23 +42,33 @@ func (e *encoded) size() int64 {
 	return n
 }
 
+// use says what a registered method is for.
+type use int
+
+const (
+	useAuto       use = iota // selectable by name and a candidate of --method auto
+	useByName                // selectable by name only
+	useDecodeOnly            // decodes images of earlier zpng versions only
+)
+
 type registration struct {
-	m    method
-	auto bool // a candidate of --method auto
+	m   method
+	use use
 }
 
 var methods = map[string]registration{}
 
-// registerMethod makes m selectable by name and, if auto, a candidate of
-// --method auto. Methods call it from init.
-func registerMethod(m method, auto bool) {
-	methods[m.name()] = registration{m, auto}
+// registerMethod makes m known by name for use. Methods call it from init.
+func registerMethod(m method, u use) {
+	methods[m.name()] = registration{m, u}
 }
 
 func methodNames() string {
 	names := []string{"auto"}
-	for n := range methods {
-		names = append(names, n)
+	for n, r := range methods {
+		if r.use != useDecodeOnly {
+			names = append(names, n)
+		}
 	}
 	for _, n := range []string{"neural", "hybrid"} {
 		if _, ok := methods[n]; !ok {
@@ -75,7 +85,7 @@ func candidates(opt *Options) ([]method, error) {
 	if name == "" || name == "auto" {
 		var ms []method
 		for _, r := range methods {
-			if r.auto && r.m.available(opt) == nil {
+			if r.use == useAuto && r.m.available(opt) == nil {
 				ms = append(ms, r.m)
 			}
 		}
@@ -98,6 +108,9 @@ func candidates(opt *Options) ([]method, error) {
 		}
 		return nil, fmt.Errorf("unknown method %q (have: %s)", name, methodNames())
 	}
+	if r.use == useDecodeOnly {
+		return nil, fmt.Errorf("method %s only decodes images of earlier zpng versions (have: %s)", name, methodNames())
+	}
 	if err := r.m.available(opt); err != nil {
 		return nil, err
 	}
@@ -119,8 +132,9 @@ type classical struct{ m codec.Method }
 
 func init() {
 	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz, codec.MethodCM} {
-		registerMethod(classical{m}, true)
+		registerMethod(classical{m}, useAuto)
 	}
+	registerMethod(classical{codec.MethodCM1}, useDecodeOnly)
 }
 
 func (c classical) name() string             { return c.m.String() }

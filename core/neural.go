@@ -83,29 +83,24 @@ const maxFullWeights = 256 << 20
 // is mixed with the cm model's and coded bit by bit). Both share everything
 // else: the model choice, the fine-tune, the sections. Auto tries hybrid,
 // which codes alice29.txt about 20% smaller for the cost of the cm model.
-type neural struct{ mix bool }
+type neural struct{ method codec.Method }
 
 func init() {
-	registerMethod(neural{}, false)
-	registerMethod(neural{mix: true}, true)
+	registerMethod(neural{codec.MethodNeural}, useByName)
+	registerMethod(neural{codec.MethodHybrid}, useAuto)
+	registerMethod(neural{codec.MethodHybrid1}, useDecodeOnly)
 }
 
-func (m neural) name() string {
-	if m.mix {
-		return "hybrid"
-	}
-	return "neural"
-}
+func (m neural) name() string     { return m.method.String() }
+func (m neural) id() codec.Method { return m.method }
 
-func (m neural) id() codec.Method {
-	if m.mix {
-		return codec.MethodHybrid
-	}
-	return codec.MethodNeural
-}
+// mix reports whether the method codes bit by bit with the cm model.
+func (m neural) mix() bool { return m.method != codec.MethodNeural }
 
 // isNeural reports whether id is a method that runs a model.
-func isNeural(id codec.Method) bool { return id == codec.MethodNeural || id == codec.MethodHybrid }
+func isNeural(id codec.Method) bool {
+	return id == codec.MethodNeural || id == codec.MethodHybrid || id == codec.MethodHybrid1
+}
 
 // RunsModel reports whether the method named (as Info.Method gives it) codes
 // with a model, so that its META is a NeuralMeta.
@@ -195,7 +190,7 @@ func (nm neural) encode(ctx context.Context, j *job, src []byte) (*encoded, erro
 			}
 		}
 		margin := competitiveMargin
-		if nm.mix {
+		if nm.mix() {
 			margin = hybridMargin
 		}
 		if est > float64(j.bar)*margin {
@@ -252,7 +247,7 @@ func (nm neural) encode(ctx context.Context, j *job, src []byte) (*encoded, erro
 	if err != nil {
 		return nil, err
 	}
-	dev, err := chooseCandidate(ctx, j, slot, f, eo, cands, src, nm.mix)
+	dev, err := chooseCandidate(ctx, j, slot, f, eo, cands, src, nm.method)
 	if err != nil {
 		return nil, err
 	}
@@ -290,7 +285,7 @@ func (nm neural) encode(ctx context.Context, j *job, src []byte) (*encoded, erro
 		if err != nil {
 			return nil, err
 		}
-		best.payload, best.table, err = encodeStreams(ctx, p, src, nm.mix, func(d int64) { j.progress.update(d, 0, false) })
+		best.payload, best.table, err = encodeStreams(ctx, p, src, nm.method, func(d int64) { j.progress.update(d, 0, false) })
 		p.Close()
 		if err != nil {
 			return nil, err
@@ -382,11 +377,11 @@ func candidates4(base, tuned *quant.Model, trained []string, selfContained bool)
 // fine-tune teaches (alice29.txt, small: the fine-tune saves 4,087 B of
 // neural payload but 637 B of hybrid payload, less than its 2,615-byte
 // delta). It returns the device the engine ran on.
-func chooseCandidate(ctx context.Context, j *job, slot progressSlot, f engine.Factory, eo engine.Options, cs []*candidate, src []byte, mix bool) (string, error) {
+func chooseCandidate(ctx context.Context, j *job, slot progressSlot, f engine.Factory, eo engine.Options, cs []*candidate, src []byte, method codec.Method) (string, error) {
 	n := int64(len(src))
 	B := streamCount(n)
 	dev := "cpu"
-	if n <= exactLimit || len(cs) == 1 || mix {
+	if n <= exactLimit || len(cs) == 1 || method != codec.MethodNeural {
 		for i, c := range cs {
 			if n == 0 {
 				continue
@@ -398,7 +393,7 @@ func chooseCandidate(ctx context.Context, j *job, slot progressSlot, f engine.Fa
 				return "", err
 			}
 			dev = deviceOf(p)
-			c.payload, c.table, err = encodeStreams(ctx, p, src, mix, func(d int64) { j.progress.update(d, 0, false) })
+			c.payload, c.table, err = encodeStreams(ctx, p, src, method, func(d int64) { j.progress.update(d, 0, false) })
 			p.Close()
 			if err != nil {
 				return "", err
@@ -778,7 +773,7 @@ func (nm neural) decode(ctx context.Context, j *job, c *codec.Container, w io.Wr
 		return err
 	}
 	defer p.Close()
-	return decodeStreams(ctx, p, table, payload, c.OriginalSize, nm.mix, w, func(d int64) { j.progress.update(d, 0, false) })
+	return decodeStreams(ctx, p, table, payload, c.OriginalSize, nm.method, w, func(d int64) { j.progress.update(d, 0, false) })
 }
 
 // progressSlot is the share of the job's progress that the current phase

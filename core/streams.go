@@ -46,16 +46,18 @@ type stepDecoder interface {
 }
 
 // encodeStreams codes src as B streams (codec.SplitSizes) under p, whose
-// batch is B, with the range coder or, with mix, method hybrid's coder. It
-// returns the payload and the STRM section. done, if not nil, is called now
-// and then with the number of bytes coded.
-func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, mix bool, done func(int64)) (payload, table []byte, err error) {
+// batch is B, with the range coder (method neural) or the coder of a hybrid
+// method. It returns the payload and the STRM section. done, if not nil, is
+// called now and then with the number of bytes coded.
+func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, method codec.Method, done func(int64)) (payload, table []byte, err error) {
 	B := p.Batch()
 	sizes := codec.SplitSizes(int64(len(src)), B)
 	offs := offsets(sizes)
 	var enc stepEncoder = codec.NewStreamEncoder(B)
-	if mix {
-		enc = codec.NewMixEncoder(sizes)
+	if method != codec.MethodNeural {
+		if enc, err = codec.NewMixEncoder(method, sizes); err != nil {
+			return nil, nil, err
+		}
 	}
 	in, syms := make([]byte, B), make([]byte, B)
 	freqs := make([]uint16, 256*B)
@@ -93,11 +95,11 @@ func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, mix bool
 // that a forged original size costs no memory before it costs time (an
 // all-zero file can code to an empty payload, so the payload's length does
 // not bound the original size).
-func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byte, n int64, mix bool, w io.Writer, done func(int64)) error {
+func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byte, n int64, method codec.Method, w io.Writer, done func(int64)) error {
 	var dec stepDecoder
 	var streams []codec.Stream
-	if mix {
-		d, err := codec.NewMixDecoder(table, payload, n)
+	if method != codec.MethodNeural {
+		d, err := codec.NewMixDecoder(method, table, payload, n)
 		if err != nil {
 			return err
 		}
@@ -168,9 +170,8 @@ func offsets(sizes []int64) []int64 {
 }
 
 // CodedBytes is the size of the payload that codes src in p.Batch() streams
-// under p: with method neural's range coder or, with mix, method hybrid's
-// coder. zpng eval reports it.
-func CodedBytes(ctx context.Context, p engine.Predictor, src []byte, mix bool) (int, error) {
-	payload, _, err := encodeStreams(ctx, p, src, mix, nil)
+// under p with method (neural or a hybrid). zpng eval reports it.
+func CodedBytes(ctx context.Context, p engine.Predictor, src []byte, method codec.Method) (int, error) {
+	payload, _, err := encodeStreams(ctx, p, src, method, nil)
 	return len(payload), err
 }
