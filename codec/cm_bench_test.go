@@ -23,13 +23,45 @@ func benchInputs(b *testing.B) map[string][]byte {
 	return in
 }
 
+// BenchmarkCMCompress runs method cm and, as its baseline, cm1 (revision
+// 1 of the model).
 func BenchmarkCMCompress(b *testing.B) {
 	for name, src := range benchInputs(b) {
-		b.Run(name, func(b *testing.B) {
+		for _, m := range []Method{MethodCM, MethodCM1} {
+			b.Run(name+"/"+m.String(), func(b *testing.B) {
+				b.SetBytes(int64(len(src)))
+				var n int
+				for b.Loop() {
+					var buf bytes.Buffer
+					w, _ := NewCompressor(m, &buf, int64(len(src)))
+					w.Write(src)
+					if err := w.Close(); err != nil {
+						b.Fatal(err)
+					}
+					n = buf.Len()
+				}
+				b.ReportMetric(float64(n*8)/float64(len(src)), "bpb")
+			})
+		}
+	}
+}
+
+// BenchmarkMixEncode runs method hybrid and, as its baseline, hybrid1 on
+// 2 streams of alice29.txt (or a synthetic mixture) under a bigram model
+// learnt from the input.
+func BenchmarkMixEncode(b *testing.B) {
+	src, err := os.ReadFile(filepath.Join(canterburyDir, "alice29.txt"))
+	if err != nil {
+		src = mixedSample(1 << 17)
+	}
+	model := learntModel(src)
+	for _, m := range []Method{MethodHybrid, MethodHybrid1} {
+		b.Run(m.String(), func(b *testing.B) {
 			b.SetBytes(int64(len(src)))
 			var n int
 			for b.Loop() {
-				n = len(cmCompress(b, src))
+				payload, _ := mixEncode(b, m, src, 2, model)
+				n = len(payload)
 			}
 			b.ReportMetric(float64(n*8)/float64(len(src)), "bpb")
 		})

@@ -92,8 +92,7 @@ func (a *cmAPM) update(bit int, rate uint) {
 // context's curve is learnt from its first few bits rather than over
 // hundreds; and an update moves both points around p.
 type countAPM struct {
-	t   []uint16 // 33 points per context
-	n   []uint8  // updates per point, up to apmLimit
+	t   []uint32 // 33 points per context: the value (low 16 bits) and n
 	idx int
 }
 
@@ -102,25 +101,29 @@ type countAPM struct {
 const apmLimit = 60
 
 func newCountAPM(contexts int) *countAPM {
-	return &countAPM{t: newCMAPM(contexts).t, n: make([]uint8, contexts*33)}
+	a := &countAPM{t: make([]uint32, contexts*33)}
+	for j := 0; j < 33; j++ {
+		a.t[j] = uint32(squash(int32(j-16)*128) * 16)
+	}
+	for i := 33; i < len(a.t); i *= 2 {
+		copy(a.t[i:], a.t[:i])
+	}
+	return a
 }
 
 func (a *countAPM) refine(p int32, cx int) int32 {
 	s := stretch(p) + 2048
 	lo, w := s>>7, s&127
 	a.idx = cx*33 + int(lo)
-	return (int32(a.t[a.idx])*(128-w) + int32(a.t[a.idx+1])*w) >> 11
+	return (int32(a.t[a.idx]&0xFFFF)*(128-w) + int32(a.t[a.idx+1]&0xFFFF)*w) >> 11
 }
 
 func (a *countAPM) update(bit int) {
 	target := int64(bit) * 65535
 	for i := a.idx; i <= a.idx+1; i++ {
-		v := int64(a.t[i])
-		n := a.n[i]
-		a.t[i] = uint16(v + (target-v)*cmRate[n]>>17)
-		if n < apmLimit {
-			a.n[i]++
-		}
+		v, n := int64(a.t[i]&0xFFFF), a.t[i]>>16
+		v += (target - v) * cmRate[n] >> 17
+		a.t[i] = uint32(v) | min(n+1, apmLimit)<<16
 	}
 }
 
