@@ -35,9 +35,9 @@ var weightsKinds = map[uint16]string{weightsNone: "none", weightsDelta: "delta",
 // NeuralMeta is the META section of a neural image (JSON): display facts
 // only; the decoder needs none of it except the model's name for messages.
 type NeuralMeta struct {
-	Model         string  `json:"model"`    // preset name or file name
-	ModelID       string  `json:"model_id"` // hex SHA-256 of the base model file
-	Config        string  `json:"config"`   // e.g. "2x256"
+	Model         string  `json:"model"`              // preset name or file name
+	ModelID       string  `json:"model_id,omitempty"` // older images only; the header holds the identity
+	Config        string  `json:"config"`             // e.g. "2x256"
 	Engine        string  `json:"engine"`
 	Device        string  `json:"device"`
 	FinetuneSteps int     `json:"finetune_steps"`
@@ -49,6 +49,8 @@ type NeuralMeta struct {
 	Streams       int     `json:"streams"`
 	BPB           float64 `json:"bpb"` // weights + stream table + payload, bits per original byte
 }
+
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 // ParseNeuralMeta decodes the META section of a neural image (Info.Meta).
 func ParseNeuralMeta(meta []byte) (*NeuralMeta, error) {
@@ -198,7 +200,7 @@ func (nm neural) encode(ctx context.Context, j *job, src []byte) (*encoded, erro
 				errNotCompetitive, mf.name, 8*est/float64(n), 8*float64(j.bar)/float64(n))
 		}
 	}
-	meta := NeuralMeta{Model: mf.name, ModelID: mf.idHex(), Config: mf.meta.Config.String(), Engine: f.Name(), Streams: B}
+	meta := NeuralMeta{Model: mf.name, Config: mf.meta.Config.String(), Engine: f.Name(), Streams: B}
 	if mf.source != "shipped" && !j.opt.SelfContained {
 		notes = append(notes, fmt.Sprintf("model %s is not shipped with zpng: decompressing needs it in %s (or compress with --self-contained)", mf.label(), ModelsDir()))
 	}
@@ -297,6 +299,8 @@ func (nm neural) encode(ctx context.Context, j *job, src []byte) (*encoded, erro
 	meta.Embedded, meta.EmbeddedBytes = weightsKinds[best.kind], len(best.weights)
 	size := len(best.weights) + len(best.table) + len(best.payload)
 	meta.BPB = bitsPerByte(int64(size), n)
+	// Every byte of META is in the image: 4 decimals are all that is shown.
+	meta.BPBBase, meta.BPBTuned, meta.BPB = round4(meta.BPBBase), round4(meta.BPBTuned), round4(meta.BPB)
 	mj, err := json.Marshal(meta)
 	if err != nil {
 		return nil, err

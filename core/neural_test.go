@@ -117,7 +117,7 @@ func checkNeuralImage(t *testing.T, r *Result, info *Info, id [32]byte, self boo
 		t.Fatalf("meta %q: %v", info.Meta, err)
 	}
 	want := map[bool]string{false: "none", true: "full"}[self]
-	if meta.Model != "tiny" || meta.ModelID != hex.EncodeToString(id[:]) || meta.Embedded != want ||
+	if meta.Model != "tiny" || meta.ModelID != "" || info.ModelID != id || meta.Embedded != want ||
 		meta.Streams != 1 || meta.Engine != "go" || meta.Config != "2x32" {
 		t.Errorf("meta %+v", meta)
 	}
