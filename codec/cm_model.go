@@ -61,14 +61,20 @@ type cmAPM struct {
 }
 
 func newCMAPM(contexts int) *cmAPM {
-	a := &cmAPM{t: make([]uint16, contexts*33)}
+	return &cmAPM{t: apmCurves[uint16](contexts)}
+}
+
+// apmCurves returns the starting points of an APM: in every context the
+// identity curve, point j at squash((j − 16)·128)·16.
+func apmCurves[T uint16 | uint32](contexts int) []T {
+	t := make([]T, contexts*33)
 	for j := 0; j < 33; j++ {
-		a.t[j] = uint16(squash(int32(j-16)*128) * 16)
+		t[j] = T(squash(int32(j-16)*128) * 16)
 	}
-	for i := 33; i < len(a.t); i *= 2 {
-		copy(a.t[i:], a.t[:i])
+	for i := 33; i < len(t); i *= 2 {
+		copy(t[i:], t[:i])
 	}
-	return a
+	return t
 }
 
 // refine interpolates the context's curve at stretch(p) and remembers the
@@ -101,14 +107,7 @@ type countAPM struct {
 const apmLimit = 60
 
 func newCountAPM(contexts int) *countAPM {
-	a := &countAPM{t: make([]uint32, contexts*33)}
-	for j := 0; j < 33; j++ {
-		a.t[j] = uint32(squash(int32(j-16)*128) * 16)
-	}
-	for i := 33; i < len(a.t); i *= 2 {
-		copy(a.t[i:], a.t[:i])
-	}
-	return a
+	return &countAPM{t: apmCurves[uint32](contexts)}
 }
 
 func (a *countAPM) refine(p int32, cx int) int32 {
