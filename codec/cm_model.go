@@ -193,6 +193,9 @@ type cmModel struct {
 	hb       uint // hash bits of the order-2 and order-3 APM contexts
 	ca1, ca2 *countAPM
 	ca3      *countAPM // method cm only
+	// c0 + these: the hashed order-2 and order-3 APM contexts, set with
+	// the byte's other contexts
+	apmO2, apmO3 int
 
 	// Method hybrid (mix.go), when mix is set: another model's prediction
 	// of each bit is one more input of the mixers and of final mixers.
@@ -307,6 +310,9 @@ func (m *cmModel) setContexts() {
 	m.ctx[5] = hash2(5, c4&0xFFFF00, 0)
 	m.ctx[6] = hash2(6, uint32(m.rlen), above|above2<<8)
 	m.ctx[7] = hash2(7, uint32(m.rlen), above|(c4&0xFF)<<8)
+	if m.v2 {
+		m.apmO2, m.apmO3 = orderHash(c4, 2, m.hb)<<8, orderHash(c4, 3, m.hb)<<8
+	}
 }
 
 // findSlots looks up the slots of the current nibble.
@@ -437,17 +443,17 @@ func (m *cmModel) predict() {
 		a2 := m.apm2.refine(p, o1)
 		p = (2*p + a1 + a2 + 2) >> 2
 		if m.mix != nil {
-			p = m.predictHybrid1(p)
+			p = m.predictHybrid1(p, o1)
 		}
 	case m.mix == nil:
 		a1 := m.ca1.refine(p, int(c0))
 		a2 := m.ca2.refine(p, o1)
-		a3 := m.ca3.refine(p, int(c0)|orderHash(m.c4, 2, m.hb)<<8)
+		a3 := m.ca3.refine(p, int(c0)|m.apmO2)
 		p = (p + a1 + a2 + a3 + 2) >> 2
 	default:
 		a1 := m.ca1.refine(p, int(c0))
 		a2 := m.ca2.refine(p, o1)
-		p = m.predictHybrid2(a1, a2, ml)
+		p = m.predictHybrid2(a1, a2, o1, ml)
 	}
 	m.pr = min(max(p, 1), 4095)
 }
@@ -459,18 +465,17 @@ const (
 	cmMaxWeight = 1 << 24
 )
 
-// The learning rates of revision 2's mixers, ×2^-14 (revision 1: 14, 9 and
-// 6 ×2^-10 for the first layer, 2 ×2^-10 for the second). Revision 1's
-// were far too high: with method cm on the Canterbury corpus these first-
-// layer rates code 6.6% smaller, and mixer 2 learning hardly at all 2%
-// smaller again.
-const (
-	cmShift2    = 14
-	cmLR2Early  = 64 // before 4 KiB
-	cmLR2Middle = 24 // before 64 KiB
-	cmLR2Late   = 10
-	cmLR2Final  = 1 // mixer 2
+// The first-layer mixers' learning rates before 4 KiB, before 64 KiB and
+// after: revision 1's ×2^-10 (mixer 2's rate 2 ×2^-10), revision 2's
+// ×2^-14 (mixer 2's 1 ×2^-14). Revision 1's were far too high: with method
+// cm on the Canterbury corpus revision 2's first-layer rates code 6.6%
+// smaller, and mixer 2 learning hardly at all 2% smaller again.
+var (
+	cmLR1 = [3]int32{14, 9, 6}
+	cmLR2 = [3]int32{64, 24, 10}
 )
+
+const cmShift2 = 14
 
 // update learns from the coded bit and predicts the next.
 func (m *cmModel) update(bit int) {
@@ -491,19 +496,15 @@ func (m *cmModel) update(bit int) {
 	if m.mix != nil {
 		lp = m.mix.total
 	}
-	lr, lr2, shift := int32(6), int32(2), int32(cmMixShift)
+	stage := 2
 	if lp < 4096 {
-		lr = 14
+		stage = 0
 	} else if lp < 65536 {
-		lr = 9
+		stage = 1
 	}
+	lr, lr2, shift := cmLR1[stage], int32(2), int32(cmMixShift)
 	if m.v2 {
-		lr, lr2, shift = cmLR2Late, cmLR2Final, cmShift2
-		if lp < 4096 {
-			lr = cmLR2Early
-		} else if lp < 65536 {
-			lr = cmLR2Middle
-		}
+		lr, lr2, shift = cmLR2[stage], 1, cmShift2
 	}
 	x := &m.x
 	for k := range m.w {

@@ -140,12 +140,13 @@ func outsideConf(x int32) int {
 }
 
 // predictHybrid1 is hybrid1's last step: a mixer of p (the cm model's
-// result), an APM on the outside P by order 1, and the outside P itself.
+// result), an APM on the outside P by order 1 (o1 = c0 + 256·c1), and the
+// outside P itself.
 // Averaging in the logistic domain lets a confident outside model pull the
 // result further than a linear average would.
-func (m *cmModel) predictHybrid1(p int32) int32 {
+func (m *cmModel) predictHybrid1(p int32, o1 int) int32 {
 	c0 := m.c0
-	a3 := m.mix.apm3.refine(m.outsideP, int(c0|(m.c4&0xFF)<<8))
+	a3 := m.mix.apm3.refine(m.outsideP, o1)
 	x := m.fx[:3]
 	x[0], x[1], x[2] = stretch(min(max(p, 1), 4095)), stretch(a3), stretch(m.outsideP)
 	f := &m.final[0]
@@ -154,7 +155,7 @@ func (m *cmModel) predictHybrid1(p int32) int32 {
 	return f.pr
 }
 
-// predictHybrid2 is hybrid's last steps. Two final mixers, one with weight
+// predictHybrid2 is hybrid's last steps; o1 is the order-1 context, c0 + 256·c1. Two final mixers, one with weight
 // sets by c0, conf and match state, one by c1 and conf, weigh the three
 // first-layer mixers, cm's APMs a1 and a2, the outside P and APMs on it by
 // order 1, order 2 and the match state; their mean, in the logistic domain,
@@ -163,11 +164,9 @@ func (m *cmModel) predictHybrid1(p int32) int32 {
 // the outside P by order 2 and match state −0.4%, the APMs after the
 // mixers −0.4%, all APMs counting their updates −1.7%, the second final
 // mixer −0.3%.
-func (m *cmModel) predictHybrid2(a1, a2 int32, ml int) int32 {
+func (m *cmModel) predictHybrid2(a1, a2 int32, o1, ml int) int32 {
 	mx, c0, q := m.mix, int(m.c0), m.outsideP
-	o1 := c0 | int(m.c4&0xFF)<<8
-	o2 := c0 | orderHash(m.c4, 2, m.hb)<<8
-	o3 := c0 | orderHash(m.c4, 3, m.hb)<<8
+	o2, o3 := c0|m.apmO2, c0|m.apmO3
 	ms := 0 // match state: expected bit and length
 	if m.matchBit >= 0 {
 		ms = (1+m.matchBit)<<4 | min(m.matchLen>>2, 15)
