@@ -1,5 +1,6 @@
 // Package weights holds the models shipped with zpng: the safetensors files
-// of this folder, embedded into the binary.
+// at the top of this folder and their cards, embedded into the binary.
+// Subfolders (superseded/) are not embedded.
 package weights
 
 import (
@@ -11,10 +12,10 @@ import (
 	"sync"
 )
 
-// files is the whole folder: go:embed fails on a pattern that matches
-// nothing, and "*" always matches README.md, also before any model exists.
+// files is the models, their cards and README.md at the top of the folder;
+// patterns that name file types leave out scripts and subfolders.
 //
-//go:embed *
+//go:embed *.safetensors *.md
 var files embed.FS
 
 // Model is one shipped model file.

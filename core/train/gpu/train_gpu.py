@@ -152,13 +152,13 @@ def validate():
 
 def save(step, el, vb=None):
     tr = {"steps": step, "device": "cuda (" + torch.cuda.get_device_name(0) + ")" if dev == "cuda" else dev, "seconds": round(el, 1),
-          "corpus": f"weights/corpus-subset.sh slice ({nfiles} files, {nbytes} bytes"
+          "corpus": f"core/train/gpu/corpus-subset.sh slice ({nfiles} files, {nbytes} bytes"
                     + (f"; ZPNG_REPEAT={repeat_dir}={repeat}" if repeat_dir else "") + ")"}
     if vb is not None:
         tr["validation_bpb"] = vb
     meta = {"preset": name, "config": {"layers": L, "hidden": H, "embed": H}, "training": tr,
             "extra": {"batch": str(B), "seq": str(T), "lr": str(peak), "crlf": str(CRLF), "init": os.path.basename(init),
-                      "finished": str(vb is not None).lower(), "trainer": "weights/train_gpu.py, PyTorch " + torch.__version__}}
+                      "finished": str(vb is not None).lower(), "trainer": "core/train/gpu/train_gpu.py, PyTorch " + torch.__version__}}
     sd = {k: t.detach().to(dtype).cpu() for k, t in m.state_dict().items()}
     save_st(os.path.join(out, name + ".safetensors"), sd, {"zpng": json.dumps(meta)})
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one GPU call of a session with little device time (docs/GPU.md): trains the
-# models named in PRESETS (default "large small") with weights/train_gpu.py for TRAIN
+# models named in PRESETS (default "large small") with core/train/gpu/train_gpu.py for TRAIN
 # seconds, each from the newest shipped model of its preset so that GPU sessions add
 # up (LR: peak learning rate; 1e-3 suits continuing, 2e-3 a fresh start; LR_SMALL, the
 # small model's if it should differ; ZPNG_BATCH, windows per step; ZPNG_REPEAT and the
@@ -9,7 +9,8 @@
 # CUDA (beside the trainers, so its timings are not the GPU's alone). Everything it
 # reports lands in $OUT; the trainers save their model every 60 s, so a call cut
 # short by the device's limit still brings them back. GO=0 needs only the corpus
-# carried, which leaves room for a larger slice (weights/corpus-subset.sh SCALE).
+# carried, which leaves room for a larger slice (core/train/gpu/corpus-subset.sh SCALE).
+cd "$(dirname "$0")/../../.."  # the repository root: the paths below start there
 OUT=${OUT:-/tmp/out}; TRAIN=${TRAIN:-270}; LR=${LR:-1e-3}; PRESETS=${PRESETS:-large small}
 mkdir -p "$OUT"
 export ZPNG_SAVE_EVERY=60
@@ -25,11 +26,11 @@ for p in $PRESETS; do
   small) shape="2 256" dtype=F32 lr=${LR_SMALL:-$LR} ;;
   *) echo "unknown preset $p"; exit 2 ;;
   esac
-  ZPNG_INIT=$(newest "$p") python3 weights/train_gpu.py .gotc/corpus $shape "$TRAIN" "$p" "$OUT" $dtype "$lr" > "$OUT/$p.log" 2>&1 &
+  ZPNG_INIT=$(newest "$p") python3 core/train/gpu/train_gpu.py .gotc/corpus $shape "$TRAIN" "$p" "$OUT" $dtype "$lr" > "$OUT/$p.log" 2>&1 &
   trainers="$trainers $!"
 done
 if [ "${GO:-1}" = 1 ]; then
-  source weights/gpu-env.sh
+  source core/train/gpu/gpu-env.sh
   go version
   time go build -tags nogui -o .gotc/zpng ./app
   z=.gotc/zpng

@@ -11,7 +11,7 @@
 # Needs npm, go (with the module proxy), bzip2 and gzip.
 set -euo pipefail
 corpus=${1:?usage: corpus-extra.sh CORPUS}
-exclude=$(cd "$(dirname "$0")" && pwd)/../../shared/corpus/exclude.sha256
+exclude=$(cd "$(dirname "$0")/../../.." && pwd)/../shared/corpus/exclude.sha256
 [ -s "$exclude" ] || { echo "no exclusion list at $exclude" >&2; exit 1; }
 out=$corpus/prose/literature
 mkdir -p "$out"
