@@ -1,4 +1,4 @@
-package codec
+package cm
 
 import (
 	"bytes"
@@ -15,7 +15,7 @@ var canterburyDir = filepath.Join("..", "..", "shared", "bench", "canterbury")
 func cmCompress(t testing.TB, src []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	w, err := NewCompressor(MethodCM, &buf, int64(len(src)))
+	w, err := NewCompressor(codec.MethodCM, &buf, int64(len(src)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func cmCompress(t testing.TB, src []byte) []byte {
 }
 
 func cmDecompress(payload []byte, n int64) ([]byte, error) {
-	r, err := NewDecompressor(MethodCM, payload, n)
+	r, err := NewDecompressor(codec.MethodCM, payload, n)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func TestCMRoundTrip(t *testing.T) {
 		payload := cmRoundTrip(t, c.name, c.src)
 		t.Logf("%-20s %8d -> %7d bytes", c.name, len(c.src), len(payload))
 		// The most compressible input too stays within the decoder's bound.
-		if !cmSizeFits(len(payload), int64(len(c.src))) {
+		if !sizeFits(len(payload), int64(len(c.src))) {
 			t.Errorf("%s: %d bytes coded in %d: beyond the decoder's bound", c.name, len(c.src), len(payload))
 		}
 		switch c.name {
@@ -140,7 +140,7 @@ func TestCMCanterbury(t *testing.T) {
 		}
 		payload := cmRoundTrip(t, filepath.Base(f), src)
 		var xz bytes.Buffer
-		w, _ := NewCompressor(MethodXz, &xz, int64(len(src)))
+		w, _ := NewCompressor(codec.MethodXz, &xz, int64(len(src)))
 		w.Write(src)
 		w.Close()
 		t.Logf("%-14s %8d bytes: cm %.3f bpb, xz %.3f bpb", filepath.Base(f), len(src),
@@ -154,7 +154,7 @@ func TestCMCanterbury(t *testing.T) {
 // TestCMRevisions: method cm1 (revision 1 of the model, which zpng still
 // decodes) round-trips, and revision 2 codes text smaller.
 func TestCMRevisions(t *testing.T) {
-	code := func(m Method, src []byte) []byte {
+	code := func(m codec.Method, src []byte) []byte {
 		var buf bytes.Buffer
 		w, _ := NewCompressor(m, &buf, int64(len(src)))
 		if _, err := w.Write(src); err != nil {
@@ -178,7 +178,7 @@ func TestCMRevisions(t *testing.T) {
 		text = alice
 	}
 	for _, src := range [][]byte{nil, {7}, bytes.Repeat([]byte("abc"), 5000), text} {
-		v1, v2 := code(MethodCM1, src), code(MethodCM, src)
+		v1, v2 := code(codec.MethodCM1, src), code(codec.MethodCM, src)
 		if len(src) == len(text) {
 			t.Logf("%d bytes of text: cm1 %d B, cm %d B", len(src), len(v1), len(v2))
 			if float64(len(v2)) > 0.95*float64(len(v1)) {
@@ -190,18 +190,18 @@ func TestCMRevisions(t *testing.T) {
 
 func TestCMWriterSize(t *testing.T) {
 	var buf bytes.Buffer
-	w, _ := NewCompressor(MethodCM, &buf, 10)
+	w, _ := NewCompressor(codec.MethodCM, &buf, 10)
 	if _, err := w.Write(make([]byte, 11)); err == nil {
 		t.Error("writing more than the declared size succeeded")
 	}
-	w, _ = NewCompressor(MethodCM, &buf, 10)
+	w, _ = NewCompressor(codec.MethodCM, &buf, 10)
 	w.Write(make([]byte, 9))
 	if err := w.Close(); err == nil {
 		t.Error("closing short of the declared size succeeded")
 	}
 }
 
-// TestCMCorrupt: a damaged payload is refused with ErrCorrupt or decodes to
+// TestCMCorrupt: a damaged payload is refused with codec.ErrCorrupt or decodes to
 // the declared size (the container's SHA-256 then catches it); never a
 // panic.
 func TestCMCorrupt(t *testing.T) {
@@ -213,8 +213,8 @@ func TestCMCorrupt(t *testing.T) {
 		t.Helper()
 		got, err := cmDecompress(p, size)
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Errorf("%s: error %v does not wrap ErrCorrupt", name, err)
+			if !errors.Is(err, codec.ErrCorrupt) {
+				t.Errorf("%s: error %v does not wrap codec.ErrCorrupt", name, err)
 			}
 			return
 		}
@@ -240,31 +240,31 @@ func TestCMCorrupt(t *testing.T) {
 	// asserted that the output is not the original; the container's
 	// SHA-256 refuses it.
 	// A declared size the payload cannot hold is refused before decoding.
-	if _, err := NewDecompressor(MethodCM, payload[:10], 1<<40); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("10 bytes for 2^40: %v, want ErrCorrupt", err)
+	if _, err := NewDecompressor(codec.MethodCM, payload[:10], 1<<40); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("10 bytes for 2^40: %v, want codec.ErrCorrupt", err)
 	}
-	if _, err := NewDecompressor(MethodCM, []byte{1}, 0); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("1 byte for an empty file: %v, want ErrCorrupt", err)
+	if _, err := NewDecompressor(codec.MethodCM, []byte{1}, 0); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("1 byte for an empty file: %v, want codec.ErrCorrupt", err)
 	}
-	if _, err := cmDecompress(nil, 5); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("empty payload for 5 bytes: %v, want ErrCorrupt", err)
+	if _, err := cmDecompress(nil, 5); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("empty payload for 5 bytes: %v, want codec.ErrCorrupt", err)
 	}
 }
 
 // TestCMContainer stores a cm payload in a ZPNG image and reads it back.
 func TestCMContainer(t *testing.T) {
 	src := mixedSample(5000)
-	got, _, err := decodeOriginal(encode(t, sampleContainer(t, MethodCM, src)))
+	got, _, err := decodeOriginal(encode(t, sampleContainer(t, codec.MethodCM, src)))
 	if err != nil || !bytes.Equal(got, src) {
 		t.Fatalf("container round trip: %v", err)
 	}
-	if m, ok := ParseMethod("cm"); !ok || m != MethodCM || MethodCM.String() != "cm" {
-		t.Errorf("method name: %v %v %q", m, ok, MethodCM)
+	if m, ok := codec.ParseMethod("cm"); !ok || m != codec.MethodCM || codec.MethodCM.String() != "cm" {
+		t.Errorf("method name: %v %v %q", m, ok, codec.MethodCM)
 	}
 }
 
 // FuzzCMDecode decodes arbitrary payloads for small declared sizes: an
-// error wrapping ErrCorrupt or exactly the declared size, never a panic.
+// error wrapping codec.ErrCorrupt or exactly the declared size, never a panic.
 func FuzzCMDecode(f *testing.F) {
 	f.Add(cmCompress(f, []byte("hello, hello, hello")), uint16(19))
 	f.Add(cmCompress(f, mixedSample(300)), uint16(300))
@@ -274,8 +274,8 @@ func FuzzCMDecode(f *testing.F) {
 		n := int64(size % 4096)
 		got, err := cmDecompress(payload, n)
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			if !errors.Is(err, codec.ErrCorrupt) {
+				t.Fatalf("error %v does not wrap codec.ErrCorrupt", err)
 			}
 			return
 		}

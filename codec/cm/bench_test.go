@@ -1,4 +1,4 @@
-package codec
+package cm
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ func benchInputs(b *testing.B) map[string][]byte {
 // 1 of the model).
 func BenchmarkCMCompress(b *testing.B) {
 	for name, src := range benchInputs(b) {
-		for _, m := range []Method{MethodCM, MethodCM1} {
+		for _, m := range []codec.Method{codec.MethodCM, codec.MethodCM1} {
 			b.Run(name+"/"+m.String(), func(b *testing.B) {
 				b.SetBytes(int64(len(src)))
 				var n int
@@ -55,7 +55,7 @@ func BenchmarkMixEncode(b *testing.B) {
 		src = mixedSample(1 << 17)
 	}
 	model := learntModel(src)
-	for _, m := range []Method{MethodHybrid, MethodHybrid1} {
+	for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodHybrid1} {
 		b.Run(m.String(), func(b *testing.B) {
 			b.SetBytes(int64(len(src)))
 			var n int
@@ -74,7 +74,7 @@ func BenchmarkCMDecompress(b *testing.B) {
 			payload := cmCompress(b, src)
 			b.SetBytes(int64(len(src)))
 			for b.Loop() {
-				r, err := NewDecompressor(MethodCM, payload, int64(len(src)))
+				r, err := NewDecompressor(codec.MethodCM, payload, int64(len(src)))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -94,7 +94,7 @@ func BenchmarkXzCompress(b *testing.B) {
 			b.SetBytes(int64(len(src)))
 			for b.Loop() {
 				var buf bytes.Buffer
-				w, _ := NewCompressor(MethodXz, &buf, int64(len(src)))
+				w, _ := NewCompressor(codec.MethodXz, &buf, int64(len(src)))
 				w.Write(src)
 				if err := w.Close(); err != nil {
 					b.Fatal(err)
