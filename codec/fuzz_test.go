@@ -1,11 +1,18 @@
-package codec
+package codec_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"io"
 	"testing"
+
+	. "zpng/codec"
+	"zpng/codec/classic"
+	"zpng/codec/cm"
+	"zpng/codec/entropy"
+	"zpng/codec/internal/sample"
 )
 
 // Known reader errors; anything else from reading bytes in memory is a bug.
@@ -28,12 +35,12 @@ func checkDecode(t *testing.T, data []byte) {
 		}
 		return
 	}
-	if c.Width*c.Height*3 < c.DataLen || c.DataLen > int64(MaxExpansion*len(data)+expansionSlack) {
+	if c.Width*c.Height*3 < c.DataLen || c.DataLen > int64(MaxExpansion*len(data)+ExpansionSlack) {
 		t.Fatalf("accepted %d bytes of data in a %dx%d image from %d bytes", c.DataLen, c.Width, c.Height, len(data))
 	}
 	if strm, ok := c.Section(SectionStreams); ok {
 		payload, _ := c.Section(SectionPayload)
-		if d, err := NewStreamDecoder(strm, payload, c.OriginalSize); err == nil {
+		if d, err := entropy.NewStreamDecoder(strm, payload, c.OriginalSize); err == nil {
 			f := make([]uint16, 256*len(d.Streams))
 			for i := range f {
 				f[i] = 256
@@ -53,7 +60,11 @@ func checkDecode(t *testing.T, data []byte) {
 	if !ok || !classical || c.OriginalSize > 1<<22 || c.Method >= MethodCM1 && c.OriginalSize > 1<<16 {
 		return
 	}
-	r, err := NewDecompressor(c.Method, payload, c.OriginalSize)
+	newDecompressor := classic.NewDecompressor
+	if c.Method >= MethodCM1 {
+		newDecompressor = cm.NewDecompressor
+	}
+	r, err := newDecompressor(c.Method, payload, c.OriginalSize)
 	if err != nil {
 		if !expectedReadError(err) {
 			t.Fatalf("decompressor: %v", err)
@@ -69,22 +80,56 @@ func checkDecode(t *testing.T, data []byte) {
 	}
 }
 
+// image returns the ZPNG image of c.
+func image(t testing.TB, c *Container) []byte {
+	var buf bytes.Buffer
+	if err := Write(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// compressed returns a container holding src compressed with method m, one
+// of stored, zstd, xz, cm and cm1.
+func compressed(t testing.TB, m Method, src []byte) *Container {
+	newCompressor := classic.NewCompressor
+	if m == MethodCM || m == MethodCM1 {
+		newCompressor = cm.NewCompressor
+	}
+	var payload bytes.Buffer
+	w, err := newCompressor(m, &payload, int64(len(src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(src)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &Container{
+		Header:   Header{Method: m, OriginalSize: int64(len(src)), SHA256: sha256.Sum256(src), Name: "f"},
+		Sections: []Section{{Type: SectionPayload, Data: payload.Bytes()}},
+	}
+}
+
 func seedImages(f *testing.F) [][]byte {
 	var seeds [][]byte
 	for _, m := range []Method{MethodStored, MethodZstd, MethodXz, MethodCM, MethodCM1} {
-		for _, src := range [][]byte{nil, []byte("hello, hello, hello"), randomBytes(2, 300)} {
-			seeds = append(seeds, encode(f, sampleContainer(f, m, src)))
+		for _, src := range [][]byte{nil, []byte("hello, hello, hello"), sample.Random(2, 300)} {
+			seeds = append(seeds, image(f, compressed(f, m, src)))
 		}
 	}
 	// A neural-shaped container: weights, stream table, payload.
-	enc := NewStreamEncoder(2)
-	f16 := uniformTable()
+	enc := entropy.NewStreamEncoder(2)
+	f16 := make([]uint16, 256)
+	for i := range f16 {
+		f16[i] = 256
+	}
 	enc.EncodeStep(make([]uint16, 512), nil)
 	for i := 0; i < 5; i++ {
 		enc.EncodeStep(append(f16, f16...), []byte{byte(i), byte(2 * i)})
 	}
 	payload, table, _ := enc.Finish([]int64{5, 5})
-	seeds = append(seeds, encode(f, &Container{
+	seeds = append(seeds, image(f, &Container{
 		Header: Header{Method: MethodNeural, Flags: 1, OriginalSize: 10, Name: "n"},
 		Sections: []Section{{SectionMeta, []byte(`{}`)}, {SectionWeights, []byte{1, 2, 3}},
 			{SectionStreams, table}, {SectionPayload, payload}},
@@ -111,7 +156,7 @@ func FuzzContainer(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(pixels(f, c))
+		f.Add(Pixels(f, c))
 	}
 	f.Fuzz(func(t *testing.T, pix []byte) {
 		if len(pix) > 1<<20 {
@@ -120,7 +165,7 @@ func FuzzContainer(f *testing.F) {
 		pix = append([]byte(nil), pix...)
 		fixChecksums(pix)
 		var buf bytes.Buffer
-		if err := writePNG(&buf, bytes.NewReader(pix), int64(len(pix))); err != nil {
+		if err := WritePNG(&buf, bytes.NewReader(pix), int64(len(pix))); err != nil {
 			t.Fatal(err)
 		}
 		checkDecode(t, buf.Bytes())
@@ -130,19 +175,19 @@ func FuzzContainer(f *testing.F) {
 // fixChecksums recomputes the section and header CRCs of container bytes
 // wherever the table's lengths allow.
 func fixChecksums(p []byte) {
-	if len(p) < fixedHeaderLen+4 {
+	if len(p) < FixedHeaderLen+4 {
 		return
 	}
 	hl := int(binary.LittleEndian.Uint16(p[6:]))
 	nameLen := int(binary.LittleEndian.Uint16(p[84:]))
 	count := int(binary.LittleEndian.Uint16(p[86:]))
-	if hl > len(p) || hl < fixedHeaderLen+4 {
+	if hl > len(p) || hl < FixedHeaderLen+4 {
 		return
 	}
 	off := hl
 	for i := 0; i < count; i++ {
-		e := fixedHeaderLen + nameLen + sectionEntryLen*i
-		if e+sectionEntryLen > hl-4 {
+		e := FixedHeaderLen + nameLen + SectionEntryLen*i
+		if e+SectionEntryLen > hl-4 {
 			break
 		}
 		n := binary.LittleEndian.Uint64(p[e+8:])
@@ -155,45 +200,3 @@ func fixChecksums(p []byte) {
 	binary.LittleEndian.PutUint32(p[hl-4:], Checksum(p[:hl-4]))
 }
 
-// FuzzCoder round-trips fuzzed symbols under fuzzed tables and decodes
-// fuzzed data, which must never panic.
-func FuzzCoder(f *testing.F) {
-	f.Add([]byte{}, []byte{0})
-	f.Add([]byte("hello world"), []byte{1, 2, 3, 255})
-	f.Fuzz(func(t *testing.T, syms, shape []byte) {
-		if len(shape) == 0 || len(syms) > 1<<16 {
-			return
-		}
-		table := func(i int) []uint16 {
-			f := make([]uint16, 256)
-			s := shape[i%len(shape)]
-			for k := range f {
-				f[k] = 1
-			}
-			f[s] += 65536 - 256 - uint16(shape[(i+1)%len(shape)])*200
-			f[byte(s+1)] += uint16(shape[(i+1)%len(shape)]) * 200
-			return f
-		}
-		enc := NewEncoder()
-		for i, c := range syms {
-			if err := enc.Encode(table(i), c); err != nil {
-				t.Fatal(err)
-			}
-		}
-		data := append([]byte(nil), enc.Finish()...)
-		dec, _ := NewDecoder(data)
-		for i, want := range syms {
-			got, err := dec.Decode(table(i))
-			if err != nil || got != want {
-				t.Fatalf("symbol %d: %d, %v; want %d", i, got, err, want)
-			}
-		}
-		// The symbols as coded data: any outcome but a panic.
-		dec.Reset(syms)
-		for i := 0; i < len(shape)*4; i++ {
-			if _, err := dec.Decode(table(i)); err != nil {
-				break
-			}
-		}
-	})
-}

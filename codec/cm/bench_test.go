@@ -6,6 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"zpng/codec"
+	"zpng/codec/classic"
+	"zpng/codec/internal/sample"
 )
 
 // benchInputs are Canterbury files, if the benchmark folder is there, and a
@@ -18,7 +22,7 @@ func benchInputs(b *testing.B) map[string][]byte {
 		}
 	}
 	if len(in) == 0 {
-		in["mixed"] = mixedSample(1 << 20)
+		in["mixed"] = sample.Mixed(1 << 20)
 	}
 	return in
 }
@@ -52,7 +56,7 @@ func BenchmarkCMCompress(b *testing.B) {
 func BenchmarkMixEncode(b *testing.B) {
 	src, err := os.ReadFile(filepath.Join(canterburyDir, "alice29.txt"))
 	if err != nil {
-		src = mixedSample(1 << 17)
+		src = sample.Mixed(1 << 17)
 	}
 	model := learntModel(src)
 	for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodHybrid1} {
@@ -94,7 +98,7 @@ func BenchmarkXzCompress(b *testing.B) {
 			b.SetBytes(int64(len(src)))
 			for b.Loop() {
 				var buf bytes.Buffer
-				w, _ := NewCompressor(codec.MethodXz, &buf, int64(len(src)))
+				w, _ := classic.NewCompressor(codec.MethodXz, &buf, int64(len(src)))
 				w.Write(src)
 				if err := w.Close(); err != nil {
 					b.Fatal(err)

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"zpng/codec"
+	"zpng/codec/entropy"
+	"zpng/codec/internal/sample"
 )
 
 // An outside model for tests: a table per previous byte of the stream,
@@ -119,7 +123,7 @@ func TestMixRoundTrip(t *testing.T) {
 	text := bytes.Repeat([]byte("Alice was beginning to get very tired of sitting by her sister on the bank. "), 200)
 	inputs := map[string][]byte{
 		"one byte": {'x'},
-		"mixed":    mixedSample(30_000),
+		"mixed":    sample.Mixed(30_000),
 		"text":     text,
 		"zeros":    make([]byte, 5000),
 	}
@@ -155,7 +159,7 @@ func TestMixRoundTrip(t *testing.T) {
 // TestMixGain: a good outside model makes the payload smaller than cm's
 // alone, and a useless one costs little more than cm alone.
 func TestMixGain(t *testing.T) {
-	src := mixedSample(60_000)
+	src := sample.Mixed(60_000)
 	cm := len(cmCompress(t, src))
 	good, _ := mixEncode(t, codec.MethodHybrid, src, 1, learntModel(src))
 	useless, _ := mixEncode(t, codec.MethodHybrid, src, 1, uniformModel())
@@ -176,11 +180,11 @@ func TestMixGain(t *testing.T) {
 // TestMixCorrupt: damaged streams are refused with codec.ErrCorrupt or decode to
 // the declared size; never a panic.
 func TestMixCorrupt(t *testing.T) {
-	src := mixedSample(20_000)
+	src := sample.Mixed(20_000)
 	model := learntModel(src)
 	payload, table := mixEncode(t, codec.MethodHybrid, src, 2, model)
 	n := int64(len(src))
-	streams, err := ParseStreamTable(table, n, int64(len(payload)))
+	streams, err := entropy.ParseStreamTable(table, n, int64(len(payload)))
 	if err != nil {
 		t.Fatal(err)
 	}
