@@ -199,4 +199,3 @@ func fixChecksums(p []byte) {
 	}
 	binary.LittleEndian.PutUint32(p[hl-4:], Checksum(p[:hl-4]))
 }
-
