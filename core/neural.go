@@ -82,7 +82,7 @@ const (
 const maxFullWeights = 256 << 20
 
 // neural is method neural (the model's byte tables drive a range coder) or
-// a hybrid method (codec/mix.go: the model's prediction of each bit is
+// a hybrid method (package codec/cm: the model's prediction of each bit is
 // mixed with the cm model's and coded bit by bit): hybrid, or hybrid1, which
 // only decodes older images. All share everything else: the model choice,
 // the fine-tune, the sections. Auto tries hybrid, which codes alice29.txt

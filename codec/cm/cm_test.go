@@ -264,3 +264,19 @@ func FuzzCMDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestOtherMethods: each entry point refuses the methods it does not run.
+func TestOtherMethods(t *testing.T) {
+	if _, err := NewCompressor(codec.MethodHybrid, io.Discard, 1); !errors.Is(err, codec.ErrUnsupportedMethod) {
+		t.Errorf("compressor of method hybrid: %v", err)
+	}
+	if _, err := NewDecompressor(codec.MethodXz, nil, 0); !errors.Is(err, codec.ErrUnsupportedMethod) {
+		t.Errorf("decompressor of method xz: %v", err)
+	}
+	if _, err := NewMixEncoder(codec.MethodCM, []int64{1}); !errors.Is(err, codec.ErrUnsupportedMethod) {
+		t.Errorf("hybrid encoder of method cm: %v", err)
+	}
+	if _, err := NewMixDecoder(codec.MethodNeural, nil, nil, 0); !errors.Is(err, codec.ErrUnsupportedMethod) {
+		t.Errorf("hybrid decoder of method neural: %v", err)
+	}
+}
