@@ -46,7 +46,7 @@ func NewCompressor(m codec.Method, w io.Writer, size int64) (io.WriteCloser, err
 	}
 	c := &writer{w: w, size: size, enc: entropy.NewBinEncoder()}
 	if size > 0 {
-		c.m = newModel(size, m == codec.MethodCM1)
+		c.m = newModel(m, size)
 	}
 	return c, nil
 }
@@ -129,7 +129,7 @@ func NewDecompressor(m codec.Method, payload []byte, size int64) (io.ReadCloser,
 	if !sizeFits(len(payload), size) {
 		return nil, fmt.Errorf("%w: cm payload of %d bytes cannot hold %d bytes", codec.ErrCorrupt, len(payload), size)
 	}
-	return &reader{m: newModel(size, m == codec.MethodCM1), dec: entropy.NewBinDecoder(payload), n: len(payload), left: size}, nil
+	return &reader{m: newModel(m, size), dec: entropy.NewBinDecoder(payload), n: len(payload), left: size}, nil
 }
 
 func (r *reader) Read(p []byte) (int, error) {

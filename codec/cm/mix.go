@@ -9,7 +9,7 @@ import (
 )
 
 // Method hybrid codes B streams side by side, like method neural, but bit
-// by bit: the cm model (cm_model.go) mixes each bit's probability under the
+// by bit: the cm model (model.go) mixes each bit's probability under the
 // outside model's byte frequency table with its own contexts, and the
 // binary coder of method cm codes the bit. The streams share the cm model's
 // counters, mixers and APMs, one history of the whole file (each stream
@@ -17,9 +17,9 @@ import (
 // what one segment teaches serves all; each keeps its own contexts and its
 // own match table. FORMAT.md section 12 is the exact contract.
 //
-// Method hybrid (id 7) runs revision 2 of the cm model and the final stage
-// of hybridStage; method hybrid1 (5), which zpng decodes but no longer
-// makes, runs revision 1 and hybrid1Stage (revision1.go).
+// Method hybrid (id 7) runs revision 2 of the cm model and hybridStage;
+// method hybrid1 (5), which zpng decodes but no longer makes, runs
+// revision 1 and hybrid1Stage (revision1.go).
 
 // mixState is what the streams share beyond cm's own tables, the stage and
 // the history: which bytes of the history are coded yet, how many, and the
@@ -33,14 +33,14 @@ type mixState struct {
 
 // hybridStage is the last step of method hybrid (see refine): cm's APMs on
 // p by order 0 and 1; APMs on the outside P by order 1, hashed order 2 and
-// the match state; two final mixers (hybrid2Inputs weights a set), and APMs
+// the match state; two final mixers (hybridInputs weights a set), and APMs
 // on their result by order 1, hashed orders 2 and 3.
 type hybridStage struct {
 	a1, a2     *countAPM
 	q1, q2, qm *countAPM
 	m1, m2     []int32
 	f1, f2, f3 *countAPM
-	x          [hybrid2Inputs]int32 // the final mixers' inputs
+	x          [hybridInputs]int32 // the final mixers' inputs
 	final      [2]finalStep
 }
 
@@ -52,16 +52,16 @@ type finalStep struct {
 }
 
 const (
-	hybrid2Inputs = 9
-	hybrid2Sets1  = 4096 // c0 × conf × match state
-	hybrid2Sets2  = 1024 // c1 × conf
-	finalShift    = 13   // the final mixers' rate, 2^-13
+	hybridInputs = 9
+	hybridSets1  = 4096 // c0 × conf × match state
+	hybridSets2  = 1024 // c1 × conf
+	finalShift   = 13   // the final mixers' rate, 2^-13
 )
 
-// hybrid2Init is the final mixers' starting weights, ×2^-16: the mean of
+// hybridInit is the final mixers' starting weights, ×2^-16: the mean of
 // the three first-layer mixers (as their second layer starts), and cm's
 // APMs and the APMs on the outside P as revision 1 weighed them.
-var hybrid2Init = [hybrid2Inputs]int32{5461, 5461, 5461, 1 << 13, 1 << 13, 1 << 14, 0, 1 << 14, 0}
+var hybridInit = [hybridInputs]int32{5461, 5461, 5461, 1 << 13, 1 << 13, 1 << 14, 0, 1 << 14, 0}
 
 // mixOwnMatchBits bounds the size of a stream's own match table.
 const mixOwnMatchBits = 16
@@ -72,8 +72,8 @@ func newHybridStage(hb uint) *hybridStage {
 	return &hybridStage{
 		a1: newCountAPM(256), a2: newCountAPM(1 << 16),
 		q1: newCountAPM(1 << 16), q2: newCountAPM(1 << (hb + 8)), qm: newCountAPM(1 << 14),
-		m1: repeatWeights(hybrid2Init[:], hybrid2Sets1),
-		m2: repeatWeights(hybrid2Init[:], hybrid2Sets2),
+		m1: repeatWeights(hybridInit[:], hybridSets1),
+		m2: repeatWeights(hybridInit[:], hybridSets2),
 		f1: newCountAPM(1 << 16), f2: newCountAPM(1 << (hb + 8)), f3: newCountAPM(1 << (hb + 8)),
 	}
 }
@@ -169,13 +169,13 @@ func (s *hybridStage) refine(m *model, p int32) int32 {
 	if m.matchBit >= 0 {
 		ms = (1+m.matchBit)<<4 | min(m.matchLen>>2, 15)
 	}
-	s.x = [hybrid2Inputs]int32{m.dots[0], m.dots[1], m.dots[2], stretch(a1), stretch(a2),
+	s.x = [hybridInputs]int32{m.dots[0], m.dots[1], m.dots[2], stretch(a1), stretch(a2),
 		stretch(s.q1.refine(q, o1)), stretch(q), stretch(s.q2.refine(q, o2)), stretch(s.qm.refine(q, c0|ms<<8))}
 	f1, f2 := &s.final[0], &s.final[1]
-	f1.sel = (c0<<2 | m.conf | m.ml<<10) * hybrid2Inputs
-	f2.sel = (int(m.c4&0xFF)<<2 | m.conf) * hybrid2Inputs
-	d1 := dot(s.x[:], s.m1[f1.sel:f1.sel+hybrid2Inputs])
-	d2 := dot(s.x[:], s.m2[f2.sel:f2.sel+hybrid2Inputs])
+	f1.sel = (c0<<2 | m.conf | m.ml<<10) * hybridInputs
+	f2.sel = (int(m.c4&0xFF)<<2 | m.conf) * hybridInputs
+	d1 := dot(s.x[:], s.m1[f1.sel:f1.sel+hybridInputs])
+	d2 := dot(s.x[:], s.m2[f2.sel:f2.sel+hybridInputs])
 	f1.pr, f2.pr = squash(d1), squash(d2)
 	p = min(max(squash((d1+d2)>>1), 1), 4095)
 	return (p + s.f1.refine(p, o1) + s.f2.refine(p, o2) + s.f3.refine(p, o3) + 2) >> 2

@@ -1,5 +1,7 @@
 package cm
 
+import "zpng/codec"
+
 // The model predicts each bit of the input, most significant bit first,
 // from the bytes before it. FORMAT.md section 10 is the exact contract;
 // encoder and decoder run this same code. Its counters, contexts, match
@@ -169,8 +171,8 @@ type model struct {
 	stage stage
 	pr    int32 // final prediction
 	hb    uint  // hash bits of the order-2 and order-3 APM contexts
-	// c0 + these: the hashed order-2 and order-3 APM contexts, set with
-	// the byte's other contexts
+	// c0 + these: the hashed order-2 and order-3 APM contexts of revision
+	// 2's stages, set with the byte's other contexts
 	apmO2, apmO3 int
 
 	// Methods hybrid and hybrid1 (mix.go), when mix is set: another model's
@@ -257,11 +259,11 @@ func newTables(n int64, r *rates) *model {
 	return m
 }
 
-// newModel returns the model of method cm, or of cm1 if cm1, for an
-// input of n bytes, its first bit predicted.
-func newModel(n int64, cm1 bool) *model {
+// newModel returns the model of method method, cm or cm1, for an input of
+// n bytes, its first bit predicted.
+func newModel(method codec.Method, n int64) *model {
 	var m *model
-	if cm1 {
+	if method == codec.MethodCM1 {
 		m = newTables(n, &rates1)
 		m.stage = newCM1Stage()
 	} else {
