@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"zpng/codec"
+	"zpng/codec/entropy"
 	"zpng/core"
 	"zpng/core/engine"
 	"zpng/core/model"
@@ -107,7 +108,7 @@ func runEval(args []string) int {
 }
 
 func segments(data []byte, segment int) [][]byte {
-	sizes := codec.SplitSizes(int64(len(data)), max(len(data)/max(segment, 1), 1))
+	sizes := entropy.SplitSizes(int64(len(data)), max(len(data)/max(segment, 1), 1))
 	segs := make([][]byte, len(sizes))
 	off := int64(0)
 	for i, s := range sizes {

@@ -1,3 +1,9 @@
+// Package codec reads and writes the ZPNG container: an 8-bit RGB PNG whose
+// pixel bytes carry a header and typed sections, among them the payload of
+// one compression method. It defines the method and section ids and the
+// reader's errors; the methods themselves live in its subpackages
+// (classic, cm) and their coders in entropy. FORMAT.md specifies the
+// format byte by byte.
 package codec
 
 import (

@@ -1,16 +1,23 @@
-package codec
+package codec_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"io"
 	"testing"
+
+	"zpng/codec"
+	"zpng/codec/classic"
+	"zpng/codec/cm"
+	"zpng/codec/entropy"
+	"zpng/codec/internal/sample"
 )
 
 // Known reader errors; anything else from reading bytes in memory is a bug.
 func expectedReadError(err error) bool {
-	for _, e := range []error{ErrNotZPNG, ErrTruncated, ErrCorrupt, ErrUnsupportedVersion, ErrUnsupportedMethod} {
+	for _, e := range []error{codec.ErrNotZPNG, codec.ErrTruncated, codec.ErrCorrupt, codec.ErrUnsupportedVersion, codec.ErrUnsupportedMethod} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -21,19 +28,19 @@ func expectedReadError(err error) bool {
 // checkDecode reads a ZPNG image and decodes its payload, which must never
 // panic and must fail only with the reader's sentinel errors.
 func checkDecode(t *testing.T, data []byte) {
-	c, err := ReadBytes(data)
+	c, err := codec.ReadBytes(data)
 	if err != nil {
 		if !expectedReadError(err) {
 			t.Fatalf("unexpected error kind: %v", err)
 		}
 		return
 	}
-	if c.Width*c.Height*3 < c.DataLen || c.DataLen > int64(MaxExpansion*len(data)+expansionSlack) {
+	if c.Width*c.Height*3 < c.DataLen || c.DataLen > int64(codec.MaxExpansion*len(data)+codec.ExpansionSlack) {
 		t.Fatalf("accepted %d bytes of data in a %dx%d image from %d bytes", c.DataLen, c.Width, c.Height, len(data))
 	}
-	if strm, ok := c.Section(SectionStreams); ok {
-		payload, _ := c.Section(SectionPayload)
-		if d, err := NewStreamDecoder(strm, payload, c.OriginalSize); err == nil {
+	if strm, ok := c.Section(codec.SectionStreams); ok {
+		payload, _ := c.Section(codec.SectionPayload)
+		if d, err := entropy.NewStreamDecoder(strm, payload, c.OriginalSize); err == nil {
 			f := make([]uint16, 256*len(d.Streams))
 			for i := range f {
 				f[i] = 256
@@ -44,16 +51,20 @@ func checkDecode(t *testing.T, data []byte) {
 					t.Fatalf("uniform tables failed: %v", err)
 				}
 			}
-		} else if !errors.Is(err, ErrCorrupt) {
+		} else if !errors.Is(err, codec.ErrCorrupt) {
 			t.Fatalf("stream table: %v", err)
 		}
 	}
-	payload, ok := c.Section(SectionPayload)
-	classical := c.Method <= MethodXz || c.Method == MethodCM || c.Method == MethodCM1
-	if !ok || !classical || c.OriginalSize > 1<<22 || c.Method >= MethodCM1 && c.OriginalSize > 1<<16 {
+	payload, ok := c.Section(codec.SectionPayload)
+	classical := c.Method <= codec.MethodXz || c.Method == codec.MethodCM || c.Method == codec.MethodCM1
+	if !ok || !classical || c.OriginalSize > 1<<22 || c.Method >= codec.MethodCM1 && c.OriginalSize > 1<<16 {
 		return
 	}
-	r, err := NewDecompressor(c.Method, payload, c.OriginalSize)
+	newDecompressor := classic.NewDecompressor
+	if c.Method >= codec.MethodCM1 {
+		newDecompressor = cm.NewDecompressor
+	}
+	r, err := newDecompressor(c.Method, payload, c.OriginalSize)
 	if err != nil {
 		if !expectedReadError(err) {
 			t.Fatalf("decompressor: %v", err)
@@ -64,30 +75,64 @@ func checkDecode(t *testing.T, data []byte) {
 	if err == nil && n != c.OriginalSize {
 		t.Fatalf("%s payload gave %d bytes for %d without an error", c.Method, n, c.OriginalSize)
 	}
-	if err != nil && !errors.Is(err, ErrCorrupt) {
+	if err != nil && !errors.Is(err, codec.ErrCorrupt) {
 		t.Fatalf("%s payload: %v", c.Method, err)
+	}
+}
+
+// image returns the ZPNG image of c.
+func image(t testing.TB, c *codec.Container) []byte {
+	var buf bytes.Buffer
+	if err := codec.Write(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// compressed returns a container holding src compressed with method m, one
+// of stored, zstd, xz, cm and cm1.
+func compressed(t testing.TB, m codec.Method, src []byte) *codec.Container {
+	newCompressor := classic.NewCompressor
+	if m == codec.MethodCM || m == codec.MethodCM1 {
+		newCompressor = cm.NewCompressor
+	}
+	var payload bytes.Buffer
+	w, err := newCompressor(m, &payload, int64(len(src)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(src)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return &codec.Container{
+		Header:   codec.Header{Method: m, OriginalSize: int64(len(src)), SHA256: sha256.Sum256(src), Name: "f"},
+		Sections: []codec.Section{{Type: codec.SectionPayload, Data: payload.Bytes()}},
 	}
 }
 
 func seedImages(f *testing.F) [][]byte {
 	var seeds [][]byte
-	for _, m := range []Method{MethodStored, MethodZstd, MethodXz, MethodCM, MethodCM1} {
-		for _, src := range [][]byte{nil, []byte("hello, hello, hello"), randomBytes(2, 300)} {
-			seeds = append(seeds, encode(f, sampleContainer(f, m, src)))
+	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz, codec.MethodCM, codec.MethodCM1} {
+		for _, src := range [][]byte{nil, []byte("hello, hello, hello"), sample.Random(2, 300)} {
+			seeds = append(seeds, image(f, compressed(f, m, src)))
 		}
 	}
 	// A neural-shaped container: weights, stream table, payload.
-	enc := NewStreamEncoder(2)
-	f16 := uniformTable()
+	enc := entropy.NewStreamEncoder(2)
+	f16 := make([]uint16, 256)
+	for i := range f16 {
+		f16[i] = 256
+	}
 	enc.EncodeStep(make([]uint16, 512), nil)
 	for i := 0; i < 5; i++ {
 		enc.EncodeStep(append(f16, f16...), []byte{byte(i), byte(2 * i)})
 	}
 	payload, table, _ := enc.Finish([]int64{5, 5})
-	seeds = append(seeds, encode(f, &Container{
-		Header: Header{Method: MethodNeural, Flags: 1, OriginalSize: 10, Name: "n"},
-		Sections: []Section{{SectionMeta, []byte(`{}`)}, {SectionWeights, []byte{1, 2, 3}},
-			{SectionStreams, table}, {SectionPayload, payload}},
+	seeds = append(seeds, image(f, &codec.Container{
+		Header: codec.Header{Method: codec.MethodNeural, Flags: 1, OriginalSize: 10, Name: "n"},
+		Sections: []codec.Section{{codec.SectionMeta, []byte(`{}`)}, {codec.SectionWeights, []byte{1, 2, 3}},
+			{codec.SectionStreams, table}, {codec.SectionPayload, payload}},
 	}))
 	return seeds
 }
@@ -107,11 +152,11 @@ func FuzzRead(f *testing.F) {
 // checks and the payload decoders behind them.
 func FuzzContainer(f *testing.F) {
 	for _, s := range seedImages(f) {
-		c, err := ReadBytes(s)
+		c, err := codec.ReadBytes(s)
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(pixels(f, c))
+		f.Add(codec.Pixels(f, c))
 	}
 	f.Fuzz(func(t *testing.T, pix []byte) {
 		if len(pix) > 1<<20 {
@@ -120,7 +165,7 @@ func FuzzContainer(f *testing.F) {
 		pix = append([]byte(nil), pix...)
 		fixChecksums(pix)
 		var buf bytes.Buffer
-		if err := writePNG(&buf, bytes.NewReader(pix), int64(len(pix))); err != nil {
+		if err := codec.WritePNG(&buf, bytes.NewReader(pix), int64(len(pix))); err != nil {
 			t.Fatal(err)
 		}
 		checkDecode(t, buf.Bytes())
@@ -130,70 +175,27 @@ func FuzzContainer(f *testing.F) {
 // fixChecksums recomputes the section and header CRCs of container bytes
 // wherever the table's lengths allow.
 func fixChecksums(p []byte) {
-	if len(p) < fixedHeaderLen+4 {
+	if len(p) < codec.FixedHeaderLen+4 {
 		return
 	}
 	hl := int(binary.LittleEndian.Uint16(p[6:]))
 	nameLen := int(binary.LittleEndian.Uint16(p[84:]))
 	count := int(binary.LittleEndian.Uint16(p[86:]))
-	if hl > len(p) || hl < fixedHeaderLen+4 {
+	if hl > len(p) || hl < codec.FixedHeaderLen+4 {
 		return
 	}
 	off := hl
 	for i := 0; i < count; i++ {
-		e := fixedHeaderLen + nameLen + sectionEntryLen*i
-		if e+sectionEntryLen > hl-4 {
+		e := codec.FixedHeaderLen + nameLen + codec.SectionEntryLen*i
+		if e+codec.SectionEntryLen > hl-4 {
 			break
 		}
 		n := binary.LittleEndian.Uint64(p[e+8:])
 		if n > uint64(len(p)-off) {
 			break
 		}
-		binary.LittleEndian.PutUint32(p[e+4:], Checksum(p[off:off+int(n)]))
+		binary.LittleEndian.PutUint32(p[e+4:], codec.Checksum(p[off:off+int(n)]))
 		off += int(n)
 	}
-	binary.LittleEndian.PutUint32(p[hl-4:], Checksum(p[:hl-4]))
-}
-
-// FuzzCoder round-trips fuzzed symbols under fuzzed tables and decodes
-// fuzzed data, which must never panic.
-func FuzzCoder(f *testing.F) {
-	f.Add([]byte{}, []byte{0})
-	f.Add([]byte("hello world"), []byte{1, 2, 3, 255})
-	f.Fuzz(func(t *testing.T, syms, shape []byte) {
-		if len(shape) == 0 || len(syms) > 1<<16 {
-			return
-		}
-		table := func(i int) []uint16 {
-			f := make([]uint16, 256)
-			s := shape[i%len(shape)]
-			for k := range f {
-				f[k] = 1
-			}
-			f[s] += 65536 - 256 - uint16(shape[(i+1)%len(shape)])*200
-			f[byte(s+1)] += uint16(shape[(i+1)%len(shape)]) * 200
-			return f
-		}
-		enc := NewEncoder()
-		for i, c := range syms {
-			if err := enc.Encode(table(i), c); err != nil {
-				t.Fatal(err)
-			}
-		}
-		data := append([]byte(nil), enc.Finish()...)
-		dec, _ := NewDecoder(data)
-		for i, want := range syms {
-			got, err := dec.Decode(table(i))
-			if err != nil || got != want {
-				t.Fatalf("symbol %d: %d, %v; want %d", i, got, err, want)
-			}
-		}
-		// The symbols as coded data: any outcome but a panic.
-		dec.Reset(syms)
-		for i := 0; i < len(shape)*4; i++ {
-			if _, err := dec.Decode(table(i)); err != nil {
-				break
-			}
-		}
-	})
+	binary.LittleEndian.PutUint32(p[hl-4:], codec.Checksum(p[:hl-4]))
 }

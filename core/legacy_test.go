@@ -51,3 +51,37 @@ func TestLegacyImages(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenImages: images of testdata/legacy.txt that zpng made with
+// methods stored, zstd, xz and cm (at commit 421b7ea) restore, and the same
+// input and settings still make them byte for byte.
+func TestGoldenImages(t *testing.T) {
+	want, err := os.ReadFile(filepath.Join("testdata", "legacy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(t.TempDir(), "legacy.txt") // the name is in the header
+	if err := os.WriteFile(in, want, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"stored", "zstd", "xz", "cm"} {
+		golden := filepath.Join("testdata", "golden-"+m+".zpng.png")
+		out := filepath.Join(t.TempDir(), "restored.txt")
+		r, err := Decompress(context.Background(), golden, out, Options{Engine: "go"})
+		if err != nil {
+			t.Fatalf("%s: %v", golden, err)
+		}
+		got, _ := os.ReadFile(out)
+		if !bytes.Equal(got, want) || r.Method != m {
+			t.Errorf("%s: restored %d bytes (method %s), want legacy.txt", golden, len(got), r.Method)
+		}
+		img := filepath.Join(t.TempDir(), "again.png")
+		if _, err := Compress(context.Background(), in, img, Options{Method: m, Model: "small", Engine: "go"}); err != nil {
+			t.Fatalf("--method %s: %v", m, err)
+		}
+		again, _ := os.ReadFile(img)
+		if old, _ := os.ReadFile(golden); !bytes.Equal(again, old) {
+			t.Errorf("--method %s makes an image of %d bytes that differs from %s (%d bytes)", m, len(again), golden, len(old))
+		}
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"zpng/codec"
+	"zpng/codec/classic"
+	"zpng/codec/cm"
 )
 
 // method is one way of turning a file into container sections and back.
@@ -127,8 +129,12 @@ func methodByID(id codec.Method) (method, error) {
 	return nil, fmt.Errorf("%w: this zpng cannot decode method %s (id %d)", codec.ErrUnsupportedMethod, id, uint8(id))
 }
 
-// classical is stored, zstd, xz or cm: one DATA section made by package codec.
+// classical is stored, zstd, xz (package classic), cm or cm1 (package cm):
+// one DATA section that codes the whole file.
 type classical struct{ m codec.Method }
+
+// isCM says whether the method is one of package cm's.
+func (c classical) isCM() bool { return c.m == codec.MethodCM || c.m == codec.MethodCM1 }
 
 func init() {
 	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz, codec.MethodCM} {
@@ -143,7 +149,11 @@ func (c classical) available(*Options) error { return nil }
 
 func (c classical) encode(ctx context.Context, j *job, src []byte) (*encoded, error) {
 	var payload bytes.Buffer
-	w, err := codec.NewCompressor(c.m, &payload, int64(len(src)))
+	newCompressor := classic.NewCompressor
+	if c.isCM() {
+		newCompressor = cm.NewCompressor
+	}
+	w, err := newCompressor(c.m, &payload, int64(len(src)))
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +175,11 @@ func (c classical) decode(ctx context.Context, j *job, ct *codec.Container, w io
 	if !ok {
 		return fmt.Errorf("%w: no DATA section", codec.ErrCorrupt)
 	}
-	r, err := codec.NewDecompressor(c.m, payload, ct.OriginalSize)
+	newDecompressor := classic.NewDecompressor
+	if c.isCM() {
+		newDecompressor = cm.NewDecompressor
+	}
+	r, err := newDecompressor(c.m, payload, ct.OriginalSize)
 	if err != nil {
 		return err
 	}

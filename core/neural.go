@@ -15,6 +15,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"zpng/codec"
+	"zpng/codec/entropy"
 	"zpng/core/engine"
 	"zpng/core/model"
 	"zpng/core/quant"
@@ -81,7 +82,7 @@ const (
 const maxFullWeights = 256 << 20
 
 // neural is method neural (the model's byte tables drive a range coder) or
-// a hybrid method (codec/mix.go: the model's prediction of each bit is
+// a hybrid method (package codec/cm: the model's prediction of each bit is
 // mixed with the cm model's and coded bit by bit): hybrid, or hybrid1, which
 // only decodes older images. All share everything else: the model choice,
 // the fine-tune, the sections. Auto tries hybrid, which codes alice29.txt
@@ -296,7 +297,7 @@ func (nm neural) encode(ctx context.Context, j *job, src []byte) (*encoded, erro
 		}
 	}
 	if best.table == nil { // an empty file: one empty stream
-		best.payload, best.table, _ = codec.NewStreamEncoder(1).Finish([]int64{0})
+		best.payload, best.table, _ = entropy.NewStreamEncoder(1).Finish([]int64{0})
 	}
 	meta.Embedded, meta.EmbeddedBytes = weightsKinds[best.kind], len(best.weights)
 	size := len(best.weights) + len(best.table) + len(best.payload)
@@ -739,7 +740,7 @@ func (nm neural) decode(ctx context.Context, j *job, c *codec.Container, w io.Wr
 	if !ok1 || !ok2 {
 		return fmt.Errorf("%w: a %s image needs STRM and DATA sections", codec.ErrCorrupt, nm.name())
 	}
-	streams, err := codec.ParseStreamTable(table, c.OriginalSize, int64(len(payload)))
+	streams, err := entropy.ParseStreamTable(table, c.OriginalSize, int64(len(payload)))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"zpng/codec"
+	"zpng/codec/cm"
+	"zpng/codec/entropy"
 	"zpng/core/engine"
 )
 
@@ -34,7 +36,7 @@ func streamCount(n int64) int {
 const checkEvery = 64
 
 // stepEncoder codes one byte of each active stream per step: a
-// codec.StreamEncoder (method neural) or codec.MixEncoder (method hybrid).
+// entropy.StreamEncoder (method neural) or cm.MixEncoder (method hybrid).
 type stepEncoder interface {
 	EncodeStep(freqs []uint16, syms []byte) error
 	Finish(symbols []int64) (payload, table []byte, err error)
@@ -45,17 +47,17 @@ type stepDecoder interface {
 	DecodeStep(freqs []uint16, out []byte) error
 }
 
-// encodeStreams codes src as B streams (codec.SplitSizes) under p, whose
+// encodeStreams codes src as B streams (entropy.SplitSizes) under p, whose
 // batch is B, with the range coder (method neural) or the coder of a hybrid
 // method. It returns the payload and the STRM section. done, if not nil, is
 // called now and then with the number of bytes coded.
 func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, method codec.Method, done func(int64)) (payload, table []byte, err error) {
 	B := p.Batch()
-	sizes := codec.SplitSizes(int64(len(src)), B)
+	sizes := entropy.SplitSizes(int64(len(src)), B)
 	offs := offsets(sizes)
-	var enc stepEncoder = codec.NewStreamEncoder(B)
+	var enc stepEncoder = entropy.NewStreamEncoder(B)
 	if method != codec.MethodNeural {
-		if enc, err = codec.NewMixEncoder(method, sizes); err != nil {
+		if enc, err = cm.NewMixEncoder(method, sizes); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -97,15 +99,15 @@ func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, method c
 // not bound the original size).
 func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byte, n int64, method codec.Method, w io.Writer, done func(int64)) error {
 	var dec stepDecoder
-	var streams []codec.Stream
+	var streams []entropy.Stream
 	if method != codec.MethodNeural {
-		d, err := codec.NewMixDecoder(method, table, payload, n)
+		d, err := cm.NewMixDecoder(method, table, payload, n)
 		if err != nil {
 			return err
 		}
 		dec, streams = d, d.Streams
 	} else {
-		d, err := codec.NewStreamDecoder(table, payload, n)
+		d, err := entropy.NewStreamDecoder(table, payload, n)
 		if err != nil {
 			return err
 		}
@@ -115,7 +117,7 @@ func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byt
 	if p.Batch() != B {
 		return fmt.Errorf("neural: predictor for %d streams, image has %d", p.Batch(), B)
 	}
-	sizes := codec.SplitSizes(n, B)
+	sizes := entropy.SplitSizes(n, B)
 	for i, s := range streams {
 		if s.Symbols != sizes[i] {
 			return fmt.Errorf("%w: stream %d holds %d bytes, want %d", codec.ErrCorrupt, i, s.Symbols, sizes[i])

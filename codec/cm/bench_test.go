@@ -1,4 +1,4 @@
-package codec
+package cm
 
 import (
 	"bytes"
@@ -6,6 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"zpng/codec"
+	"zpng/codec/classic"
+	"zpng/codec/internal/sample"
 )
 
 // benchInputs are Canterbury files, if the benchmark folder is there, and a
@@ -18,7 +22,7 @@ func benchInputs(b *testing.B) map[string][]byte {
 		}
 	}
 	if len(in) == 0 {
-		in["mixed"] = mixedSample(1 << 20)
+		in["mixed"] = sample.Mixed(1 << 20)
 	}
 	return in
 }
@@ -27,7 +31,7 @@ func benchInputs(b *testing.B) map[string][]byte {
 // 1 of the model).
 func BenchmarkCMCompress(b *testing.B) {
 	for name, src := range benchInputs(b) {
-		for _, m := range []Method{MethodCM, MethodCM1} {
+		for _, m := range []codec.Method{codec.MethodCM, codec.MethodCM1} {
 			b.Run(name+"/"+m.String(), func(b *testing.B) {
 				b.SetBytes(int64(len(src)))
 				var n int
@@ -52,10 +56,10 @@ func BenchmarkCMCompress(b *testing.B) {
 func BenchmarkMixEncode(b *testing.B) {
 	src, err := os.ReadFile(filepath.Join(canterburyDir, "alice29.txt"))
 	if err != nil {
-		src = mixedSample(1 << 17)
+		src = sample.Mixed(1 << 17)
 	}
 	model := learntModel(src)
-	for _, m := range []Method{MethodHybrid, MethodHybrid1} {
+	for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodHybrid1} {
 		b.Run(m.String(), func(b *testing.B) {
 			b.SetBytes(int64(len(src)))
 			var n int
@@ -74,7 +78,7 @@ func BenchmarkCMDecompress(b *testing.B) {
 			payload := cmCompress(b, src)
 			b.SetBytes(int64(len(src)))
 			for b.Loop() {
-				r, err := NewDecompressor(MethodCM, payload, int64(len(src)))
+				r, err := NewDecompressor(codec.MethodCM, payload, int64(len(src)))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -94,7 +98,7 @@ func BenchmarkXzCompress(b *testing.B) {
 			b.SetBytes(int64(len(src)))
 			for b.Loop() {
 				var buf bytes.Buffer
-				w, _ := NewCompressor(MethodXz, &buf, int64(len(src)))
+				w, _ := classic.NewCompressor(codec.MethodXz, &buf, int64(len(src)))
 				w.Write(src)
 				if err := w.Close(); err != nil {
 					b.Fatal(err)

@@ -1,4 +1,9 @@
-package codec
+// Package entropy holds ZPNG's entropy coders: the range coder of method
+// neural, which codes bytes under 256-entry frequency tables, the binary
+// arithmetic coder of methods cm and hybrid, which codes bits under 12-bit
+// probabilities, and the stream table (STRM section) of the methods that
+// code a file as side-by-side streams. FORMAT.md is the exact contract.
+package entropy
 
 import (
 	"errors"
@@ -23,7 +28,7 @@ const (
 
 // ErrBadTable reports a frequency table that cannot code the symbol:
 // shorter than 256 entries, a zero frequency, or a total above 2^16.
-var ErrBadTable = errors.New("codec: invalid frequency table")
+var ErrBadTable = errors.New("entropy: invalid frequency table")
 
 // Encoder is a range encoder for one stream of bytes, each coded with its own
 // frequency table (256 entries, total 2^16, every coded symbol's entry ≥ 1).
@@ -152,7 +157,7 @@ type Decoder struct {
 
 // ErrCoder reports a range-coded stream that does not decode with the
 // tables given: the data is corrupt or the tables differ from the encoder's.
-var ErrCoder = errors.New("codec: range-coded data does not match the model")
+var ErrCoder = errors.New("entropy: range-coded data does not match the model")
 
 // NewDecoder starts decoding data. It never fails today; the error is there
 // so that future stream versions can be refused.

@@ -1,11 +1,16 @@
-package codec
+package cm
 
-// The model of method cm: it predicts each bit of the input, most
-// significant bit first, from the bytes before it. FORMAT.md section 10 is
-// the exact contract; encoder and decoder run this same code. It has two
-// revisions: 1, of method cm1 (id 4) and hybrid1 (5), which zpng still
-// decodes, and 2, of methods cm (6) and hybrid (7), whose APMs learn fast
-// at first (countAPM) and whose mixers learn at a lower rate.
+import "zpng/codec"
+
+// The model predicts each bit of the input, most significant bit first,
+// from the bytes before it. FORMAT.md section 10 is the exact contract;
+// encoder and decoder run this same code. Its counters, contexts, match
+// model and mixers are common to all four methods; the mixers' learning
+// rates are those of the model's revision (rates), and its last step, which
+// refines the mixers' prediction, is the method's own (stage): cm and
+// hybrid run revision 2, whose APMs learn fast at first (countAPM); cm1 and
+// hybrid1 run revision 1 (revision1.go), which zpng decodes but no longer
+// makes.
 
 const (
 	cmHashed   = 8                        // hashed context models
@@ -50,19 +55,10 @@ func counterUpdate(c *uint32, bit int, limit uint32) {
 	*c = (uint32(p)^(1<<21))<<10 | n
 }
 
-// cmSlot holds one nibble's counters of one hashed context: word 0 is a
+// A slot holds one nibble's counters of one hashed context: word 0 is a
 // 16-bit check (high half) and a use count (low half), words 1…15 the
 // counters of the nibble's bit tree (1, then 2–3, 4–7, 8–15).
-type cmSlot [16]uint32
-
-type cmAPM struct {
-	t   []uint16 // 33 points per context
-	idx int
-}
-
-func newCMAPM(contexts int) *cmAPM {
-	return &cmAPM{t: apmCurves[uint16](contexts)}
-}
+type slot [16]uint32
 
 // apmCurves returns the starting points of an APM: in every context the
 // identity curve, point j at squash((j − 16)·128)·16.
@@ -77,26 +73,11 @@ func apmCurves[T uint16 | uint32](contexts int) []T {
 	return t
 }
 
-// refine interpolates the context's curve at stretch(p) and remembers the
-// nearer point for update.
-func (a *cmAPM) refine(p int32, cx int) int32 {
-	s := stretch(p) + 2048
-	lo, w := s>>7, s&127
-	base := cx*33 + int(lo)
-	a.idx = base + int(w>>6)
-	return (int32(a.t[base])*(128-w) + int32(a.t[base+1])*w) >> 11
-}
-
-func (a *cmAPM) update(bit int, rate uint) {
-	v := int32(a.t[a.idx])
-	v += (int32(bit)*65535 - v) >> rate
-	a.t[a.idx] = uint16(v)
-}
-
-// countAPM is the APM of revision 2: each point also counts its updates, n,
-// and moves by 1/(n + 1.5) of its error until n reaches a limit, so that a
-// context's curve is learnt from its first few bits rather than over
-// hundreds; and an update moves both points around p.
+// A countAPM (adaptive probability map) refines a probability p in a
+// context by a curve of 33 points over stretch(p), interpolated. Each point
+// also counts its updates, n, and moves by 1/(n + 1.5) of its error until n
+// reaches a limit, so that a context's curve is learnt from its first few
+// bits rather than over hundreds; and an update moves both points around p.
 type countAPM struct {
 	t   []uint32 // 33 points per context: the value (low 16 bits) and n
 	idx int
@@ -138,7 +119,7 @@ func orderHash(c4 uint32, k, bits uint) int {
 	return int((c4 & (1<<(8*k) - 1)) * 0x9E3779B1 >> (32 - bits))
 }
 
-type cmModel struct {
+type model struct {
 	// history
 	hist     []byte
 	histMask int
@@ -159,10 +140,10 @@ type cmModel struct {
 	// counters
 	t0       []uint32 // 256
 	t1       []uint32 // 65536
-	tabs     [cmHashed][]cmSlot
+	tabs     [cmHashed][]slot
 	slotBits uint
 	ctx      [cmHashed]uint64 // context hashes, set at each byte boundary
-	slots    [cmHashed]*cmSlot
+	slots    [cmHashed]*slot
 	ctr      [cmHashed + 2]*uint32
 
 	// match model
@@ -184,26 +165,54 @@ type cmModel struct {
 	w2sel int
 	dot2  int32
 	pr2   int32
-	apm1  *cmAPM // revision 1
-	apm2  *cmAPM
-	pr    int32 // final prediction
+	ml    int    // match level of the weight sets: 0 (none), 1 … 3 by length
+	rates *rates // the mixers' learning rates
 
-	// Revision 2: countAPMs by order 0, 1 and (method cm only) hashed order 2.
-	v2       bool
-	hb       uint // hash bits of the order-2 and order-3 APM contexts
-	ca1, ca2 *countAPM
-	ca3      *countAPM // method cm only
-	// c0 + these: the hashed order-2 and order-3 APM contexts, set with
-	// the byte's other contexts
+	stage stage
+	pr    int32 // final prediction
+	hb    uint  // hash bits of the order-2 and order-3 APM contexts
+	// c0 + these: the hashed order-2 and order-3 APM contexts of revision
+	// 2's stages, set with the byte's other contexts
 	apmO2, apmO3 int
 
-	// Method hybrid (mix.go), when mix is set: another model's prediction
-	// of each bit is one more input of the mixers and of final mixers.
+	// Methods hybrid and hybrid1 (mix.go), when mix is set: another model's
+	// prediction of each bit is one more input of the mixers and of the
+	// stage's final mixers.
 	mix      *mixState
-	outsideP int32                // 12-bit P(1) of the next bit, set before predict
-	conf     int                  // how sure the outside model is of this bit: 0 … 3 (revision 2)
-	fx       [hybrid2Inputs]int32 // the final mixers' inputs
-	final    [2]finalStep
+	outsideP int32 // 12-bit P(1) of the next bit, set before predict
+	byConf   bool  // method hybrid: mixers 0 and 1 choose weight sets by conf too
+	conf     int   // how sure the outside model is of this bit: 0 … 3
+}
+
+// A stage is the model's last step, one for each method: refine turns the
+// mixers' prediction p into the model's, and update learns from the coded
+// bit. A hybrid's streams share one stage, whose state between predicting
+// a bit and learning it is that bit's.
+type stage interface {
+	refine(m *model, p int32) int32
+	update(m *model, bit int)
+}
+
+// cmStage is the last step of method cm: countAPMs on p by order 0, order 1
+// and hashed order 2, averaged with p.
+type cmStage struct{ a1, a2, a3 *countAPM }
+
+func newCMStage(hb uint) *cmStage {
+	return &cmStage{newCountAPM(256), newCountAPM(1 << 16), newCountAPM(1 << (hb + 8))}
+}
+
+func (s *cmStage) refine(m *model, p int32) int32 {
+	c0 := int(m.c0)
+	a1 := s.a1.refine(p, c0)
+	a2 := s.a2.refine(p, m.order1())
+	a3 := s.a3.refine(p, c0|m.apmO2)
+	return (p + a1 + a2 + a3 + 2) >> 2
+}
+
+func (s *cmStage) update(_ *model, bit int) {
+	s.a1.update(bit)
+	s.a2.update(bit)
+	s.a3.update(bit)
 }
 
 // cmMixerSets is the number of weight sets of each first-layer mixer;
@@ -218,14 +227,14 @@ func ceilLog2(n int64) uint {
 	return b
 }
 
-// newCMTables sizes the tables for an input of n bytes, of revision 2 if
-// v2; they are untouched until the first lookup. The caller gives it a
-// history.
-func newCMTables(n int64, v2 bool) *cmModel {
-	m := &cmModel{c0: 1, matchBit: -1, v2: v2}
+// newTables sizes the tables for an input of n bytes, whose mixers learn
+// at rates r; they are untouched until the first lookup. The caller gives
+// it a history and a stage.
+func newTables(n int64, r *rates) *model {
+	m := &model{c0: 1, matchBit: -1, rates: r, hb: hashBits(n)}
 	m.slotBits = min(max(ceilLog2(n)-3, cmMinSlotBits), cmMaxSlotBits)
 	for i := range m.tabs {
-		m.tabs[i] = make([]cmSlot, 1<<m.slotBits)
+		m.tabs[i] = make([]slot, 1<<m.slotBits)
 	}
 	mb := min(max(ceilLog2(n), 8), cmMaxMatchBits)
 	m.matchTab = make([]uint32, 1<<mb)
@@ -243,13 +252,6 @@ func newCMTables(n int64, v2 bool) *cmModel {
 	for j := range m.w2 {
 		m.w2[j] = 65536 / cmMixers
 	}
-	if v2 {
-		m.hb = hashBits(n)
-		m.ca1, m.ca2 = newCountAPM(256), newCountAPM(1<<16)
-	} else {
-		m.apm1 = newCMAPM(256)
-		m.apm2 = newCMAPM(1 << 16)
-	}
 	for i := range m.lastPos {
 		m.lastPos[i] = -1
 	}
@@ -257,12 +259,16 @@ func newCMTables(n int64, v2 bool) *cmModel {
 	return m
 }
 
-// newCMModel sizes the tables for an input of n bytes and predicts its
-// first bit.
-func newCMModel(n int64, v2 bool) *cmModel {
-	m := newCMTables(n, v2)
-	if v2 {
-		m.ca3 = newCountAPM(1 << (m.hb + 8))
+// newModel returns the model of method method, cm or cm1, for an input of
+// n bytes, its first bit predicted.
+func newModel(method codec.Method, n int64) *model {
+	var m *model
+	if method == codec.MethodCM1 {
+		m = newTables(n, &rates1)
+		m.stage = newCM1Stage()
+	} else {
+		m = newTables(n, &rates2)
+		m.stage = newCMStage(m.hb)
 	}
 	hb := min(max(ceilLog2(n), 6), cmMaxHistBits)
 	m.hist = make([]byte, 1<<hb) // a ring
@@ -288,7 +294,7 @@ func slotHash(h uint64, c0 uint32) uint64 {
 	return x
 }
 
-func (m *cmModel) at(back int) uint32 {
+func (m *model) at(back int) uint32 {
 	if back > m.pos {
 		return 0
 	}
@@ -296,7 +302,7 @@ func (m *cmModel) at(back int) uint32 {
 }
 
 // setContexts computes the hashed contexts for the next byte.
-func (m *cmModel) setContexts() {
+func (m *model) setContexts() {
 	c4, c8 := m.c4, m.c8
 	var above, above2 uint32
 	if m.rlen > 0 {
@@ -310,13 +316,11 @@ func (m *cmModel) setContexts() {
 	m.ctx[5] = hash2(5, c4&0xFFFF00, 0)
 	m.ctx[6] = hash2(6, uint32(m.rlen), above|above2<<8)
 	m.ctx[7] = hash2(7, uint32(m.rlen), above|(c4&0xFF)<<8)
-	if m.v2 {
-		m.apmO2, m.apmO3 = orderHash(c4, 2, m.hb)<<8, orderHash(c4, 3, m.hb)<<8
-	}
+	m.apmO2, m.apmO3 = orderHash(c4, 2, m.hb)<<8, orderHash(c4, 3, m.hb)<<8
 }
 
 // findSlots looks up the slots of the current nibble.
-func (m *cmModel) findSlots() {
+func (m *model) findSlots() {
 	shift := 64 - m.slotBits
 	var idx [cmHashed]int
 	var chk, first [cmHashed]uint32
@@ -339,7 +343,7 @@ func (m *cmModel) findSlots() {
 				if s2[0]&0xFFFF < first[i]&0xFFFF {
 					s = s2
 				}
-				*s = cmSlot{}
+				*s = slot{}
 				s[0] = chk[i]
 			}
 		}
@@ -351,7 +355,7 @@ func (m *cmModel) findSlots() {
 }
 
 // predict sets m.pr, the probability that the next bit is 1.
-func (m *cmModel) predict() {
+func (m *model) predict() {
 	c0 := m.c0
 	j := c0
 	if m.bitPos >= 4 {
@@ -408,7 +412,8 @@ func (m *cmModel) predict() {
 	m.wsel[0] = int(c0 & 255)
 	m.wsel[1] = int(m.c4 & 0xFF)
 	m.wsel[2] = ((ml<<1|rc)<<3|int(m.bitPos))<<2 | m.pos&3
-	if m.mix != nil && m.v2 {
+	m.ml = ml
+	if m.byConf {
 		// The weights that suit a confident outside model differ from
 		// those that suit an unsure one (alice29.txt: −0.6%).
 		m.conf = outsideConf(x[cmOutside])
@@ -435,50 +440,35 @@ func (m *cmModel) predict() {
 	m.dot2 = d2
 	m.pr2 = squash(d2)
 
-	p := m.pr2
-	o1 := int(c0 | (m.c4&0xFF)<<8)
-	switch {
-	case !m.v2:
-		a1 := m.apm1.refine(p, int(c0))
-		a2 := m.apm2.refine(p, o1)
-		p = (2*p + a1 + a2 + 2) >> 2
-		if m.mix != nil {
-			p = m.predictHybrid1(p, o1)
-		}
-	case m.mix == nil:
-		a1 := m.ca1.refine(p, int(c0))
-		a2 := m.ca2.refine(p, o1)
-		a3 := m.ca3.refine(p, int(c0)|m.apmO2)
-		p = (p + a1 + a2 + a3 + 2) >> 2
-	default:
-		a1 := m.ca1.refine(p, int(c0))
-		a2 := m.ca2.refine(p, o1)
-		p = m.predictHybrid2(a1, a2, o1, ml)
-	}
-	m.pr = min(max(p, 1), 4095)
+	m.pr = min(max(m.stage.refine(m, m.pr2), 1), 4095)
 }
+
+// order1 is the order-1 context of the next bit: c0 + 256·c1.
+func (m *model) order1() int { return int(m.c0 | (m.c4&0xFF)<<8) }
 
 const (
 	cmLimitLow  = 1023
 	cmLimitHigh = 255
-	cmMixShift  = 10
 	cmMaxWeight = 1 << 24
 )
 
-// The first-layer mixers' learning rates before 4 KiB, before 64 KiB and
-// after: revision 1's ×2^-10 (mixer 2's rate 2 ×2^-10), revision 2's
-// ×2^-14 (mixer 2's 1 ×2^-14). Revision 1's were far too high: with method
-// cm on the Canterbury corpus revision 2's first-layer rates code 6.6%
-// smaller, and mixer 2 learning hardly at all 2% smaller again.
-var (
-	cmLR1 = [3]int32{14, 9, 6}
-	cmLR2 = [3]int32{64, 24, 10}
-)
+// rates are the mixers' learning rates, which set the model's revisions
+// apart: the first layer's before 4 KiB, before 64 KiB and after, and the
+// second layer's, all ×2^-shift.
+type rates struct {
+	first  [3]int32
+	second int32
+	shift  int32
+}
 
-const cmShift2 = 14
+// rates2 are revision 2's rates. Revision 1's (rates1) are far higher: with
+// method cm on the Canterbury corpus revision 2's first-layer rates code
+// 6.6% smaller, and the second layer learning hardly at all 2% smaller
+// again.
+var rates2 = rates{first: [3]int32{64, 24, 10}, second: 1, shift: 14}
 
 // update learns from the coded bit and predicts the next.
-func (m *cmModel) update(bit int) {
+func (m *model) update(bit int) {
 	counterUpdate(m.ctr[0], bit, cmLimitLow)
 	counterUpdate(m.ctr[1], bit, cmLimitLow)
 	for i := 2; i < len(m.ctr); i++ {
@@ -496,16 +486,13 @@ func (m *cmModel) update(bit int) {
 	if m.mix != nil {
 		lp = m.mix.total
 	}
-	stage := 2
+	phase := 2
 	if lp < 4096 {
-		stage = 0
+		phase = 0
 	} else if lp < 65536 {
-		stage = 1
+		phase = 1
 	}
-	lr, lr2, shift := cmLR1[stage], int32(2), int32(cmMixShift)
-	if m.v2 {
-		lr, lr2, shift = cmLR2[stage], 1, cmShift2
-	}
+	lr, lr2, shift := m.rates.first[phase], m.rates.second, m.rates.shift
 	x := &m.x
 	for k := range m.w {
 		err := (int32(bit)<<12 - m.pm[k]) * lr
@@ -522,19 +509,7 @@ func (m *cmModel) update(bit int) {
 	for k := range w2 {
 		w2[k] = min(max(w2[k]+(m.dots[k]*err2+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
 	}
-	if m.v2 {
-		m.ca1.update(bit)
-		m.ca2.update(bit)
-		if m.mix == nil {
-			m.ca3.update(bit)
-		}
-	} else {
-		m.apm1.update(bit, 7)
-		m.apm2.update(bit, 7)
-	}
-	if m.mix != nil {
-		m.mix.update(m, bit)
-	}
+	m.stage.update(m, bit)
 
 	// the byte so far
 	m.c0 = m.c0<<1 | uint32(bit)
@@ -558,7 +533,7 @@ func (m *cmModel) update(bit int) {
 // followed the same 6 bytes as a, the position of the next byte: if at
 // least cmMinMatch bytes before them agree (and, across hybrid streams, are
 // coded, as is the byte at cand).
-func (m *cmModel) tryMatch(cand, a int) bool {
+func (m *model) tryMatch(cand, a int) bool {
 	if cand <= 0 || a-cand >= len(m.hist) {
 		return false
 	}
@@ -579,7 +554,7 @@ func isWordByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 128
 }
 
-func (m *cmModel) endByte(c byte) {
+func (m *model) endByte(c byte) {
 	p := m.pos
 	m.hist[(m.base+p)&m.histMask] = c
 	m.pos++

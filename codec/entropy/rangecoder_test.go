@@ -1,10 +1,12 @@
-package codec
+package entropy
 
 import (
 	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"zpng/codec"
 )
 
 // uniformTable gives every symbol 256.
@@ -303,11 +305,11 @@ func TestStreamsRoundTrip(t *testing.T) {
 			if string(got) != string(src) {
 				t.Fatalf("n=%d b=%d: streams decode differently", n, b)
 			}
-			if _, err := NewStreamDecoder(table2, payload, n+1); !errors.Is(err, ErrCorrupt) {
+			if _, err := NewStreamDecoder(table2, payload, n+1); !errors.Is(err, codec.ErrCorrupt) {
 				t.Errorf("wrong original size accepted: %v", err)
 			}
 			if len(payload) > 0 {
-				if _, err := NewStreamDecoder(table2, payload[1:], n); !errors.Is(err, ErrCorrupt) {
+				if _, err := NewStreamDecoder(table2, payload[1:], n); !errors.Is(err, codec.ErrCorrupt) {
 					t.Errorf("short payload accepted: %v", err)
 				}
 			}
@@ -317,8 +319,8 @@ func TestStreamsRoundTrip(t *testing.T) {
 
 func TestStreamTableLimits(t *testing.T) {
 	for _, data := range [][]byte{nil, {0, 0, 0, 0}, {1, 0, 0, 0}, {0xff, 0xff, 0xff, 0xff}} {
-		if _, err := ParseStreamTable(data, 0, 0); !errors.Is(err, ErrCorrupt) {
-			t.Errorf("table %x: %v, want ErrCorrupt", data, err)
+		if _, err := ParseStreamTable(data, 0, 0); !errors.Is(err, codec.ErrCorrupt) {
+			t.Errorf("table %x: %v, want codec.ErrCorrupt", data, err)
 		}
 	}
 }

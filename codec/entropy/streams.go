@@ -1,8 +1,10 @@
-package codec
+package entropy
 
 import (
 	"encoding/binary"
 	"fmt"
+
+	"zpng/codec"
 )
 
 // MaxStreams bounds the number of side-by-side streams in one file.
@@ -49,14 +51,14 @@ func AppendStreamTable(dst []byte, streams []Stream) []byte {
 // payloadLen.
 func ParseStreamTable(data []byte, originalSize, payloadLen int64) ([]Stream, error) {
 	if len(data) < 4 {
-		return nil, fmt.Errorf("%w: stream table of %d bytes", ErrCorrupt, len(data))
+		return nil, fmt.Errorf("%w: stream table of %d bytes", codec.ErrCorrupt, len(data))
 	}
 	n := binary.LittleEndian.Uint32(data)
 	if n == 0 || n > MaxStreams {
-		return nil, fmt.Errorf("%w: %d streams (want 1…%d)", ErrCorrupt, n, MaxStreams)
+		return nil, fmt.Errorf("%w: %d streams (want 1…%d)", codec.ErrCorrupt, n, MaxStreams)
 	}
 	if int64(len(data)) != 4+16*int64(n) {
-		return nil, fmt.Errorf("%w: stream table of %d bytes for %d streams", ErrCorrupt, len(data), n)
+		return nil, fmt.Errorf("%w: stream table of %d bytes for %d streams", codec.ErrCorrupt, len(data), n)
 	}
 	streams := make([]Stream, n)
 	var syms, bytes uint64
@@ -64,8 +66,8 @@ func ParseStreamTable(data []byte, originalSize, payloadLen int64) ([]Stream, er
 		p := data[4+16*i:]
 		s := binary.LittleEndian.Uint64(p)
 		b := binary.LittleEndian.Uint64(p[8:])
-		if s > MaxOriginalSize || b > uint64(payloadLen) {
-			return nil, fmt.Errorf("%w: stream %d claims %d symbols in %d bytes", ErrCorrupt, i, s, b)
+		if s > codec.MaxOriginalSize || b > uint64(payloadLen) {
+			return nil, fmt.Errorf("%w: stream %d claims %d symbols in %d bytes", codec.ErrCorrupt, i, s, b)
 		}
 		syms += s
 		bytes += b
@@ -73,7 +75,7 @@ func ParseStreamTable(data []byte, originalSize, payloadLen int64) ([]Stream, er
 	}
 	if syms != uint64(originalSize) || bytes != uint64(payloadLen) {
 		return nil, fmt.Errorf("%w: streams hold %d symbols in %d bytes, container has %d in %d",
-			ErrCorrupt, syms, bytes, originalSize, payloadLen)
+			codec.ErrCorrupt, syms, bytes, originalSize, payloadLen)
 	}
 	return streams, nil
 }
@@ -114,7 +116,7 @@ func (s *StreamEncoder) EncodeStep(freqs []uint16, syms []byte) error {
 // stream i.
 func (s *StreamEncoder) Finish(symbols []int64) (payload, table []byte, err error) {
 	if len(symbols) != len(s.enc) {
-		return nil, nil, fmt.Errorf("codec: %d symbol counts for %d streams", len(symbols), len(s.enc))
+		return nil, nil, fmt.Errorf("entropy: %d symbol counts for %d streams", len(symbols), len(s.enc))
 	}
 	streams := make([]Stream, len(s.enc))
 	for i := range s.enc {

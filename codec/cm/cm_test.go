@@ -1,21 +1,24 @@
-package codec
+package cm
 
 import (
 	"bytes"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"zpng/codec"
+	"zpng/codec/classic"
+	"zpng/codec/internal/sample"
 )
 
-var canterburyDir = filepath.Join("..", "..", "shared", "bench", "canterbury")
+var canterburyDir = filepath.Join("..", "..", "..", "shared", "bench", "canterbury")
 
 func cmCompress(t testing.TB, src []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	w, err := NewCompressor(MethodCM, &buf, int64(len(src)))
+	w, err := NewCompressor(codec.MethodCM, &buf, int64(len(src)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +32,7 @@ func cmCompress(t testing.TB, src []byte) []byte {
 }
 
 func cmDecompress(payload []byte, n int64) ([]byte, error) {
-	r, err := NewDecompressor(MethodCM, payload, n)
+	r, err := NewDecompressor(codec.MethodCM, payload, n)
 	if err != nil {
 		return nil, err
 	}
@@ -50,36 +53,12 @@ func cmRoundTrip(t *testing.T, name string, src []byte) []byte {
 	return payload
 }
 
-// mixedSample is text, numbers, a table of records and runs.
-func mixedSample(n int) []byte {
-	rng := rand.New(rand.NewPCG(7, 7))
-	words := []string{"the", "model", "of", "a", "context", "mixing", "coder", "predicts", "each", "bit", "and", "weights"}
-	var b bytes.Buffer
-	for b.Len() < n {
-		switch rng.IntN(4) {
-		case 0, 1:
-			for i := 0; i < 40; i++ {
-				b.WriteString(words[rng.IntN(len(words))])
-				b.WriteByte(" \n"[rng.IntN(2)*rng.IntN(2)*rng.IntN(2)])
-			}
-		case 2:
-			for i := 0; i < 30; i++ {
-				v := uint32(i*17 + rng.IntN(5))
-				b.Write([]byte{byte(v), byte(v >> 8), 0, 0, byte(rng.IntN(3)), 0x40, 0, 0})
-			}
-		case 3:
-			b.Write(make([]byte, rng.IntN(300)))
-		}
-	}
-	return b.Bytes()[:n]
-}
-
 func TestCMRoundTrip(t *testing.T) {
 	all := make([]byte, 256)
 	for i := range all {
 		all[i] = byte(i)
 	}
-	random, zeros := randomBytes(11, 1<<20), make([]byte, 1<<20)
+	random, zeros := sample.Random(11, 1<<20), make([]byte, 1<<20)
 	if testing.Short() {
 		random, zeros = random[:1<<18], zeros[:1<<18]
 	}
@@ -92,7 +71,7 @@ func TestCMRoundTrip(t *testing.T) {
 		{"all 256 values", all},
 		{"all 256 values twice", append(append([]byte(nil), all...), all...)},
 		{"random", random},
-		{"text", mixedSample(100_000)},
+		{"text", sample.Mixed(100_000)},
 		{"zeros", zeros},
 		{"ones", bytes.Repeat([]byte{0xFF}, 70_000)},
 		{"period 3", bytes.Repeat([]byte("abc"), 20_000)},
@@ -101,7 +80,7 @@ func TestCMRoundTrip(t *testing.T) {
 		payload := cmRoundTrip(t, c.name, c.src)
 		t.Logf("%-20s %8d -> %7d bytes", c.name, len(c.src), len(payload))
 		// The most compressible input too stays within the decoder's bound.
-		if !cmSizeFits(len(payload), int64(len(c.src))) {
+		if !sizeFits(len(payload), int64(len(c.src))) {
 			t.Errorf("%s: %d bytes coded in %d: beyond the decoder's bound", c.name, len(c.src), len(payload))
 		}
 		switch c.name {
@@ -140,7 +119,7 @@ func TestCMCanterbury(t *testing.T) {
 		}
 		payload := cmRoundTrip(t, filepath.Base(f), src)
 		var xz bytes.Buffer
-		w, _ := NewCompressor(MethodXz, &xz, int64(len(src)))
+		w, _ := classic.NewCompressor(codec.MethodXz, &xz, int64(len(src)))
 		w.Write(src)
 		w.Close()
 		t.Logf("%-14s %8d bytes: cm %.3f bpb, xz %.3f bpb", filepath.Base(f), len(src),
@@ -154,7 +133,7 @@ func TestCMCanterbury(t *testing.T) {
 // TestCMRevisions: method cm1 (revision 1 of the model, which zpng still
 // decodes) round-trips, and revision 2 codes text smaller.
 func TestCMRevisions(t *testing.T) {
-	code := func(m Method, src []byte) []byte {
+	code := func(m codec.Method, src []byte) []byte {
 		var buf bytes.Buffer
 		w, _ := NewCompressor(m, &buf, int64(len(src)))
 		if _, err := w.Write(src); err != nil {
@@ -173,12 +152,12 @@ func TestCMRevisions(t *testing.T) {
 		}
 		return buf.Bytes()
 	}
-	text := mixedSample(60_000)
+	text := sample.Mixed(60_000)
 	if alice, err := os.ReadFile(filepath.Join(canterburyDir, "alice29.txt")); err == nil {
 		text = alice
 	}
 	for _, src := range [][]byte{nil, {7}, bytes.Repeat([]byte("abc"), 5000), text} {
-		v1, v2 := code(MethodCM1, src), code(MethodCM, src)
+		v1, v2 := code(codec.MethodCM1, src), code(codec.MethodCM, src)
 		if len(src) == len(text) {
 			t.Logf("%d bytes of text: cm1 %d B, cm %d B", len(src), len(v1), len(v2))
 			if float64(len(v2)) > 0.95*float64(len(v1)) {
@@ -190,22 +169,22 @@ func TestCMRevisions(t *testing.T) {
 
 func TestCMWriterSize(t *testing.T) {
 	var buf bytes.Buffer
-	w, _ := NewCompressor(MethodCM, &buf, 10)
+	w, _ := NewCompressor(codec.MethodCM, &buf, 10)
 	if _, err := w.Write(make([]byte, 11)); err == nil {
 		t.Error("writing more than the declared size succeeded")
 	}
-	w, _ = NewCompressor(MethodCM, &buf, 10)
+	w, _ = NewCompressor(codec.MethodCM, &buf, 10)
 	w.Write(make([]byte, 9))
 	if err := w.Close(); err == nil {
 		t.Error("closing short of the declared size succeeded")
 	}
 }
 
-// TestCMCorrupt: a damaged payload is refused with ErrCorrupt or decodes to
+// TestCMCorrupt: a damaged payload is refused with codec.ErrCorrupt or decodes to
 // the declared size (the container's SHA-256 then catches it); never a
 // panic.
 func TestCMCorrupt(t *testing.T) {
-	src := mixedSample(20_000)
+	src := sample.Mixed(20_000)
 	payload := cmCompress(t, src)
 	n := int64(len(src))
 
@@ -213,8 +192,8 @@ func TestCMCorrupt(t *testing.T) {
 		t.Helper()
 		got, err := cmDecompress(p, size)
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Errorf("%s: error %v does not wrap ErrCorrupt", name, err)
+			if !errors.Is(err, codec.ErrCorrupt) {
+				t.Errorf("%s: error %v does not wrap codec.ErrCorrupt", name, err)
 			}
 			return
 		}
@@ -240,42 +219,37 @@ func TestCMCorrupt(t *testing.T) {
 	// asserted that the output is not the original; the container's
 	// SHA-256 refuses it.
 	// A declared size the payload cannot hold is refused before decoding.
-	if _, err := NewDecompressor(MethodCM, payload[:10], 1<<40); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("10 bytes for 2^40: %v, want ErrCorrupt", err)
+	if _, err := NewDecompressor(codec.MethodCM, payload[:10], 1<<40); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("10 bytes for 2^40: %v, want codec.ErrCorrupt", err)
 	}
-	if _, err := NewDecompressor(MethodCM, []byte{1}, 0); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("1 byte for an empty file: %v, want ErrCorrupt", err)
+	if _, err := NewDecompressor(codec.MethodCM, []byte{1}, 0); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("1 byte for an empty file: %v, want codec.ErrCorrupt", err)
 	}
-	if _, err := cmDecompress(nil, 5); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("empty payload for 5 bytes: %v, want ErrCorrupt", err)
+	if _, err := cmDecompress(nil, 5); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("empty payload for 5 bytes: %v, want codec.ErrCorrupt", err)
 	}
 }
 
-// TestCMContainer stores a cm payload in a ZPNG image and reads it back.
-func TestCMContainer(t *testing.T) {
-	src := mixedSample(5000)
-	got, _, err := decodeOriginal(encode(t, sampleContainer(t, MethodCM, src)))
-	if err != nil || !bytes.Equal(got, src) {
-		t.Fatalf("container round trip: %v", err)
-	}
-	if m, ok := ParseMethod("cm"); !ok || m != MethodCM || MethodCM.String() != "cm" {
-		t.Errorf("method name: %v %v %q", m, ok, MethodCM)
+// TestCMName: the method's name.
+func TestCMName(t *testing.T) {
+	if m, ok := codec.ParseMethod("cm"); !ok || m != codec.MethodCM || codec.MethodCM.String() != "cm" {
+		t.Errorf("method name: %v %v %q", m, ok, codec.MethodCM)
 	}
 }
 
 // FuzzCMDecode decodes arbitrary payloads for small declared sizes: an
-// error wrapping ErrCorrupt or exactly the declared size, never a panic.
+// error wrapping codec.ErrCorrupt or exactly the declared size, never a panic.
 func FuzzCMDecode(f *testing.F) {
 	f.Add(cmCompress(f, []byte("hello, hello, hello")), uint16(19))
-	f.Add(cmCompress(f, mixedSample(300)), uint16(300))
+	f.Add(cmCompress(f, sample.Mixed(300)), uint16(300))
 	f.Add([]byte{}, uint16(1))
 	f.Add([]byte{0xFF, 0xFF, 0xFF, 0xFF}, uint16(1000))
 	f.Fuzz(func(t *testing.T, payload []byte, size uint16) {
 		n := int64(size % 4096)
 		got, err := cmDecompress(payload, n)
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			if !errors.Is(err, codec.ErrCorrupt) {
+				t.Fatalf("error %v does not wrap codec.ErrCorrupt", err)
 			}
 			return
 		}
@@ -289,4 +263,20 @@ func FuzzCMDecode(f *testing.F) {
 			t.Fatalf("payload %x decodes to %x, which encodes to %x", payload, got, again)
 		}
 	})
+}
+
+// TestOtherMethods: each entry point refuses the methods it does not run.
+func TestOtherMethods(t *testing.T) {
+	if _, err := NewCompressor(codec.MethodHybrid, io.Discard, 1); !errors.Is(err, codec.ErrUnsupportedMethod) {
+		t.Errorf("compressor of method hybrid: %v", err)
+	}
+	if _, err := NewDecompressor(codec.MethodXz, nil, 0); !errors.Is(err, codec.ErrUnsupportedMethod) {
+		t.Errorf("decompressor of method xz: %v", err)
+	}
+	if _, err := NewMixEncoder(codec.MethodCM, []int64{1}); !errors.Is(err, codec.ErrUnsupportedMethod) {
+		t.Errorf("hybrid encoder of method cm: %v", err)
+	}
+	if _, err := NewMixDecoder(codec.MethodNeural, nil, nil, 0); !errors.Is(err, codec.ErrUnsupportedMethod) {
+		t.Errorf("hybrid decoder of method neural: %v", err)
+	}
 }

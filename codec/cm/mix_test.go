@@ -1,9 +1,13 @@
-package codec
+package cm
 
 import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"zpng/codec"
+	"zpng/codec/entropy"
+	"zpng/codec/internal/sample"
 )
 
 // An outside model for tests: a table per previous byte of the stream,
@@ -50,9 +54,9 @@ func learntModel(data []byte) *bigramModel {
 }
 
 // mixEncode codes data in b streams under model.
-func mixEncode(t testing.TB, m Method, data []byte, b int, model *bigramModel) (payload, table []byte) {
+func mixEncode(t testing.TB, m codec.Method, data []byte, b int, model *bigramModel) (payload, table []byte) {
 	t.Helper()
-	sizes := SplitSizes(int64(len(data)), b)
+	sizes := entropy.SplitSizes(int64(len(data)), b)
 	offs := make([]int64, b)
 	for i := 1; i < b; i++ {
 		offs[i] = offs[i-1] + sizes[i-1]
@@ -86,7 +90,7 @@ func mixEncode(t testing.TB, m Method, data []byte, b int, model *bigramModel) (
 }
 
 // mixDecode mirrors mixEncode.
-func mixDecode(m Method, table, payload []byte, n int64, model *bigramModel) ([]byte, error) {
+func mixDecode(m codec.Method, table, payload []byte, n int64, model *bigramModel) ([]byte, error) {
 	d, err := NewMixDecoder(m, table, payload, n)
 	if err != nil {
 		return nil, err
@@ -119,7 +123,7 @@ func TestMixRoundTrip(t *testing.T) {
 	text := bytes.Repeat([]byte("Alice was beginning to get very tired of sitting by her sister on the bank. "), 200)
 	inputs := map[string][]byte{
 		"one byte": {'x'},
-		"mixed":    mixedSample(30_000),
+		"mixed":    sample.Mixed(30_000),
 		"text":     text,
 		"zeros":    make([]byte, 5000),
 	}
@@ -129,7 +133,7 @@ func TestMixRoundTrip(t *testing.T) {
 				continue
 			}
 			for mname, model := range map[string]*bigramModel{"uniform": uniformModel(), "learnt": learntModel(src)} {
-				for _, m := range []Method{MethodHybrid, MethodHybrid1} {
+				for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodHybrid1} {
 					payload, table := mixEncode(t, m, src, b, model)
 					got, err := mixDecode(m, table, payload, int64(len(src)), model)
 					if err != nil {
@@ -143,11 +147,11 @@ func TestMixRoundTrip(t *testing.T) {
 		}
 	}
 	// An empty file is one empty stream.
-	payload, table := mixEncode(t, MethodHybrid, nil, 1, uniformModel())
+	payload, table := mixEncode(t, codec.MethodHybrid, nil, 1, uniformModel())
 	if len(payload) != 0 {
 		t.Errorf("empty input: %d payload bytes", len(payload))
 	}
-	if got, err := mixDecode(MethodHybrid, table, payload, 0, uniformModel()); err != nil || len(got) != 0 {
+	if got, err := mixDecode(codec.MethodHybrid, table, payload, 0, uniformModel()); err != nil || len(got) != 0 {
 		t.Errorf("empty input: %q, %v", got, err)
 	}
 }
@@ -155,10 +159,10 @@ func TestMixRoundTrip(t *testing.T) {
 // TestMixGain: a good outside model makes the payload smaller than cm's
 // alone, and a useless one costs little more than cm alone.
 func TestMixGain(t *testing.T) {
-	src := mixedSample(60_000)
+	src := sample.Mixed(60_000)
 	cm := len(cmCompress(t, src))
-	good, _ := mixEncode(t, MethodHybrid, src, 1, learntModel(src))
-	useless, _ := mixEncode(t, MethodHybrid, src, 1, uniformModel())
+	good, _ := mixEncode(t, codec.MethodHybrid, src, 1, learntModel(src))
+	useless, _ := mixEncode(t, codec.MethodHybrid, src, 1, uniformModel())
 	t.Logf("cm %d B, hybrid with bigram model %d B, with uniform model %d B", cm, len(good), len(useless))
 	if len(good) >= cm {
 		t.Errorf("a learnt outside model: %d B, cm alone %d B", len(good), cm)
@@ -167,29 +171,29 @@ func TestMixGain(t *testing.T) {
 		t.Errorf("a uniform outside model: %d B, more than 3%% over cm alone (%d B)", len(useless), cm)
 	}
 	// Streams share the cm tables: three streams cost little more than one.
-	three, _ := mixEncode(t, MethodHybrid, src, 3, learntModel(src))
+	three, _ := mixEncode(t, codec.MethodHybrid, src, 3, learntModel(src))
 	if float64(len(three)) > 1.05*float64(len(good)) {
 		t.Errorf("3 streams: %d B, one stream %d B", len(three), len(good))
 	}
 }
 
-// TestMixCorrupt: damaged streams are refused with ErrCorrupt or decode to
+// TestMixCorrupt: damaged streams are refused with codec.ErrCorrupt or decode to
 // the declared size; never a panic.
 func TestMixCorrupt(t *testing.T) {
-	src := mixedSample(20_000)
+	src := sample.Mixed(20_000)
 	model := learntModel(src)
-	payload, table := mixEncode(t, MethodHybrid, src, 2, model)
+	payload, table := mixEncode(t, codec.MethodHybrid, src, 2, model)
 	n := int64(len(src))
-	streams, err := ParseStreamTable(table, n, int64(len(payload)))
+	streams, err := entropy.ParseStreamTable(table, n, int64(len(payload)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	check := func(name string, tab, p []byte) {
 		t.Helper()
-		got, err := mixDecode(MethodHybrid, tab, p, n, model)
+		got, err := mixDecode(codec.MethodHybrid, tab, p, n, model)
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Errorf("%s: error %v does not wrap ErrCorrupt", name, err)
+			if !errors.Is(err, codec.ErrCorrupt) {
+				t.Errorf("%s: error %v does not wrap codec.ErrCorrupt", name, err)
 			}
 			return
 		}
@@ -204,15 +208,15 @@ func TestMixCorrupt(t *testing.T) {
 	}
 	// A stream one byte short and its neighbour one longer: the payload's
 	// total still fits, but stream 0 ends early.
-	moved := AppendStreamTable(nil, []Stream{
+	moved := entropy.AppendStreamTable(nil, []entropy.Stream{
 		{Symbols: streams[0].Symbols, Bytes: streams[0].Bytes - 1},
 		{Symbols: streams[1].Symbols, Bytes: streams[1].Bytes + 1},
 	})
-	if _, err := mixDecode(MethodHybrid, moved, payload, n, model); !errors.Is(err, ErrCorrupt) {
-		t.Errorf("stream boundary moved: %v, want ErrCorrupt", err)
+	if _, err := mixDecode(codec.MethodHybrid, moved, payload, n, model); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("stream boundary moved: %v, want codec.ErrCorrupt", err)
 	}
 	// Tables the payload cannot hold are refused before decoding.
-	for name, s := range map[string][]Stream{
+	for name, s := range map[string][]entropy.Stream{
 		"symbols without bytes": {{Symbols: n, Bytes: 0}, {Symbols: 0, Bytes: int64(len(payload))}},
 		"bytes without symbols": {{Symbols: 0, Bytes: 1}, {Symbols: n, Bytes: int64(len(payload)) - 1}},
 		"too many symbols":      {{Symbols: 1 << 30, Bytes: 1}, {Symbols: n, Bytes: int64(len(payload)) - 1}},
@@ -221,12 +225,12 @@ func TestMixCorrupt(t *testing.T) {
 		for _, x := range s {
 			total += x.Symbols
 		}
-		if _, err := NewMixDecoder(MethodHybrid, AppendStreamTable(nil, s), payload, total); !errors.Is(err, ErrCorrupt) {
-			t.Errorf("%s: %v, want ErrCorrupt", name, err)
+		if _, err := NewMixDecoder(codec.MethodHybrid, entropy.AppendStreamTable(nil, s), payload, total); !errors.Is(err, codec.ErrCorrupt) {
+			t.Errorf("%s: %v, want codec.ErrCorrupt", name, err)
 		}
 	}
 	// Asking a finished stream for more is an error, not a read past it.
-	d, err := NewMixDecoder(MethodHybrid, table, payload, n)
+	d, err := NewMixDecoder(codec.MethodHybrid, table, payload, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,28 +278,28 @@ func TestMixBitP(t *testing.T) {
 }
 
 func TestMixContainer(t *testing.T) {
-	if m, ok := ParseMethod("hybrid"); !ok || m != MethodHybrid || MethodHybrid.String() != "hybrid" {
-		t.Errorf("method name: %v %v %q", m, ok, MethodHybrid)
+	if m, ok := codec.ParseMethod("hybrid"); !ok || m != codec.MethodHybrid || codec.MethodHybrid.String() != "hybrid" {
+		t.Errorf("method name: %v %v %q", m, ok, codec.MethodHybrid)
 	}
 }
 
 // FuzzMixDecode decodes arbitrary payloads in one or two streams: an error
-// wrapping ErrCorrupt or the declared size, never a panic.
+// wrapping codec.ErrCorrupt or the declared size, never a panic.
 func FuzzMixDecode(f *testing.F) {
-	p, _ := mixEncode(f, MethodHybrid, []byte("hello, hello, hello"), 1, uniformModel())
+	p, _ := mixEncode(f, codec.MethodHybrid, []byte("hello, hello, hello"), 1, uniformModel())
 	f.Add(p, uint16(19), uint16(0))
 	f.Add([]byte{0xFF, 0xFF, 0xFF, 0xFF}, uint16(1000), uint16(2))
 	f.Add([]byte{}, uint16(1), uint16(0))
 	f.Fuzz(func(t *testing.T, payload []byte, size, split uint16) {
 		n := int64(size % 4096)
-		s := []Stream{{Symbols: n, Bytes: int64(len(payload))}}
+		s := []entropy.Stream{{Symbols: n, Bytes: int64(len(payload))}}
 		if k := int(split) % (len(payload) + 1); split%2 == 1 && n > 1 {
-			s = []Stream{{Symbols: n - n/2, Bytes: int64(k)}, {Symbols: n / 2, Bytes: int64(len(payload) - k)}}
+			s = []entropy.Stream{{Symbols: n - n/2, Bytes: int64(k)}, {Symbols: n / 2, Bytes: int64(len(payload) - k)}}
 		}
-		got, err := mixDecode(MethodHybrid, AppendStreamTable(nil, s), payload, n, uniformModel())
+		got, err := mixDecode(codec.MethodHybrid, entropy.AppendStreamTable(nil, s), payload, n, uniformModel())
 		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			if !errors.Is(err, codec.ErrCorrupt) {
+				t.Fatalf("error %v does not wrap codec.ErrCorrupt", err)
 			}
 			return
 		}

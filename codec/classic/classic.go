@@ -1,4 +1,6 @@
-package codec
+// Package classic holds ZPNG's classical methods, stored, zstd and xz:
+// each turns the original bytes into a DATA section (FORMAT.md section 4).
+package classic
 
 import (
 	"bytes"
@@ -8,6 +10,8 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz/lzma"
+
+	"zpng/codec"
 )
 
 // The classical methods turn the original bytes into a DATA section:
@@ -41,17 +45,17 @@ func xzDictCap(n int64) int64 {
 // NewCompressor returns a writer that compresses into w with a classical
 // method; size is the number of bytes that will be written (it sizes the
 // window). Close flushes the end of the stream.
-func NewCompressor(m Method, w io.Writer, size int64) (io.WriteCloser, error) {
+func NewCompressor(m codec.Method, w io.Writer, size int64) (io.WriteCloser, error) {
 	switch m {
-	case MethodStored:
+	case codec.MethodStored:
 		return nopCloser{w}, nil
-	case MethodZstd:
+	case codec.MethodZstd:
 		return zstd.NewWriter(w,
 			zstd.WithEncoderLevel(zstd.SpeedBestCompression),
 			zstd.WithWindowSize(zstdWindow(size)),
 			zstd.WithEncoderConcurrency(1),
 			zstd.WithEncoderCRC(false)) // the container checks the data
-	case MethodXz:
+	case codec.MethodXz:
 		code := lzma.EncodeDictCap(xzDictCap(size))
 		dict, _ := lzma.DecodeDictCap(code)
 		if _, err := w.Write([]byte{code}); err != nil {
@@ -62,10 +66,8 @@ func NewCompressor(m Method, w io.Writer, size int64) (io.WriteCloser, error) {
 			DictCap:    int(dict),
 			Matcher:    lzma.HashTable4, // its BinaryTree matcher compresses worse and far slower
 		}.NewWriter2(w)
-	case MethodCM, MethodCM1:
-		return newCMWriter(w, size, m == MethodCM), nil
 	}
-	return nil, fmt.Errorf("%w: %s is not a classical method", ErrUnsupportedMethod, m)
+	return nil, fmt.Errorf("%w: %s is not a classical method", codec.ErrUnsupportedMethod, m)
 }
 
 type nopCloser struct{ io.Writer }
@@ -74,16 +76,16 @@ func (nopCloser) Close() error { return nil }
 
 // NewDecompressor returns a reader of the original bytes of a classical
 // payload. It yields exactly originalSize bytes, or an error wrapping
-// ErrCorrupt if the payload holds more or fewer; its memory is bounded by
+// codec.ErrCorrupt if the payload holds more or fewer; its memory is bounded by
 // originalSize and the payload.
-func NewDecompressor(m Method, payload []byte, originalSize int64) (io.ReadCloser, error) {
+func NewDecompressor(m codec.Method, payload []byte, originalSize int64) (io.ReadCloser, error) {
 	switch m {
-	case MethodStored:
+	case codec.MethodStored:
 		if int64(len(payload)) != originalSize {
-			return nil, fmt.Errorf("%w: stored payload of %d bytes for a file of %d", ErrCorrupt, len(payload), originalSize)
+			return nil, fmt.Errorf("%w: stored payload of %d bytes for a file of %d", codec.ErrCorrupt, len(payload), originalSize)
 		}
 		return io.NopCloser(bytes.NewReader(payload)), nil
-	case MethodZstd:
+	case codec.MethodZstd:
 		win := uint64(max(zstdWindow(originalSize), 1<<20))
 		d, err := zstd.NewReader(bytes.NewReader(payload),
 			zstd.WithDecoderConcurrency(1),
@@ -91,26 +93,24 @@ func NewDecompressor(m Method, payload []byte, originalSize int64) (io.ReadClose
 			zstd.WithDecoderMaxWindow(win),
 			zstd.WithDecoderMaxMemory(win))
 		if err != nil {
-			return nil, fmt.Errorf("%w: zstd payload: %v", ErrCorrupt, err)
+			return nil, fmt.Errorf("%w: zstd payload: %v", codec.ErrCorrupt, err)
 		}
 		return &exactReader{r: d.IOReadCloser(), left: originalSize, what: "zstd"}, nil
-	case MethodXz:
+	case codec.MethodXz:
 		if len(payload) < 1 {
-			return nil, fmt.Errorf("%w: empty xz payload", ErrCorrupt)
+			return nil, fmt.Errorf("%w: empty xz payload", codec.ErrCorrupt)
 		}
 		dict, err := lzma.DecodeDictCap(payload[0])
 		if err != nil || dict > lzmaDictFor(originalSize) {
-			return nil, fmt.Errorf("%w: xz dictionary code %d for a file of %d bytes", ErrCorrupt, payload[0], originalSize)
+			return nil, fmt.Errorf("%w: xz dictionary code %d for a file of %d bytes", codec.ErrCorrupt, payload[0], originalSize)
 		}
 		r, err := lzma.Reader2Config{DictCap: int(dict)}.NewReader2(bytes.NewReader(payload[1:]))
 		if err != nil {
-			return nil, fmt.Errorf("%w: xz payload: %v", ErrCorrupt, err)
+			return nil, fmt.Errorf("%w: xz payload: %v", codec.ErrCorrupt, err)
 		}
 		return &exactReader{r: io.NopCloser(r), left: originalSize, what: "xz"}, nil
-	case MethodCM, MethodCM1:
-		return newCMReader(payload, originalSize, m == MethodCM)
 	}
-	return nil, fmt.Errorf("%w: %s is not a classical method", ErrUnsupportedMethod, m)
+	return nil, fmt.Errorf("%w: %s is not a classical method", codec.ErrUnsupportedMethod, m)
 }
 
 // lzmaDictFor is the largest dictionary a writer may have chosen for n bytes.
@@ -131,7 +131,7 @@ func (e *exactReader) Read(p []byte) (int, error) {
 		var b [1]byte
 		n, err := io.ReadFull(e.r, b[:])
 		if n > 0 {
-			return 0, fmt.Errorf("%w: %s payload is longer than the original size", ErrCorrupt, e.what)
+			return 0, fmt.Errorf("%w: %s payload is longer than the original size", codec.ErrCorrupt, e.what)
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return 0, io.EOF
@@ -145,7 +145,7 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	e.left -= int64(n)
 	if err == io.EOF {
 		if e.left > 0 {
-			return n, fmt.Errorf("%w: %s payload is %d bytes short", ErrCorrupt, e.what, e.left)
+			return n, fmt.Errorf("%w: %s payload is %d bytes short", codec.ErrCorrupt, e.what, e.left)
 		}
 		err = nil
 	}
@@ -153,10 +153,10 @@ func (e *exactReader) Read(p []byte) (int, error) {
 }
 
 func (e *exactReader) wrap(err error) error {
-	if err == nil || errors.Is(err, ErrCorrupt) {
+	if err == nil || errors.Is(err, codec.ErrCorrupt) {
 		return err
 	}
-	return fmt.Errorf("%w: %s payload: %v", ErrCorrupt, e.what, err)
+	return fmt.Errorf("%w: %s payload: %v", codec.ErrCorrupt, e.what, err)
 }
 
 func (e *exactReader) Close() error { return e.r.Close() }
