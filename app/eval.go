@@ -11,9 +11,9 @@ import (
 	"text/tabwriter"
 
 	"zpng/codec"
-	"zpng/core"
 	"zpng/core/engine"
 	"zpng/core/model"
+	"zpng/core/neural"
 	"zpng/core/quant"
 	"zpng/core/torch"
 )
@@ -90,7 +90,7 @@ func runEval(args []string) int {
 			p.Close()
 			return fail("eval", err)
 		}
-		hbytes, err := core.CodedBytes(context.Background(), p, data, codec.MethodHybrid)
+		hbytes, err := neural.CodedBytes(context.Background(), p, data, codec.MethodHybrid)
 		p.Close()
 		if err != nil {
 			return fail("eval", err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"zpng/codec"
+	"zpng/core/catalog"
+	"zpng/core/neural"
 )
 
 // Options steer a compression or decompression.
@@ -21,8 +23,23 @@ type Options struct {
 	Engine        string // "" (best available), torch or go
 	Threads       int
 	Force         bool // overwrite an existing output file
+	// ModelsDir is the folder searched for models besides the shipped ones;
+	// "" means ModelsDir().
+	ModelsDir string
+	// Catalog, if set, is the models to use instead of the shipped ones and
+	// the models folder.
+	Catalog *catalog.Catalog
+	// Policy, if set, replaces neural.DefaultPolicy.
+	Policy *neural.Policy
 	// Progress, if set, is called from the worker goroutine.
 	Progress func(Progress)
+}
+
+func (o *Options) catalog() *catalog.Catalog {
+	if o.Catalog != nil {
+		return o.Catalog
+	}
+	return catalog.Default(o.ModelsDir)
 }
 
 // Progress reports how far a job is.
@@ -53,7 +70,7 @@ var (
 	// ErrExists: the output file exists and Options.Force is not set.
 	ErrExists = errors.New("output file exists")
 	// ErrUnavailable: the method cannot run in this build or with these options.
-	ErrUnavailable = errors.New("method not available")
+	ErrUnavailable = neural.ErrUnavailable
 
 	ErrNotZPNG            = codec.ErrNotZPNG
 	ErrTruncated          = codec.ErrTruncated

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"zpng/codec"
+	"zpng/core/neural"
 )
 
 // method is one way of turning a file into container sections and back.
@@ -93,7 +94,7 @@ func candidates(opt *Options) ([]method, error) {
 		// the classical result to beat; stored just before them, so that
 		// ties go to real codecs.
 		rank := func(m method) int {
-			if isNeural(m.id()) {
+			if neural.IsMethod(m.id()) {
 				return -1
 			}
 			return int(m.id())

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"zpng/codec"
+	"zpng/core/neural"
 )
 
 // Compress writes input as a ZPNG image to output ("" = input + ".zpng.png").
@@ -68,7 +69,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if errors.Is(err, errNotCompetitive) {
+			if errors.Is(err, neural.ErrNotCompetitive) {
 				tried = append(tried, err.Error())
 				continue
 			}
@@ -82,7 +83,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 		if best == nil || e.size() < best.size() {
 			best, bestM = e, m
 		}
-		if !isNeural(m.id()) && (bestC == nil || e.size() < bestC.size()) {
+		if !neural.IsMethod(m.id()) && (bestC == nil || e.size() < bestC.size()) {
 			bestC, bestCM = e, m
 		}
 	}
@@ -91,7 +92,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	}
 	header := codec.Header{OriginalSize: int64(len(src)), SHA256: sum, Name: storedName(input)}
 	tmp, err := writeChecked(ctx, j, output, header, bestM, best)
-	if err != nil && isNeural(bestM.id()) && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
+	if err != nil && neural.IsMethod(bestM.id()) && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
 		// A neural image that does not decode is a bug (engines must agree
 		// bit for bit); the file still gets stored, classically.
 		checkErr := err

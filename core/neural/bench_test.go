@@ -1,6 +1,6 @@
 //go:build !notorch
 
-package core
+package neural
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"zpng/core/catalog"
 	"zpng/core/engine"
 	"zpng/core/quant"
 )
@@ -15,7 +16,7 @@ import (
 // BenchmarkPolicy measures what the stream count B and the fine-tune subset
 // cost and gain on one file with one model (torch engine, CPU):
 //
-//	ZPNG_BENCH_FILE=FILE ZPNG_BENCH_MODEL=MODEL.safetensors go test -run - -bench Policy -benchtime 1x ./core
+//	ZPNG_BENCH_FILE=FILE ZPNG_BENCH_MODEL=MODEL.safetensors go test -run - -bench Policy -benchtime 1x ./core/neural
 func BenchmarkPolicy(b *testing.B) {
 	file, spec := os.Getenv("ZPNG_BENCH_FILE"), os.Getenv("ZPNG_BENCH_MODEL")
 	if file == "" || spec == "" {
@@ -25,11 +26,11 @@ func BenchmarkPolicy(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mf, err := modelByName(spec)
+	mf, err := catalog.Default("").ByName(spec)
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, err := mf.weights()
+	w, err := mf.Weights()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,7 +60,7 @@ func BenchmarkPolicy(b *testing.B) {
 		bpb, speed := cost(base, B)
 		b.Logf("B=%4d: %.4f bpb, +%.0f B vs ideal stream table, %.1f kB/s", B, bpb, float64(16*B), speed/1000)
 	}
-	B := streamCount(int64(len(data)))
+	B := streamCount(int64(len(data)), DefaultPolicy().MinSegmentBytes)
 	bpb0, _ := cost(base, B)
 	for _, sub := range []subset{subsetBiases, subsetBiasesHead} {
 		for _, lr := range []float64{3e-3, 1e-2} {
