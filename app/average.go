@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"zpng/core/engine/torch"
 	"zpng/core/model"
-	"zpng/core/torch"
 	"zpng/core/train"
 )
 

@@ -12,10 +12,9 @@ import (
 
 	"zpng/codec"
 	"zpng/core/engine"
+	"zpng/core/engine/torch"
 	"zpng/core/model"
 	"zpng/core/neural"
-	"zpng/core/quant"
-	"zpng/core/torch"
 )
 
 func init() {
@@ -46,7 +45,7 @@ func runEval(args []string) int {
 	if err != nil {
 		return fail("eval", err)
 	}
-	q, err := quant.Quantize(w)
+	q, err := model.Quantize(w)
 	if err != nil {
 		return fail("eval", err)
 	}
@@ -85,7 +84,7 @@ func runEval(args []string) int {
 		if err != nil {
 			return fail("eval", err)
 		}
-		ibits, err := quant.CodeCost(p, segs)
+		ibits, err := engine.CodeCost(p, segs)
 		if err != nil {
 			p.Close()
 			return fail("eval", err)

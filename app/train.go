@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"zpng/core/engine/torch"
 	"zpng/core/model"
-	"zpng/core/torch"
 	"zpng/core/train"
 )
 

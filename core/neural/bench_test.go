@@ -10,7 +10,7 @@ import (
 
 	"zpng/core/catalog"
 	"zpng/core/engine"
-	"zpng/core/quant"
+	"zpng/core/model"
 )
 
 // BenchmarkPolicy measures what the stream count B and the fine-tune subset
@@ -34,7 +34,7 @@ func BenchmarkPolicy(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	base, err := quant.Quantize(w)
+	base, err := model.Quantize(w)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,14 +43,14 @@ func BenchmarkPolicy(b *testing.B) {
 		b.Fatal(err)
 	}
 	eo := engine.Options{Device: "cpu"}
-	cost := func(q *quant.Model, B int) (float64, float64) {
+	cost := func(q *model.Quantized, B int) (float64, float64) {
 		p, err := f.NewPredictor(q, B, eo)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer p.Close()
 		start := time.Now()
-		bits, err := quant.CodeCost(p, quant.Split(data, B))
+		bits, err := engine.CodeCost(p, engine.Split(data, B))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -81,12 +81,12 @@ func BenchmarkPolicy(b *testing.B) {
 				if snap {
 					snapBiases(w, tw, sub.train)
 				}
-				tq, err := quant.Quantize(tw)
+				tq, err := model.Quantize(tw)
 				if err != nil {
 					b.Fatal(err)
 				}
 				names := changedTensors(base, tq)
-				delta, err := quant.Delta(base, tq, names)
+				delta, err := model.Delta(base, tq, names)
 				if err != nil {
 					b.Fatal(err)
 				}

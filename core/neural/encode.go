@@ -18,7 +18,6 @@ import (
 	"zpng/core/catalog"
 	"zpng/core/engine"
 	"zpng/core/model"
-	"zpng/core/quant"
 )
 
 // exactLimit: files up to this size are coded with every candidate model
@@ -87,7 +86,7 @@ func Encode(ctx context.Context, src []byte, s Settings, r Reporter) (*Encoded, 
 // modelChoice is the model a job codes with.
 type modelChoice struct {
 	file  *catalog.Model
-	q     *quant.Model
+	q     *model.Quantized
 	w     *model.Weights
 	bytes float64 // its estimated size of the file from sample windows; < 0: not estimated
 }
@@ -97,7 +96,7 @@ func load(m *catalog.Model) (*modelChoice, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := quant.Quantize(w)
+	q, err := model.Quantize(w)
 	return &modelChoice{file: m, q: q, w: w, bytes: -1}, err
 }
 
@@ -210,14 +209,14 @@ func (e *encoder) compete(pick *modelChoice) error {
 
 // estimateBytes is the base model's code length for src, in bytes, from 16
 // windows of 2 KiB spread over the file (all of it when it is that small).
-func estimateBytes(f engine.Factory, eo engine.Options, q *quant.Model, src []byte) (float64, error) {
+func estimateBytes(f engine.Factory, eo engine.Options, q *model.Quantized, src []byte) (float64, error) {
 	parts := sample(src, 16, 2048)
 	p, err := f.NewPredictor(q, len(parts), eo)
 	if err != nil {
 		return 0, err
 	}
 	defer p.Close()
-	bits, err := quant.CodeCost(p, parts)
+	bits, err := engine.CodeCost(p, parts)
 	if err != nil {
 		return 0, err
 	}
@@ -239,7 +238,7 @@ func sample(src []byte, windows, size int) [][]byte {
 
 // probe measures the engine's speed in bytes per second for q with B
 // streams: a few steps after a warm-up one.
-func probe(ctx context.Context, f engine.Factory, eo engine.Options, q *quant.Model, B int) (float64, error) {
+func probe(ctx context.Context, f engine.Factory, eo engine.Options, q *model.Quantized, B int) (float64, error) {
 	p, err := f.NewPredictor(q, B, eo)
 	if err != nil {
 		return 0, err
@@ -270,7 +269,7 @@ func probe(ctx context.Context, f engine.Factory, eo engine.Options, q *quant.Mo
 // fineTune trains the base model on the file itself when that can pay. It
 // returns the tuned integer model and the tensors that changed, or nil when
 // there is none.
-func (e *encoder) fineTune(ctx context.Context, pick *modelChoice) (*quant.Model, []string, error) {
+func (e *encoder) fineTune(ctx context.Context, pick *modelChoice) (*model.Quantized, []string, error) {
 	steps := e.s.FinetuneSteps
 	minTune := minTuneBytes(pick.w, e.policy.TuneBytesPerParam)
 	switch {
@@ -302,7 +301,7 @@ func (e *encoder) fineTune(ctx context.Context, pick *modelChoice) (*quant.Model
 		return nil, nil, nil
 	}
 	snapBiases(pick.w, tw, tuneSubset.train)
-	tuned, err := quant.Quantize(tw)
+	tuned, err := model.Quantize(tw)
 	if err != nil {
 		e.notes = append(e.notes, fmt.Sprintf("fine-tuned model does not quantize, coding with the base model: %v", err))
 		return nil, nil, nil
@@ -319,7 +318,7 @@ func (e *encoder) fineTune(ctx context.Context, pick *modelChoice) (*quant.Model
 // needs to rebuild it.
 type candidate struct {
 	kind    uint16
-	q       *quant.Model
+	q       *model.Quantized
 	weights []byte // the WGHT section
 	tuned   bool
 	// filled by code:
@@ -333,9 +332,9 @@ func (c *candidate) total() float64 { return float64(len(c.weights)) + c.bits/8 
 
 // buildCandidates lists the ways to code: the base model as shipped and the
 // tuned one as a delta, or with selfContained each as full weights.
-func buildCandidates(base, tuned *quant.Model, trained []string, selfContained bool) ([]*candidate, error) {
+func buildCandidates(base, tuned *model.Quantized, trained []string, selfContained bool) ([]*candidate, error) {
 	var cs []*candidate
-	for _, q := range []*quant.Model{base, tuned} {
+	for _, q := range []*model.Quantized{base, tuned} {
 		if q == nil {
 			continue
 		}
@@ -347,7 +346,7 @@ func buildCandidates(base, tuned *quant.Model, trained []string, selfContained b
 			c.weights, err = marshalFull(q)
 		case c.tuned:
 			c.kind = weightsDelta
-			c.weights, err = quant.Delta(base, tuned, trained)
+			c.weights, err = model.Delta(base, tuned, trained)
 			if err == nil {
 				err = checkDelta(base, tuned, c.weights)
 			}
@@ -416,7 +415,7 @@ func (e *encoder) code(ctx context.Context, cands []*candidate, tuned bool, trai
 }
 
 // encodeWith codes the whole file under q.
-func (e *encoder) encodeWith(ctx context.Context, q *quant.Model) (payload, table []byte, err error) {
+func (e *encoder) encodeWith(ctx context.Context, q *model.Quantized) (payload, table []byte, err error) {
 	p, err := e.f.NewPredictor(q, e.B, e.eo)
 	if err != nil {
 		return nil, nil, err
@@ -467,7 +466,7 @@ func (e *encoder) measure(ctx context.Context, cs []*candidate) (string, error) 
 			return "", err
 		}
 		dev = deviceOf(p)
-		bits, err := quant.CodeCost(p, parts)
+		bits, err := engine.CodeCost(p, parts)
 		p.Close()
 		if err != nil {
 			return "", err
@@ -509,10 +508,10 @@ func (e *encoder) assemble(base *catalog.Model, best *candidate) (*Encoded, erro
 }
 
 // changedTensors lists the integer tensors in which tuned differs from base.
-func changedTensors(base, tuned *quant.Model) []string {
+func changedTensors(base, tuned *model.Quantized) []string {
 	var names []string
 	bt, tt := tensorsOf(base), tensorsOf(tuned)
-	for _, name := range quant.TensorNames(base.Config) {
+	for _, name := range model.QuantizedTensorNames(base.Config) {
 		if !bt[name].equal(tt[name]) {
 			names = append(names, name)
 		}
@@ -520,7 +519,7 @@ func changedTensors(base, tuned *quant.Model) []string {
 	return names
 }
 
-// intTensor is one array of a quant.Model, of either element type.
+// intTensor is one array of a model.Quantized, of either element type.
 type intTensor struct {
 	i8  []int8
 	i32 []int32
@@ -530,8 +529,8 @@ func (a intTensor) equal(b intTensor) bool {
 	return slices.Equal(a.i8, b.i8) && slices.Equal(a.i32, b.i32)
 }
 
-// tensorsOf maps quant.TensorNames to the arrays of m.
-func tensorsOf(m *quant.Model) map[string]intTensor {
+// tensorsOf maps model.QuantizedTensorNames to the arrays of m.
+func tensorsOf(m *model.Quantized) map[string]intTensor {
 	t := map[string]intTensor{"t0": {i32: m.T0}, "out.w": {i8: m.Wout}, "out.m": {i32: m.Mout}, "out.b": {i32: m.Bout}}
 	for k, l := range m.Layers {
 		p := fmt.Sprintf("l%d.", k)
@@ -544,8 +543,8 @@ func tensorsOf(m *quant.Model) map[string]intTensor {
 }
 
 // checkDelta makes sure the decoder will rebuild exactly the tuned model.
-func checkDelta(base, tuned *quant.Model, delta []byte) error {
-	got, err := quant.ApplyDelta(base, delta)
+func checkDelta(base, tuned *model.Quantized, delta []byte) error {
+	got, err := model.ApplyDelta(base, delta)
 	if err != nil {
 		return err
 	}
@@ -563,7 +562,7 @@ func checkDelta(base, tuned *quant.Model, delta []byte) error {
 	return nil
 }
 
-func marshalFull(q *quant.Model) ([]byte, error) {
+func marshalFull(q *model.Quantized) ([]byte, error) {
 	raw, err := q.MarshalBinary()
 	if err != nil {
 		return nil, err
@@ -576,7 +575,7 @@ func marshalFull(q *quant.Model) ([]byte, error) {
 	return enc.EncodeAll(raw, nil), nil
 }
 
-func unmarshalFull(data []byte) (*quant.Model, error) {
+func unmarshalFull(data []byte) (*model.Quantized, error) {
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxFullWeights), zstd.WithDecoderConcurrency(1))
 	if err != nil {
 		return nil, err
@@ -586,7 +585,7 @@ func unmarshalFull(data []byte) (*quant.Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: embedded weights: %v", codec.ErrCorrupt, err)
 	}
-	q := &quant.Model{}
+	q := &model.Quantized{}
 	if err := q.UnmarshalBinary(raw); err != nil {
 		return nil, fmt.Errorf("%w: embedded weights: %v", codec.ErrCorrupt, err)
 	}

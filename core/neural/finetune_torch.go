@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"zpng/core/engine/torch"
 	"zpng/core/model"
-	"zpng/core/torch"
 )
 
 func init() { trainer = torchFinetune }

@@ -18,15 +18,16 @@ import (
 	"zpng/codec"
 	"zpng/core/catalog"
 	"zpng/core/engine"
-	"zpng/core/quant"
+	_ "zpng/core/engine/goengine" // the pure-Go engine, in every build
+	"zpng/core/model"
 )
 
 // The header's ModelID names the base model (the SHA-256 of its file); the
 // flags say what else the decoder needs, carried in the WGHT section:
 const (
 	weightsNone  = 0 // the base model as shipped
-	weightsDelta = 1 // quant.Delta of the fine-tuned model against the base
-	weightsFull  = 2 // the whole integer model, quant.MarshalBinary, zstd
+	weightsDelta = 1 // model.Delta of the fine-tuned model against the base
+	weightsFull  = 2 // the whole integer model, model.MarshalBinary, zstd
 )
 
 var weightsKinds = map[uint16]string{weightsNone: "none", weightsDelta: "delta", weightsFull: "full"}
@@ -250,7 +251,7 @@ func Decode(ctx context.Context, c *codec.Container, w io.Writer, s Settings, r 
 
 // decodeModel rebuilds the integer model that coded c: embedded whole, or
 // the base model that c names, with the delta in wsec if there is one.
-func decodeModel(c *codec.Container, wsec []byte, name string, s *Settings) (*quant.Model, error) {
+func decodeModel(c *codec.Container, wsec []byte, name string, s *Settings) (*model.Quantized, error) {
 	if c.Flags == weightsFull {
 		return unmarshalFull(wsec)
 	}
@@ -262,12 +263,12 @@ func decodeModel(c *codec.Container, wsec []byte, name string, s *Settings) (*qu
 	if err != nil {
 		return nil, err
 	}
-	q, err := quant.Quantize(bw)
+	q, err := model.Quantize(bw)
 	if err != nil {
 		return nil, err
 	}
 	if c.Flags == weightsDelta {
-		if q, err = quant.ApplyDelta(q, wsec); err != nil {
+		if q, err = model.ApplyDelta(q, wsec); err != nil {
 			return nil, fmt.Errorf("%w: %v", codec.ErrCorrupt, err)
 		}
 	}

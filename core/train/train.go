@@ -1,6 +1,6 @@
 //go:build !notorch
 
-// Package train trains the float byte model with libtorch (core/torch):
+// Package train trains the float byte model with libtorch (core/engine/torch):
 // truncated backpropagation over random windows of bytes, Adam with
 // gradient clipping and a warm-up + cosine learning-rate schedule, on CUDA
 // or the CPU. Pretrain runs a long job over a corpus with checkpoints and
