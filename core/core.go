@@ -90,7 +90,7 @@ type Info struct {
 	Flags         uint16
 	OriginalSize  int64
 	SHA256        [32]byte
-	Name          string // the stored name reduced to a safe base name
+	Name          string // the name to restore to (RestoredName)
 	StoredName    string // the name exactly as stored
 	ModelID       [32]byte
 	Sections      []SectionInfo

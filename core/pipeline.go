@@ -186,9 +186,9 @@ func Decompress(ctx context.Context, input, output string, opt Options) (*Result
 		return nil, err
 	}
 	if output == "" {
-		output = filepath.Join(filepath.Dir(input), restoredName(c.Name, input))
+		output = filepath.Join(filepath.Dir(input), RestoredName(c.Name, input))
 	} else if isDir(output) {
-		output = filepath.Join(output, restoredName(c.Name, input))
+		output = filepath.Join(output, RestoredName(c.Name, input))
 	}
 	if err := checkOutput(input, output, opt.Force); err != nil {
 		return nil, err
@@ -285,7 +285,7 @@ func Inspect(input string) (*Info, error) {
 		Path: input, FileSize: size, Width: r.Width, Height: r.Height,
 		Version: r.Version, Method: r.Method.String(), MethodID: int(r.Method), Flags: r.Flags,
 		OriginalSize: r.OriginalSize, SHA256: r.SHA256, StoredName: r.Name,
-		Name: restoredName(r.Name, input), ModelID: r.ModelID,
+		Name: RestoredName(r.Name, input), ModelID: r.ModelID,
 		BitsPerByte: bitsPerByte(size, r.OriginalSize),
 	}
 	_, err = methodByID(r.Method)
@@ -315,9 +315,9 @@ func IsZPNG(path string) bool {
 	return err == nil
 }
 
-// restoredName is the file name to restore to: the stored name made safe,
-// or else the image's name without its suffix.
-func restoredName(stored, image string) string {
+// RestoredName is the file name to restore the image at path image to: its
+// stored name made safe, or else the image's name without its suffix.
+func RestoredName(stored, image string) string {
 	if n := SafeName(stored); n != "" {
 		return n
 	}
