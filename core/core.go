@@ -1,7 +1,9 @@
-// Package core is the ZPNG pipeline: it picks a method, builds the container,
-// decodes its own output again and checks SHA-256 before anything is written
-// in place. Each method (stored, zstd, xz, and the neural one in its own
-// files) is a small unit registered in methods.go.
+// Package core is ZPNG's API: Compress, Decompress, Verify and Inspect. It
+// picks a method, builds the container, decodes its own output again and
+// checks SHA-256 before anything is written in place. Each method is a small
+// unit registered in methods.go: the classical ones (stored, zstd, xz, cm)
+// there, and neural.go's thin adapter to package core/neural for the
+// methods that run a model.
 package core
 
 import (
