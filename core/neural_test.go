@@ -327,3 +327,19 @@ func (c cutShort) encode(ctx context.Context, j *job, src []byte) (*encoded, err
 	}
 	return e, nil
 }
+
+// TestModelsDirOption: Options.ModelsDir names the folder that models are
+// found in, for compressing by name and for restoring by identity.
+func TestModelsDirOption(t *testing.T) {
+	cat, _ := modelsDir(t, "tiny-dir", tinyCfg, 8)
+	t.Setenv("ZPNG_MODELS", t.TempDir()) // empty: only the option finds the model
+	opt := Options{Method: "neural", Model: "tiny-dir", Engine: "go", ModelsDir: cat.Dir()}
+	r, _ := roundTrip(t, prose(1500), opt, Options{Engine: "go", ModelsDir: cat.Dir()})
+	if !strings.HasPrefix(r.Model, "tiny-dir") {
+		t.Errorf("model %q", r.Model)
+	}
+	_, err := Decompress(context.Background(), r.Output, filepath.Join(t.TempDir(), "out"), Options{Engine: "go"})
+	if !errors.Is(err, ErrModelMissing) || !strings.Contains(err.Error(), "--models-dir") {
+		t.Errorf("without the option: %v, want ErrModelMissing naming --models-dir", err)
+	}
+}

@@ -54,6 +54,7 @@ func Encode(ctx context.Context, src []byte, s Settings, r Reporter) (*Encoded, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	s.Catalog = s.catalog()
 	e := &encoder{s: s, policy: s.policy(), r: r, f: f, eo: eo, src: src, n: int64(len(src))}
 	e.B = streamCount(e.n, e.policy.MinSegmentBytes)
 

@@ -135,12 +135,20 @@ type Settings struct {
 	Threads       int
 	// Bar is the size in bytes to beat (the best classical result); 0 for
 	// no comparison.
-	Bar     int64
+	Bar int64
+	// Catalog is the models to choose from; nil means catalog.Default("").
 	Catalog *catalog.Catalog
 	// Extra holds models named by path earlier in the job (Encoded.File), so
 	// that the image's own check finds them.
 	Extra  []*catalog.Model
 	Policy Policy // the zero Policy means DefaultPolicy
+}
+
+func (s *Settings) catalog() *catalog.Catalog {
+	if s.Catalog == nil {
+		return catalog.Default("")
+	}
+	return s.Catalog
 }
 
 func (s *Settings) policy() Policy {
@@ -176,8 +184,8 @@ func Available(s Settings) error {
 	if _, _, err := engineFor(&s); err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
-	if (s.Model == "" || s.Model == "auto") && len(s.Catalog.Models()) == 0 {
-		return fmt.Errorf("%w: no model: this zpng ships none and %s holds none (use --model FILE)", ErrUnavailable, s.Catalog.Dir())
+	if c := s.catalog(); (s.Model == "" || s.Model == "auto") && len(c.Models()) == 0 {
+		return fmt.Errorf("%w: no model: this zpng ships none and %s holds none (use --model FILE)", ErrUnavailable, c.Dir())
 	}
 	return nil
 }
@@ -255,7 +263,7 @@ func decodeModel(c *codec.Container, wsec []byte, name string, s *Settings) (*mo
 	if c.Flags == weightsFull {
 		return unmarshalFull(wsec)
 	}
-	mf, err := s.Catalog.ByID(c.ModelID, name, s.Extra)
+	mf, err := s.catalog().ByID(c.ModelID, name, s.Extra)
 	if err != nil {
 		return nil, err
 	}
