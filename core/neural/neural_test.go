@@ -1,8 +1,14 @@
 package neural
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
 	"testing"
 
+	"zpng/codec"
+	"zpng/core/catalog"
 	"zpng/core/model"
 )
 
@@ -46,5 +52,48 @@ func TestZeroPolicy(t *testing.T) {
 	var s Settings
 	if s.policy() != DefaultPolicy() {
 		t.Errorf("zero policy gives %+v", s.policy())
+	}
+}
+
+// recorder is a Reporter that keeps the phases it is told of.
+type recorder struct{ phases []string }
+
+func (r *recorder) Phase(name string, total int64, from, to float64) {
+	r.phases = append(r.phases, name)
+}
+func (r *recorder) Update(done int64, loss float64) {}
+
+// TestEncodeDecode: what Encode returns decodes to the input with Decode,
+// names the model it used, and a bar out of reach skips the file.
+func TestEncodeDecode(t *testing.T) {
+	dir := t.TempDir()
+	w, err := model.RandomWeights(model.Config{Layers: 1, Hidden: 32, Embed: 32}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := model.Save(filepath.Join(dir, "tiny.safetensors"), w, &model.Meta{Preset: "tiny"}, model.F32); err != nil {
+		t.Fatal(err)
+	}
+	src := bytes.Repeat([]byte("abcabd "), 300)
+	for _, method := range []codec.Method{codec.MethodNeural, codec.MethodHybrid} {
+		s := Settings{Method: method, Model: "tiny", Engine: "go", Catalog: catalog.New(nil, dir)}
+		var rec recorder
+		e, err := Encode(context.Background(), src, s, &rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.File.Name != "tiny" || e.ModelID != e.File.ID || e.Flags != weightsNone || len(rec.phases) == 0 {
+			t.Errorf("%s: encoded %+v, phases %v", method, e, rec.phases)
+		}
+		c := &codec.Container{Header: codec.Header{Method: method, Flags: e.Flags, ModelID: e.ModelID,
+			OriginalSize: int64(len(src))}, Sections: e.Sections}
+		var out bytes.Buffer
+		if err := Decode(context.Background(), c, &out, s, &rec); err != nil || !bytes.Equal(out.Bytes(), src) {
+			t.Errorf("%s: decode: %v, %d bytes", method, err, out.Len())
+		}
+		s.Bar = 1
+		if _, err := Encode(context.Background(), src, s, &rec); !errors.Is(err, ErrNotCompetitive) {
+			t.Errorf("%s: a bar of 1 byte: %v, want ErrNotCompetitive", method, err)
+		}
 	}
 }
