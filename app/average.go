@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"zpng/core/model"
-	"zpng/core/torch"
 	"zpng/core/train"
 )
 
@@ -54,68 +52,31 @@ func runAverage(args []string) int {
 	default:
 		return trainUsage("average", fmt.Errorf("unknown --dtype %q", dtype))
 	}
-	if _, err := torch.ResolveDevice(device); err != nil {
+	if _, err := train.ResolveDevice(device); err != nil {
 		return trainUsage("average", err)
 	}
 	if _, err := os.Stat(out); err == nil && !force {
 		return fail("average", fmt.Errorf("%s exists (use --force to overwrite it)", out))
 	}
 
-	var (
-		ws     []*model.Weights
-		names  []string
-		preset string
-	)
-	for i, path := range pos {
-		w, meta, desc, err := readModelFile(path)
-		if err != nil {
-			return fail("average", err)
-		}
-		if i == 0 {
-			preset = meta.Preset
-		} else if meta.Preset != preset {
-			preset = "" // mixed names: the average claims none
-		}
-		ws = append(ws, w)
-		names = append(names, desc)
-	}
-	avg, err := model.Average(ws...)
+	a, err := train.Average(pos, train.AverageOptions{Corpus: corpus, ValBytes: valBytes, Device: device, Threads: threads})
 	if err != nil {
 		return fail("average", err)
 	}
-	meta := &model.Meta{Preset: preset, Config: avg.Config, Extra: map[string]string{
-		"average_of": strings.Join(names, ", ")}}
-
 	if corpus != "" {
-		if threads > 0 {
-			torch.SetThreads(threads)
-		}
-		c, err := train.LoadCorpus(corpus)
-		if err != nil {
-			return fail("average", err)
-		}
-		fmt.Fprintf(stdout, "corpus %s; validation on up to %d held-out bytes\n", c.Desc, valBytes)
+		fmt.Fprintf(stdout, "corpus %s; validation on up to %d held-out bytes\n", a.Corpus, valBytes)
 		best := -1.0
-		for i, w := range ws {
-			v, err := train.Validation(c, w, device, valBytes)
-			if err != nil {
-				return fail("average", err)
-			}
+		for i, v := range a.InputBPB {
 			fmt.Fprintf(stdout, "%-40s %.4f bpb\n", filepath.Base(pos[i]), v)
 			if best < 0 || v < best {
 				best = v
 			}
 		}
-		v, err := train.Validation(c, avg, device, valBytes)
-		if err != nil {
-			return fail("average", err)
-		}
-		fmt.Fprintf(stdout, "%-40s %.4f bpb (%+.2f%% against the best input)\n", "average", v, 100*(v/best-1))
-		meta.Extra["validation_bpb"] = fmt.Sprintf("%.4f on about %d held-out bytes of %s", v, min(valBytes, len(c.Val)), c.Desc)
+		fmt.Fprintf(stdout, "%-40s %.4f bpb (%+.2f%% against the best input)\n", "average", a.BPB, 100*(a.BPB/best-1))
 	}
-	if err := model.Save(out, avg, meta, model.DType(dtype)); err != nil {
+	if err := model.Save(out, a.Weights, a.Meta, model.DType(dtype)); err != nil {
 		return fail("average", err)
 	}
-	fmt.Fprintf(stdout, "wrote %s: the mean of %d %v models\n", out, len(ws), avg.Config)
+	fmt.Fprintf(stdout, "wrote %s: the mean of %d %v models\n", out, len(pos), a.Weights.Config)
 	return exitOK
 }

@@ -58,6 +58,9 @@ func runBench(args []string) int {
 	if eng.engine != "" {
 		extra = append(extra, "--engine", eng.engine)
 	}
+	if eng.modelsDir != "" {
+		extra = append(extra, "--models-dir", eng.modelsDir)
+	}
 	if eng.threads != 0 {
 		extra = append(extra, "--threads", strconv.Itoa(eng.threads))
 	}

@@ -62,16 +62,17 @@ func isBool(f *flag.Flag) bool {
 
 // engineFlags are the options every command that runs a model accepts.
 type engineFlags struct {
-	device, engine string
-	threads        int
+	device, engine, modelsDir string
+	threads                   int
 }
 
 func (e *engineFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&e.device, "device", "auto", "where the model runs: auto, cpu or cuda")
 	fs.StringVar(&e.engine, "engine", "", "model engine: torch or go (default: the best available)")
 	fs.IntVar(&e.threads, "threads", 0, "CPU threads for the model (0: all)")
+	fs.StringVar(&e.modelsDir, "models-dir", "", "folder of model files besides the shipped ones (default: $ZPNG_MODELS, else zpng/models in the user config folder)")
 }
 
 func (e *engineFlags) apply(o *core.Options) {
-	o.Device, o.Engine, o.Threads = e.device, e.engine, e.threads
+	o.Device, o.Engine, o.Threads, o.ModelsDir = e.device, e.engine, e.threads, e.modelsDir
 }

@@ -3,17 +3,13 @@
 package main
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
 	"zpng/core/model"
-	"zpng/core/torch"
 	"zpng/core/train"
 )
 
@@ -86,7 +82,7 @@ func runTrain(args []string) int {
 		if resume != "" {
 			return trainUsage("train", errors.New("--init and --resume exclude each other"))
 		}
-		w, meta, desc, err := readModelFile(init)
+		w, meta, desc, err := train.ReadModelFile(init)
 		if err != nil {
 			return fail("train", err)
 		}
@@ -108,7 +104,7 @@ func runTrain(args []string) int {
 	if o.Steps < 0 || o.Batch < 0 || o.Seq < 0 || o.LR < 0 || o.Threads < 0 || logEvery < 1 || o.CRLF < 0 || o.CRLF > 1 {
 		return trainUsage("train", errors.New("numeric flags must not be negative (and --crlf at most 1)"))
 	}
-	if _, err := torch.ResolveDevice(o.Device); err != nil {
+	if _, err := train.ResolveDevice(o.Device); err != nil {
 		return trainUsage("train", err)
 	}
 	if !force {
@@ -145,12 +141,7 @@ func runTrain(args []string) int {
 		}
 		fmt.Fprintln(stdout, line)
 	}
-	dev, _ := torch.ResolveDevice(o.Device)
-	threads := fmt.Sprintf("%d CPU threads", o.Threads)
-	if o.Threads == 0 {
-		threads = fmt.Sprintf("BLAS on %d CPUs, other operators on %d", runtime.NumCPU(), torch.Threads())
-	}
-	fmt.Fprintf(stdout, "libtorch %s on %s; %s\n", torch.Version(), dev, threads)
+	fmt.Fprintln(stdout, train.Runtime(o.Device, o.Threads))
 	res, err := train.Pretrain(c, o)
 	if err != nil {
 		return fail("train", err)
@@ -170,20 +161,6 @@ func trainUsage(name string, err error) int {
 }
 
 func roundSec(d time.Duration) time.Duration { return d.Round(time.Second) }
-
-// readModelFile reads a model file and names it for metadata: its base
-// name and identity, from one read of the file.
-func readModelFile(path string) (*model.Weights, *model.Meta, string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	w, meta, err := model.Decode(data)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("%s: %w", path, err)
-	}
-	return w, meta, fmt.Sprintf("%s (sha256 %x)", filepath.Base(path), sha256.Sum256(data)), nil
-}
 
 // sameDir reports whether paths a and b name the same existing file.
 func sameDir(a, b string) bool {

@@ -1,7 +1,9 @@
-// Package core is the ZPNG pipeline: it picks a method, builds the container,
-// decodes its own output again and checks SHA-256 before anything is written
-// in place. Each method (stored, zstd, xz, and the neural one in its own
-// files) is a small unit registered in methods.go.
+// Package core is ZPNG's API: Compress, Decompress, Verify and Inspect. It
+// picks a method, builds the container, decodes its own output again and
+// checks SHA-256 before anything is written in place. Each method is a small
+// unit registered in methods.go: the classical ones (stored, zstd, xz, cm)
+// there, and neural.go's thin adapter to package core/neural for the
+// methods that run a model.
 package core
 
 import (
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	"zpng/codec"
+	"zpng/core/catalog"
+	"zpng/core/neural"
 )
 
 // Options steer a compression or decompression.
@@ -21,8 +25,23 @@ type Options struct {
 	Engine        string // "" (best available), torch or go
 	Threads       int
 	Force         bool // overwrite an existing output file
+	// ModelsDir is the folder searched for models besides the shipped ones;
+	// "" means ModelsDir().
+	ModelsDir string
+	// Catalog, if set, is the models to use instead of the shipped ones and
+	// the models folder.
+	Catalog *catalog.Catalog
+	// Policy, if set, replaces neural.DefaultPolicy.
+	Policy *neural.Policy
 	// Progress, if set, is called from the worker goroutine.
 	Progress func(Progress)
+}
+
+func (o *Options) catalog() *catalog.Catalog {
+	if o.Catalog != nil {
+		return o.Catalog
+	}
+	return catalog.Default(o.ModelsDir)
 }
 
 // Progress reports how far a job is.
@@ -53,7 +72,7 @@ var (
 	// ErrExists: the output file exists and Options.Force is not set.
 	ErrExists = errors.New("output file exists")
 	// ErrUnavailable: the method cannot run in this build or with these options.
-	ErrUnavailable = errors.New("method not available")
+	ErrUnavailable = neural.ErrUnavailable
 
 	ErrNotZPNG            = codec.ErrNotZPNG
 	ErrTruncated          = codec.ErrTruncated
@@ -73,7 +92,7 @@ type Info struct {
 	Flags         uint16
 	OriginalSize  int64
 	SHA256        [32]byte
-	Name          string // the stored name reduced to a safe base name
+	Name          string // the name to restore to (RestoredName)
 	StoredName    string // the name exactly as stored
 	ModelID       [32]byte
 	Sections      []SectionInfo

@@ -11,6 +11,7 @@ import (
 	"zpng/codec"
 	"zpng/codec/classic"
 	"zpng/codec/cm"
+	"zpng/core/neural"
 )
 
 // method is one way of turning a file into container sections and back.
@@ -95,7 +96,7 @@ func candidates(opt *Options) ([]method, error) {
 		// the classical result to beat; stored just before them, so that
 		// ties go to real codecs.
 		rank := func(m method) int {
-			if isNeural(m.id()) {
+			if neural.IsMethod(m.id()) {
 				return -1
 			}
 			return int(m.id())

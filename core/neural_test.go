@@ -10,22 +10,24 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"zpng/codec"
-	"zpng/core/engine"
+	"zpng/core/catalog"
 	"zpng/core/model"
-	"zpng/core/quant"
+	"zpng/core/neural"
 )
 
 // tinyCfg keeps the pure-Go engine fast in tests.
 var tinyCfg = model.Config{Layers: 2, Hidden: 32, Embed: 32}
 
 // modelsDir makes a models folder holding a random model saved as
-// NAME.safetensors with preset NAME, points ZPNG_MODELS at it and hides
-// the shipped models. It returns the folder and the model's path.
-func modelsDir(t *testing.T, name string, cfg model.Config, seed uint64) (string, string) {
+// NAME.safetensors with preset NAME. It returns a catalog of that folder
+// without the shipped models, and the model's path.
+func modelsDir(t *testing.T, name string, cfg model.Config, seed uint64) (*catalog.Catalog, string) {
 	t.Helper()
 	dir := t.TempDir()
 	w, err := model.RandomWeights(cfg, seed)
@@ -36,11 +38,7 @@ func modelsDir(t *testing.T, name string, cfg model.Config, seed uint64) (string
 	if err := model.Save(path, w, &model.Meta{Preset: name}, model.F32); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("ZPNG_MODELS", dir)
-	saved := shippedModels
-	shippedModels = func() []*modelFile { return nil }
-	t.Cleanup(func() { shippedModels = saved })
-	return dir, path
+	return catalog.New(nil, dir), path
 }
 
 // prose is text with some structure, unlike the benchmark corpus.
@@ -80,7 +78,7 @@ func roundTrip(t *testing.T, data []byte, copt, dopt Options) (*Result, *Info) {
 }
 
 func TestNeuralRoundTrip(t *testing.T) {
-	_, path := modelsDir(t, "tiny", tinyCfg, 1)
+	cat, path := modelsDir(t, "tiny", tinyCfg, 1)
 	id, err := model.Identity(path)
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +86,8 @@ func TestNeuralRoundTrip(t *testing.T) {
 	for _, data := range [][]byte{nil, {7}, prose(3000)} {
 		for _, self := range []bool{false, true} {
 			for _, method := range []string{"neural", "hybrid"} {
-				opt := Options{Method: method, Model: "tiny", Engine: "go", SelfContained: self}
-				r, info := roundTrip(t, data, opt, Options{Engine: "go"})
+				opt := Options{Catalog: cat, Method: method, Model: "tiny", Engine: "go", SelfContained: self}
+				r, info := roundTrip(t, data, opt, Options{Catalog: cat, Engine: "go"})
 				if r.Method != method || info.Method != method || info.ModelID != id {
 					t.Errorf("method %s/%s, model %x, want %s with %x", r.Method, info.Method, info.ModelID, method, id)
 				}
@@ -102,7 +100,7 @@ func TestNeuralRoundTrip(t *testing.T) {
 	// against cm's 589 B, so auto keeps trying cm too.)
 	sizes := map[string]int64{}
 	for _, method := range []string{"neural", "hybrid", "cm"} {
-		r, _ := roundTrip(t, prose(8000), Options{Method: method, Model: "tiny", Engine: "go"}, Options{Engine: "go"})
+		r, _ := roundTrip(t, prose(8000), Options{Catalog: cat, Method: method, Model: "tiny", Engine: "go"}, Options{Catalog: cat, Engine: "go"})
 		sizes[method] = r.OutputSize
 	}
 	if sizes["hybrid"] > sizes["neural"]/4 {
@@ -139,7 +137,7 @@ func hasNote(notes []string, s string) bool {
 }
 
 func TestNeuralModelByPathAndAuto(t *testing.T) {
-	_, path := modelsDir(t, "tiny", tinyCfg, 2)
+	cat, path := modelsDir(t, "tiny", tinyCfg, 2)
 	// A second, larger model in the folder: auto takes it if it is fast enough.
 	w, _ := model.RandomWeights(model.Config{Layers: 1, Hidden: 48, Embed: 48}, 3)
 	big := filepath.Join(filepath.Dir(path), "bigger.safetensors")
@@ -148,58 +146,44 @@ func TestNeuralModelByPathAndAuto(t *testing.T) {
 	}
 	data := prose(2000)
 	// Both fit the budget: auto takes the one with the smaller estimate.
-	f, err := engine.Lookup("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	estimate := func(path string) float64 {
-		w, _, err := model.Load(path)
-		if err != nil {
-			t.Fatal(err)
+	r, _ := roundTrip(t, data, Options{Catalog: cat, Method: "neural", Engine: "go"}, Options{Catalog: cat, Engine: "go"})
+	est := map[string]float64{}
+	for _, n := range r.Notes {
+		for _, m := range regexp.MustCompile(`(\w+): est\. [^;]*, ([0-9.]+) bpb on a sample`).FindAllStringSubmatch(n, -1) {
+			est[m[1]], _ = strconv.ParseFloat(m[2], 64)
 		}
-		q, err := quant.Quantize(w)
-		if err != nil {
-			t.Fatal(err)
-		}
-		est, err := estimateBytes(f, engine.Options{}, q, data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return est
 	}
 	want := "bigger"
-	if estimate(path) < estimate(big) {
+	if est["tiny"] < est["bigger"] {
 		want = "tiny"
 	}
-	r, _ := roundTrip(t, data, Options{Method: "neural", Engine: "go"}, Options{Engine: "go"})
-	if !hasNote(r.Notes, "model auto: "+want+" (the smallest estimate") || !strings.HasPrefix(r.Model, want) ||
-		!hasNote(r.Notes, "bigger: est.") || !hasNote(r.Notes, "tiny: est.") {
+	if len(est) != 2 || !hasNote(r.Notes, "model auto: "+want+" (the smallest estimate") || !strings.HasPrefix(r.Model, want) {
 		t.Errorf("auto took %q, want %s; notes %q", r.Model, want, r.Notes)
 	}
-	saved := autoBudget
-	autoBudget = 0
-	defer func() { autoBudget = saved }()
-	r, _ = roundTrip(t, data, Options{Method: "neural", Engine: "go"}, Options{Engine: "go"})
+	noTime := neural.DefaultPolicy()
+	noTime.AutoBudget = 0
+	r, _ = roundTrip(t, data, Options{Catalog: cat, Method: "neural", Engine: "go", Policy: &noTime}, Options{Catalog: cat, Engine: "go"})
 	if !hasNote(r.Notes, "model auto: tiny (the smallest model; bigger would take") {
 		t.Errorf("auto with no time took %q, notes %q", r.Model, r.Notes)
 	}
-	r, _ = roundTrip(t, data, Options{Method: "neural", Engine: "go", Model: big}, Options{Engine: "go"})
+	r, _ = roundTrip(t, data, Options{Catalog: cat, Method: "neural", Engine: "go", Model: big}, Options{Catalog: cat, Engine: "go"})
 	if !strings.HasPrefix(r.Model, "bigger") {
 		t.Errorf("--model PATH took %q", r.Model)
 	}
 }
 
 func TestNeuralMissingModel(t *testing.T) {
-	dir, path := modelsDir(t, "tiny", tinyCfg, 4)
+	cat, path := modelsDir(t, "tiny", tinyCfg, 4)
+	dir := cat.Dir()
 	id, _ := model.Identity(path)
 	src := writeFile(t, t.TempDir(), "a.txt", prose(1500))
-	r, err := Compress(context.Background(), src, "", Options{Method: "neural", Model: "tiny", Engine: "go"})
+	r, err := Compress(context.Background(), src, "", Options{Catalog: cat, Method: "neural", Model: "tiny", Engine: "go"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(path)
 	before := listDir(t, filepath.Dir(src))
-	_, err = Decompress(context.Background(), r.Output, filepath.Join(filepath.Dir(src), "out"), Options{Engine: "go"})
+	_, err = Decompress(context.Background(), r.Output, filepath.Join(filepath.Dir(src), "out"), Options{Catalog: cat, Engine: "go"})
 	if !errors.Is(err, ErrModelMissing) {
 		t.Fatalf("decompress without the model: %v, want ErrModelMissing", err)
 	}
@@ -212,13 +196,13 @@ func TestNeuralMissingModel(t *testing.T) {
 		t.Errorf("failed decompress left files: %v", after)
 	}
 	// Compressing with a model that does not exist fails clearly too.
-	_, err = Compress(context.Background(), src, t.TempDir(), Options{Method: "neural", Model: "huge", Engine: "go"})
+	_, err = Compress(context.Background(), src, t.TempDir(), Options{Catalog: cat, Method: "neural", Model: "huge", Engine: "go"})
 	if !errors.Is(err, ErrModelMissing) || !strings.Contains(err.Error(), `"huge"`) {
 		t.Errorf("unknown model: %v", err)
 	}
 	// auto does not offer neural without any model, and still works.
 	os.Remove(filepath.Join(dir, "tiny.safetensors"))
-	if r, err := Compress(context.Background(), src, t.TempDir(), Options{}); err != nil || r.Method == "neural" || r.Method == "hybrid" {
+	if r, err := Compress(context.Background(), src, t.TempDir(), Options{Catalog: cat}); err != nil || r.Method == "neural" || r.Method == "hybrid" {
 		t.Errorf("auto without models: %v, %+v", err, r)
 	}
 }
@@ -228,16 +212,16 @@ func TestNeuralMissingModel(t *testing.T) {
 // itself meets the damage) and of the file: every one is a clear error,
 // never a wrong file.
 func TestNeuralCorruption(t *testing.T) {
-	modelsDir(t, "tiny", tinyCfg, 5)
+	cat, _ := modelsDir(t, "tiny", tinyCfg, 5)
 	for _, method := range []string{"neural", "hybrid"} {
-		t.Run(method, func(t *testing.T) { corruptNeural(t, method) })
+		t.Run(method, func(t *testing.T) { corruptNeural(t, cat, method) })
 	}
 }
 
-func corruptNeural(t *testing.T, method string) {
+func corruptNeural(t *testing.T, cat *catalog.Catalog, method string) {
 	dir := t.TempDir()
 	src := writeFile(t, dir, "a.txt", prose(2500))
-	r, err := Compress(context.Background(), src, "", Options{Method: method, Model: "tiny", Engine: "go", SelfContained: true})
+	r, err := Compress(context.Background(), src, "", Options{Catalog: cat, Method: method, Model: "tiny", Engine: "go", SelfContained: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +235,7 @@ func corruptNeural(t *testing.T, method string) {
 		p := filepath.Join(dir, "bad.png")
 		os.WriteFile(p, data, 0o644)
 		out := filepath.Join(dir, "out")
-		_, err := Decompress(context.Background(), p, out, Options{Engine: "go"})
+		_, err := Decompress(context.Background(), p, out, Options{Catalog: cat, Engine: "go"})
 		if err == nil {
 			t.Fatalf("%s: decompressed", what)
 		}
@@ -300,19 +284,16 @@ func spread(n, k int) []int {
 // TestNeuralFallback: a neural image that does not decode is never
 // written; the file is stored classically with a loud note.
 func TestNeuralFallback(t *testing.T) {
-	modelsDir(t, "tiny", tinyCfg, 6)
+	cat, _ := modelsDir(t, "tiny", tinyCfg, 6)
 	// Cut the payload short: that also makes the random model's image the
 	// smallest, so that auto picks it.
-	neuralTestHook = func(e *encoded) {
-		for i, s := range e.sections {
-			if s.Type == codec.SectionPayload {
-				e.sections[i].Data = s.Data[:10]
-			}
-		}
+	for _, name := range []string{"neural", "hybrid"} {
+		r := methods[name]
+		methods[name] = registration{cutShort{r.m}, r.use}
+		defer func() { methods[name] = r }()
 	}
-	defer func() { neuralTestHook = nil }()
-	competitiveMargin, hybridMargin = math.Inf(1), math.Inf(1) // let auto try the random model
-	defer func() { competitiveMargin, hybridMargin = 1.12, 1.5 }()
+	anyMargin := neural.DefaultPolicy()
+	anyMargin.CompetitiveMargin, anyMargin.HybridMargin = math.Inf(1), math.Inf(1) // let auto try the random model
 	// Random bytes: no classical method gets near the cut-short image.
 	data := make([]byte, 4000)
 	rng := rand.New(rand.NewPCG(7, 7))
@@ -320,7 +301,7 @@ func TestNeuralFallback(t *testing.T) {
 		data[i] = byte(rng.Uint32())
 	}
 	for _, method := range []string{"neural", "hybrid", "auto"} {
-		r, _ := roundTrip(t, data, Options{Method: method, Model: "tiny", Engine: "go"}, Options{Engine: "go"})
+		r, _ := roundTrip(t, data, Options{Catalog: cat, Method: method, Model: "tiny", Engine: "go", Policy: &anyMargin}, Options{Catalog: cat, Engine: "go"})
 		want := method
 		if method == "auto" {
 			want = "hybrid"
@@ -331,81 +312,34 @@ func TestNeuralFallback(t *testing.T) {
 	}
 }
 
-func TestStreamCount(t *testing.T) {
-	for _, c := range []struct {
-		n    int64
-		want int
-	}{{0, 1}, {1, 1}, {32<<10 - 1, 1}, {32 << 10, 2}, {1 << 20, 64}, {100 << 20, 1024}, {1 << 40, 1024}} {
-		if got := streamCount(c.n); got != c.want {
-			t.Errorf("streamCount(%d) = %d, want %d", c.n, got, c.want)
+// cutShort is a method whose images lose the end of their payload.
+type cutShort struct{ method }
+
+func (c cutShort) encode(ctx context.Context, j *job, src []byte) (*encoded, error) {
+	e, err := c.method.encode(ctx, j, src)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range e.sections {
+		if s.Type == codec.SectionPayload {
+			e.sections[i].Data = s.Data[:10]
 		}
 	}
+	return e, nil
 }
 
-// TestShippedVersions: a newer shipped file of the same name (small-v2 after
-// small-v1) takes over "small" and auto's list, while the older one stays
-// reachable by its file name and by identity, for the images that use it.
-func TestShippedVersions(t *testing.T) {
-	file := func(name, preset string, seed uint64) *modelFile {
-		w, err := model.RandomWeights(tinyCfg, seed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := model.Encode(w, &model.Meta{Preset: preset}, model.F32)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := newModelFile(data, "shipped", name+".safetensors")
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.data = data
-		return m
+// TestModelsDirOption: Options.ModelsDir names the folder that models are
+// found in, for compressing by name and for restoring by identity.
+func TestModelsDirOption(t *testing.T) {
+	cat, _ := modelsDir(t, "tiny-dir", tinyCfg, 8)
+	t.Setenv("ZPNG_MODELS", t.TempDir()) // empty: only the option finds the model
+	opt := Options{Method: "neural", Model: "tiny-dir", Engine: "go", ModelsDir: cat.Dir()}
+	r, _ := roundTrip(t, prose(1500), opt, Options{Engine: "go", ModelsDir: cat.Dir()})
+	if !strings.HasPrefix(r.Model, "tiny-dir") {
+		t.Errorf("model %q", r.Model)
 	}
-	large, v1, v2 := file("large-v1", "large", 1), file("small-v1", "small", 2), file("small-v2", "small", 3)
-	saved := shippedModels
-	shippedModels = func() []*modelFile { return []*modelFile{large, v1, v2} }
-	t.Cleanup(func() { shippedModels = saved })
-	t.Setenv("ZPNG_MODELS", t.TempDir())
-
-	var names []string
-	for _, m := range catalog() {
-		names = append(names, m.file)
-	}
-	if strings.Join(names, " ") != "large-v1 small-v2" {
-		t.Errorf("catalog %v, want large-v1 small-v2", names)
-	}
-	for spec, want := range map[string]*modelFile{"small": v2, "small-v1": v1, "small-v2": v2, "large": large} {
-		if m, err := modelByName(spec); err != nil || m.id != want.id {
-			t.Errorf("--model %s: %v, got %v", spec, err, m)
-		}
-	}
-	if m, err := modelByID(v1.id, "small", nil); err != nil || m != v1 {
-		t.Errorf("by identity: %v", err)
-	}
-	if _, err := modelByName("small-v3"); !errors.Is(err, ErrModelMissing) {
-		t.Errorf("unknown name: %v", err)
-	}
-}
-
-// TestMinTuneBytes: the smallest file worth a fine-tune grows with the
-// parameters the fine-tune trains (the delta's size): about 96 KiB for the
-// 2×256 small model, about 418 kB for the 4×512 large one.
-func TestMinTuneBytes(t *testing.T) {
-	for _, c := range []struct {
-		cfg  model.Config
-		want int64
-	}{
-		{model.Config{Layers: 2, Hidden: 256, Embed: 256}, 38 * 2560},
-		{model.Config{Layers: 4, Hidden: 512, Embed: 512}, 38 * 11008},
-		{tinyCfg, 38 * 544},
-	} {
-		w, err := model.NewWeights(c.cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := minTuneBytes(w); got != c.want {
-			t.Errorf("%v: minTuneBytes %d, want %d", c.cfg, got, c.want)
-		}
+	_, err := Decompress(context.Background(), r.Output, filepath.Join(t.TempDir(), "out"), Options{Engine: "go"})
+	if !errors.Is(err, ErrModelMissing) || !strings.Contains(err.Error(), "--models-dir") {
+		t.Errorf("without the option: %v, want ErrModelMissing naming --models-dir", err)
 	}
 }

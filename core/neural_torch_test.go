@@ -11,21 +11,21 @@ import (
 	"testing"
 
 	"zpng/codec"
+	"zpng/core/neural"
 )
 
 // TestNeuralAcrossEngines: an image made with the torch engine (fine-tuned,
 // so carrying a delta) on 2 threads restores with the go engine on 1, and
 // one made with the go engine restores with torch.
 func TestNeuralAcrossEngines(t *testing.T) {
-	modelsDir(t, "tiny", tinyCfg, 7)
-	savedTune := tuneBytesPerParam
-	tuneBytesPerParam = 2 // the tiny model trains 544 parameters
-	defer func() { tuneBytesPerParam = savedTune }()
+	cat, _ := modelsDir(t, "tiny", tinyCfg, 7)
+	policy := neural.DefaultPolicy()
+	policy.TuneBytesPerParam = 2 // the tiny model trains 544 parameters
 	data := prose(6000)
 	var phases []Progress
-	copt := Options{Method: "neural", Model: "tiny", Engine: "torch", Device: "cpu", Threads: 2, FinetuneSteps: 20,
+	copt := Options{Catalog: cat, Method: "neural", Model: "tiny", Engine: "torch", Device: "cpu", Threads: 2, FinetuneSteps: 20, Policy: &policy,
 		Progress: func(p Progress) { phases = append(phases, p) }}
-	r, info := roundTrip(t, data, copt, Options{Engine: "go", Threads: 1})
+	r, info := roundTrip(t, data, copt, Options{Catalog: cat, Engine: "go", Threads: 1})
 	meta, err := ParseNeuralMeta(info.Meta)
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func TestNeuralAcrossEngines(t *testing.T) {
 		!(meta.BPBTuned < meta.BPBBase) || meta.Engine != "torch" || meta.Device != "cpu" {
 		t.Errorf("meta %+v, notes %q", meta, r.Notes)
 	}
-	if info.Flags != weightsDelta {
+	if info.Flags != 1 { // the WGHT section is a delta
 		t.Errorf("flags %d, want delta", info.Flags)
 	}
 	var tuned bool
@@ -77,7 +77,7 @@ func TestNeuralAcrossEngines(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "bad.png")
 		os.WriteFile(p, b.Bytes(), 0o644)
 		out := filepath.Join(filepath.Dir(p), "out")
-		if _, err := Decompress(context.Background(), p, out, Options{Engine: "torch", Device: "cpu"}); !errors.Is(err, ErrCorrupt) {
+		if _, err := Decompress(context.Background(), p, out, Options{Catalog: cat, Engine: "torch", Device: "cpu"}); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("delta byte %d flipped: %v, want ErrCorrupt", i, err)
 		}
 		if _, err := os.Stat(out); err == nil {
@@ -86,11 +86,9 @@ func TestNeuralAcrossEngines(t *testing.T) {
 	}
 
 	// The other way round, with several streams.
-	saved := minSegmentBytes
-	minSegmentBytes = 1000
-	defer func() { minSegmentBytes = saved }()
-	r, info = roundTrip(t, data, Options{Method: "neural", Model: "tiny", Engine: "go", Threads: 1},
-		Options{Engine: "torch", Device: "cpu", Threads: 2})
+	policy.MinSegmentBytes = 1000
+	r, info = roundTrip(t, data, Options{Catalog: cat, Method: "neural", Model: "tiny", Engine: "go", Threads: 1, Policy: &policy},
+		Options{Catalog: cat, Engine: "torch", Device: "cpu", Threads: 2})
 	if meta, _ := ParseNeuralMeta(info.Meta); meta == nil || meta.Streams != 6 || meta.Embedded != "none" {
 		t.Errorf("go engine image: meta %s, notes %q", info.Meta, r.Notes)
 	}
@@ -99,8 +97,8 @@ func TestNeuralAcrossEngines(t *testing.T) {
 	// for, which only the torch engine runs): its cm model must see the
 	// engines' tables bit for bit.
 	for _, engines := range [][2]string{{"torch", "go"}, {"go", "torch"}} {
-		copt := Options{Method: "hybrid", Model: "tiny", Engine: engines[0], Device: "cpu", Threads: 2, FinetuneSteps: 20}
-		r, info = roundTrip(t, data, copt, Options{Engine: engines[1], Device: "cpu", Threads: 1})
+		copt := Options{Catalog: cat, Method: "hybrid", Model: "tiny", Engine: engines[0], Device: "cpu", Threads: 2, FinetuneSteps: 20, Policy: &policy}
+		r, info = roundTrip(t, data, copt, Options{Catalog: cat, Engine: engines[1], Device: "cpu", Threads: 1})
 		meta, _ := ParseNeuralMeta(info.Meta)
 		if info.Method != "hybrid" || meta == nil || meta.Streams != 6 || meta.Engine != engines[0] {
 			t.Errorf("hybrid %s -> %s: method %s, meta %s, notes %q", engines[0], engines[1], info.Method, info.Meta, r.Notes)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"zpng/codec"
+	"zpng/core/neural"
 )
 
 // Compress writes input as a ZPNG image to output ("" = input + ".zpng.png").
@@ -68,7 +69,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			if errors.Is(err, errNotCompetitive) {
+			if errors.Is(err, neural.ErrNotCompetitive) {
 				tried = append(tried, err.Error())
 				continue
 			}
@@ -82,7 +83,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 		if best == nil || e.size() < best.size() {
 			best, bestM = e, m
 		}
-		if !isNeural(m.id()) && (bestC == nil || e.size() < bestC.size()) {
+		if !neural.IsMethod(m.id()) && (bestC == nil || e.size() < bestC.size()) {
 			bestC, bestCM = e, m
 		}
 	}
@@ -91,7 +92,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	}
 	header := codec.Header{OriginalSize: int64(len(src)), SHA256: sum, Name: storedName(input)}
 	tmp, err := writeChecked(ctx, j, output, header, bestM, best)
-	if err != nil && isNeural(bestM.id()) && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
+	if err != nil && neural.IsMethod(bestM.id()) && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
 		// A neural image that does not decode is a bug (engines must agree
 		// bit for bit); the file still gets stored, classically.
 		checkErr := err
@@ -185,9 +186,9 @@ func Decompress(ctx context.Context, input, output string, opt Options) (*Result
 		return nil, err
 	}
 	if output == "" {
-		output = filepath.Join(filepath.Dir(input), restoredName(c.Name, input))
+		output = filepath.Join(filepath.Dir(input), RestoredName(c.Name, input))
 	} else if isDir(output) {
-		output = filepath.Join(output, restoredName(c.Name, input))
+		output = filepath.Join(output, RestoredName(c.Name, input))
 	}
 	if err := checkOutput(input, output, opt.Force); err != nil {
 		return nil, err
@@ -284,7 +285,7 @@ func Inspect(input string) (*Info, error) {
 		Path: input, FileSize: size, Width: r.Width, Height: r.Height,
 		Version: r.Version, Method: r.Method.String(), MethodID: int(r.Method), Flags: r.Flags,
 		OriginalSize: r.OriginalSize, SHA256: r.SHA256, StoredName: r.Name,
-		Name: restoredName(r.Name, input), ModelID: r.ModelID,
+		Name: RestoredName(r.Name, input), ModelID: r.ModelID,
 		BitsPerByte: bitsPerByte(size, r.OriginalSize),
 	}
 	_, err = methodByID(r.Method)
@@ -314,9 +315,9 @@ func IsZPNG(path string) bool {
 	return err == nil
 }
 
-// restoredName is the file name to restore to: the stored name made safe,
-// or else the image's name without its suffix.
-func restoredName(stored, image string) string {
+// RestoredName is the file name to restore the image at path image to: its
+// stored name made safe, or else the image's name without its suffix.
+func RestoredName(stored, image string) string {
 	if n := SafeName(stored); n != "" {
 		return n
 	}

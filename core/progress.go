@@ -4,14 +4,16 @@ import (
 	"context"
 	"io"
 	"time"
+
+	"zpng/core/catalog"
 )
 
 // job carries one operation's options and progress.
 type job struct {
 	opt      Options
 	progress *progress
-	models   []*modelFile // models named by path for this job
-	bar      int64        // auto: the best classical size so far (0: no comparison)
+	models   []*catalog.Model // models named by path for this job
+	bar      int64            // auto: the best classical size so far (0: no comparison)
 }
 
 func newJob(opt Options) *job {
@@ -113,3 +115,28 @@ func copyWithProgress(ctx context.Context, j *job, w io.Writer, r io.Reader) err
 		}
 	}
 }
+
+// reporter hands the current phase's share of the job to a method that
+// divides it among phases of its own.
+func (p *progress) reporter() *slotReporter {
+	return &slotReporter{p: p, base: p.base, span: p.span}
+}
+
+// slotReporter is a neural.Reporter over one share of a job's progress.
+type slotReporter struct {
+	p          *progress
+	base, span float64
+}
+
+// Phase starts a phase of total units that runs over the part [from, to]
+// of the share.
+func (r *slotReporter) Phase(name string, total int64, from, to float64) {
+	p := r.p
+	p.phase, p.total, p.phaseStart = name, total, time.Now()
+	p.base, p.span = r.base+r.span*from, r.span*(to-from)
+	p.last = time.Time{}
+	p.update(0, 0, true)
+}
+
+// Update reports done units of the current phase.
+func (r *slotReporter) Update(done int64, loss float64) { r.p.update(done, loss, false) }

@@ -4,8 +4,6 @@ package gui
 
 import (
 	"context"
-	"path/filepath"
-	"strings"
 
 	"zpng/core"
 )
@@ -36,17 +34,7 @@ func (Core) StoredName(input string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if info.Name != "" {
-		return info.Name, nil
-	}
-	// Nothing usable was stored: name it after the image, as core does.
-	base := filepath.Base(input)
-	for _, suffix := range []string{zpngSuffix, ".png"} {
-		if n := core.SafeName(strings.TrimSuffix(base, suffix)); n != "" && n != base {
-			return n, nil
-		}
-	}
-	return "restored", nil
+	return core.RestoredName(info.StoredName, input), nil
 }
 
 func (Core) IsZPNG(path string) bool { return core.IsZPNG(path) }

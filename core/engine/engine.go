@@ -1,13 +1,16 @@
 // Package engine defines what the compression pipeline needs from a model
-// engine: integer-exact next-byte prediction for the range coder, and float
-// training for pretraining and the per-file fine-tune. The pure-Go engine
-// (core/quant) and the libtorch engine (core/torch) register themselves here.
+// engine: integer-exact next-byte prediction of the integer model
+// (model.Quantized) for the coders, and the code length it gives. The
+// pure-Go engine (core/engine/goengine) and the libtorch engine
+// (core/engine/torch) register themselves here.
 package engine
 
 import (
 	"fmt"
 	"sort"
 	"sync"
+
+	"zpng/core/model"
 )
 
 // ProbBits is the log2 of the total of every frequency table (see docs/ENGINE.md).
@@ -27,13 +30,11 @@ type Predictor interface {
 }
 
 // Factory opens predictors for an integer model on one engine.
-// The model argument is a *quant.Model; it is typed as any so that this
-// package stays free of the model packages.
 type Factory interface {
 	Name() string
 	// Available reports whether the engine can run here, and on which device.
 	Available() (device string, ok bool)
-	NewPredictor(model any, batch int, opt Options) (Predictor, error)
+	NewPredictor(m *model.Quantized, batch int, opt Options) (Predictor, error)
 }
 
 // Options select where and how an engine runs.

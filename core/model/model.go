@@ -1,6 +1,8 @@
-// Package model describes the byte model of docs/ENGINE.md: its
-// configuration (presets), the names and shapes of its float parameters in
-// torch.nn.GRU layout, and the safetensors files that store them.
+// Package model holds the byte model of docs/ENGINE.md: its configuration
+// (presets), its float parameters in torch.nn.GRU layout and the
+// safetensors files that store them, and the integer model the engines run
+// (Quantize) with its serialization, deltas, lookup tables and integer
+// softmax, plus a float reference for the quantization loss.
 package model
 
 import (

@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"zpng/core/engine/torch"
 	"zpng/core/model"
-	"zpng/core/torch"
 )
 
 // PretrainOptions configure Pretrain. Zero values take the defaults noted.

@@ -1,10 +1,12 @@
 //go:build !notorch
 
-// Package train trains the float byte model with libtorch (core/torch):
+// Package train trains the float byte model with libtorch (core/engine/torch):
 // truncated backpropagation over random windows of bytes, Adam with
 // gradient clipping and a warm-up + cosine learning-rate schedule, on CUDA
 // or the CPU. Pretrain runs a long job over a corpus with checkpoints and
-// validation. (The per-file fine-tune of compression is core's own.)
+// validation; Average makes a model soup; an Evaluator measures a model on
+// files as the model cards tabulate it. (The per-file fine-tune of
+// compression is core/neural's own.)
 package train
 
 import (

@@ -45,9 +45,9 @@ if [ "${GO:-1}" = 1 ]; then
   $z eval --model /tmp/m/probe.safetensors --device cpu --engine go /tmp/x.txt
   # The engine's equality test on CUDA (torch CPU, every GEMM path, and CUDA against
   # the pure-Go engine), then the CUDA inference benchmark.
-  go test -tags nogui -count=1 -run Identical ./core/torch 2>&1 | tail -4
+  go test -tags nogui -count=1 -run Identical ./core/engine/torch 2>&1 | tail -4
   ZPNG_BENCH_DEVICE=cuda ZPNG_BENCH_GEMM=float timeout 150 go test -tags nogui -run XXX \
-    -bench 'Inference/.*/.*/torch' -benchtime 200x ./core/torch 2>&1 | grep -E 'B/s|^ok|FAIL'
+    -bench 'Inference/.*/.*/torch' -benchtime 200x ./core/engine/torch 2>&1 | grep -E 'B/s|^ok|FAIL'
   timeout 60 $z train --corpus .gotc/corpus/prose --preset small --device cuda --steps 300 --batch 256 --seq 256 \
     --valid-every 300 --checkpoint-every 100000 --out /tmp/ztrain.safetensors 2>&1 | tail -4
 fi

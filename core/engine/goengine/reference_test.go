@@ -1,14 +1,22 @@
-package quant
+package goengine
+
+import "zpng/core/model"
+
+// expTable is model.Tables' exponential table.
+var expTable = func() []int32 {
+	_, _, exp := model.Tables()
+	return exp
+}()
 
 // refStream is a literal transcription of docs/ENGINE.md's fixed-point step,
 // unoptimised, for checking the engine against the contract.
 type refStream struct {
-	m      *Model
+	m      *model.Quantized
 	h, h8  [][]int64
 	logits []int32
 }
 
-func newRef(m *Model) *refStream {
+func newRef(m *model.Quantized) *refStream {
 	r := &refStream{m: m, logits: make([]int32, 256)}
 	for range m.Config.Layers {
 		r.h = append(r.h, make([]int64, m.Config.Hidden))

@@ -1,18 +1,16 @@
-package quant
+package model
 
 import (
 	"testing"
-
-	"zpng/core/model"
 )
 
 func FuzzUnmarshal(f *testing.F) {
-	_, m := randomModel(f, model.Config{Layers: 2, Hidden: 3, Embed: 3}, 1)
+	_, m := randomModel(f, Config{Layers: 2, Hidden: 3, Embed: 3}, 1)
 	data, _ := m.MarshalBinary()
 	f.Add(data)
 	f.Add(data[:20])
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var m Model
+		var m Quantized
 		if m.UnmarshalBinary(data) != nil {
 			return
 		}
@@ -23,7 +21,7 @@ func FuzzUnmarshal(f *testing.F) {
 }
 
 func FuzzApplyDelta(f *testing.F) {
-	w, base := randomModel(f, model.Config{Layers: 2, Hidden: 3, Embed: 3}, 1)
+	w, base := randomModel(f, Config{Layers: 2, Hidden: 3, Embed: 3}, 1)
 	w.Tensors["head.bias"][0] += 0.5
 	tuned, _ := Quantize(w)
 	d, _ := Delta(base, tuned, nil)

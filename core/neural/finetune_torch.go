@@ -1,14 +1,14 @@
 //go:build !notorch
 
-package core
+package neural
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
 
+	"zpng/core/engine/torch"
 	"zpng/core/model"
-	"zpng/core/torch"
 )
 
 func init() { trainer = torchFinetune }

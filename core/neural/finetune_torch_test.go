@@ -1,6 +1,6 @@
 //go:build !notorch
 
-package core
+package neural
 
 import (
 	"context"

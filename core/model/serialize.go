@@ -1,25 +1,23 @@
-package quant
+package model
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
-
-	"zpng/core/model"
 )
 
-// Serialized form of a Model (little-endian):
+// Serialized form of a Quantized model (little-endian):
 //
 //	"ZPQM" | version u8 = 1 | layers u8 | hidden u16 |
-//	every tensor in TensorNames order: int8 bytes or int32 values |
+//	every tensor in QuantizedTensorNames order: int8 bytes or int32 values |
 //	CRC-32 (IEEE) of everything before it, u32
 const (
 	modelMagic   = "ZPQM"
 	modelVersion = 1
 )
 
-// tensor is one array of a Model, of either element type.
+// tensor is one array of a Quantized model, of either element type.
 type tensor struct {
 	name string
 	i8   *[]int8
@@ -33,8 +31,8 @@ func (t tensor) len() int {
 	return len(*t.i32)
 }
 
-// tensors lists the arrays of m in canonical order (see TensorNames).
-func (m *Model) tensors() []tensor {
+// tensors lists the arrays of m in canonical order (see QuantizedTensorNames).
+func (m *Quantized) tensors() []tensor {
 	ts := []tensor{{name: "t0", i32: &m.T0}}
 	for k := range m.Layers {
 		l := &m.Layers[k]
@@ -47,10 +45,10 @@ func (m *Model) tensors() []tensor {
 	return append(ts, tensor{name: "out.w", i8: &m.Wout}, tensor{name: "out.m", i32: &m.Mout}, tensor{name: "out.b", i32: &m.Bout})
 }
 
-// TensorNames lists the arrays of an integer model in canonical order:
+// QuantizedTensorNames lists the arrays of an integer model in canonical order:
 // "t0", then per layer k "lk.wih", "lk.mih", "lk.bih" (k > 0), "lk.whh",
 // "lk.mhh", "lk.bhh", then "out.w", "out.m", "out.b".
-func TensorNames(cfg model.Config) []string {
+func QuantizedTensorNames(cfg Config) []string {
 	m := newModel(cfg)
 	var n []string
 	for _, t := range m.tensors() {
@@ -60,9 +58,9 @@ func TensorNames(cfg model.Config) []string {
 }
 
 // newModel allocates a zero model of cfg (cfg must be valid).
-func newModel(cfg model.Config) *Model {
+func newModel(cfg Config) *Quantized {
 	H := cfg.Hidden
-	m := &Model{Config: cfg, T0: make([]int32, 256*3*H), Layers: make([]Layer, cfg.Layers),
+	m := &Quantized{Config: cfg, T0: make([]int32, 256*3*H), Layers: make([]QuantizedLayer, cfg.Layers),
 		Wout: make([]int8, 256*H), Mout: make([]int32, 256), Bout: make([]int32, 256)}
 	for k := range m.Layers {
 		l := &m.Layers[k]
@@ -75,7 +73,7 @@ func newModel(cfg model.Config) *Model {
 }
 
 // Clone returns a deep copy of m.
-func (m *Model) Clone() *Model {
+func (m *Quantized) Clone() *Quantized {
 	c := newModel(m.Config)
 	src, dst := m.tensors(), c.tensors()
 	for i := range src {
@@ -89,7 +87,7 @@ func (m *Model) Clone() *Model {
 }
 
 // MarshalBinary encodes m (deterministic).
-func (m *Model) MarshalBinary() ([]byte, error) {
+func (m *Quantized) MarshalBinary() ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
@@ -110,28 +108,28 @@ func (m *Model) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalBinary decodes and validates a model written by MarshalBinary.
-func (m *Model) UnmarshalBinary(data []byte) error {
+func (m *Quantized) UnmarshalBinary(data []byte) error {
 	if len(data) < 12 || string(data[:4]) != modelMagic {
-		return errors.New("quant: not a serialized integer model")
+		return errors.New("quantize: not a serialized integer model")
 	}
 	if data[4] != modelVersion {
-		return fmt.Errorf("quant: integer model version %d, this zpng reads %d", data[4], modelVersion)
+		return fmt.Errorf("quantize: integer model version %d, this zpng reads %d", data[4], modelVersion)
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
 	if crc32.ChecksumIEEE(body) != sum {
-		return errors.New("quant: integer model checksum mismatch")
+		return errors.New("quantize: integer model checksum mismatch")
 	}
-	cfg := model.Config{Layers: int(data[5]), Hidden: int(binary.LittleEndian.Uint16(data[6:]))}
+	cfg := Config{Layers: int(data[5]), Hidden: int(binary.LittleEndian.Uint16(data[6:]))}
 	cfg.Embed = cfg.Hidden
 	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("quant: %w", err)
+		return fmt.Errorf("quantize: %w", err)
 	}
 	nm := newModel(cfg)
 	rest := body[8:]
 	for _, t := range nm.tensors() {
 		if t.i8 != nil {
 			if len(rest) < len(*t.i8) {
-				return errors.New("quant: integer model truncated")
+				return errors.New("quantize: integer model truncated")
 			}
 			for i := range *t.i8 {
 				(*t.i8)[i] = int8(rest[i])
@@ -139,7 +137,7 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 			rest = rest[len(*t.i8):]
 		} else {
 			if len(rest) < 4*len(*t.i32) {
-				return errors.New("quant: integer model truncated")
+				return errors.New("quantize: integer model truncated")
 			}
 			for i := range *t.i32 {
 				(*t.i32)[i] = int32(binary.LittleEndian.Uint32(rest[4*i:]))
@@ -148,7 +146,7 @@ func (m *Model) UnmarshalBinary(data []byte) error {
 		}
 	}
 	if len(rest) != 0 {
-		return fmt.Errorf("quant: %d unexpected bytes after the integer model", len(rest))
+		return fmt.Errorf("quantize: %d unexpected bytes after the integer model", len(rest))
 	}
 	if err := nm.Validate(); err != nil {
 		return err

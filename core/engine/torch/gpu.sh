@@ -3,20 +3,20 @@
 # (CUDA) on the GPU machine, which has no Go and no network, then run a
 # command there. Two steps:
 #
-#   here:   core/torch/gpu.sh pack
+#   here:   core/engine/torch/gpu.sh pack
 #           packs the Go toolchain (.gotc/go.tar.xz) and the Go packages the
 #           headless build and the core tests need (.gotc/vendor.tar.xz) into
 #           .gotc/, which git ignores; carry ".gotc" to the GPU machine.
-#   there:  core/torch/gpu.sh run COMMAND [ARGS...]
+#   there:  core/engine/torch/gpu.sh run COMMAND [ARGS...]
 #           unpacks .gotc, builds .gotc/zpng (go build -tags nogui ./app) with
 #           CGO flags for PyTorch's libtorch, puts .gotc on PATH and runs
 #           COMMAND, e.g.
-#             core/torch/gpu.sh run zpng train --corpus DIR --preset large ...
-#             core/torch/gpu.sh run go test -tags nogui ./core/torch -run Matches -v
-#             core/torch/gpu.sh run env ZPNG_BENCH_DEVICE=cuda go test -tags nogui \
-#                 ./core/torch -run XXX -bench Inference
+#             core/engine/torch/gpu.sh run zpng train --corpus DIR --preset large ...
+#             core/engine/torch/gpu.sh run go test -tags nogui ./core/engine/torch -run Matches -v
+#             core/engine/torch/gpu.sh run env ZPNG_BENCH_DEVICE=cuda go test -tags nogui \
+#                 ./core/engine/torch -run XXX -bench Inference
 #
-# The #cgo lines of core/torch name Debian's paths; CGO_CXXFLAGS/CGO_LDFLAGS
+# The #cgo lines of core/engine/torch name Debian's paths; CGO_CXXFLAGS/CGO_LDFLAGS
 # come first on the command lines, so PyTorch's headers and libraries win.
 # ZPNG_TORCH_INCLUDE / ZPNG_TORCH_LIB override where libtorch is (default:
 # from `python3 -c 'import torch'`), ZPNG_TORCH_CUDA=0 links no CUDA

@@ -1,4 +1,4 @@
-package quant
+package model
 
 import (
 	"encoding/binary"
@@ -15,7 +15,7 @@ import (
 //
 //	version u8 = 1 | layers u8 | hidden uvarint | CRC-32 of the base's
 //	MarshalBinary, u32 | tensor count uvarint |
-//	per tensor: index in TensorNames uvarint, then one varint per element |
+//	per tensor: index in QuantizedTensorNames uvarint, then one varint per element |
 //	CRC-32 of everything before it, u32
 const deltaVersion = 1
 
@@ -24,9 +24,9 @@ const maxDelta = 64 << 20
 
 // Delta encodes tuned − base for the named tensors (all of them when names
 // is nil). Both models must have the same config.
-func Delta(base, tuned *Model, names []string) ([]byte, error) {
+func Delta(base, tuned *Quantized, names []string) ([]byte, error) {
 	if base.Config != tuned.Config {
-		return nil, fmt.Errorf("quant: delta between %v and %v models", base.Config, tuned.Config)
+		return nil, fmt.Errorf("quantize: delta between %v and %v models", base.Config, tuned.Config)
 	}
 	if err := tuned.Validate(); err != nil {
 		return nil, err
@@ -35,7 +35,7 @@ func Delta(base, tuned *Model, names []string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	all := TensorNames(base.Config)
+	all := QuantizedTensorNames(base.Config)
 	if names == nil {
 		names = all
 	}
@@ -48,10 +48,10 @@ func Delta(base, tuned *Model, names []string) ([]byte, error) {
 	for _, name := range names {
 		i := slices.Index(all, name)
 		if i < 0 {
-			return nil, fmt.Errorf("quant: no tensor %q (have %v)", name, all)
+			return nil, fmt.Errorf("quantize: no tensor %q (have %v)", name, all)
 		}
 		if seen[name] {
-			return nil, fmt.Errorf("quant: tensor %q named twice", name)
+			return nil, fmt.Errorf("quantize: tensor %q named twice", name)
 		}
 		seen[name] = true
 		out = binary.AppendUvarint(out, uint64(i))
@@ -77,7 +77,7 @@ func Delta(base, tuned *Model, names []string) ([]byte, error) {
 
 // ApplyDelta returns base + delta as a new model; base is not changed. It
 // fails if the delta was made against another base model.
-func ApplyDelta(base *Model, delta []byte) (*Model, error) {
+func ApplyDelta(base *Quantized, delta []byte) (*Quantized, error) {
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(maxDelta), zstd.WithDecoderConcurrency(1))
 	if err != nil {
 		return nil, err
@@ -85,35 +85,35 @@ func ApplyDelta(base *Model, delta []byte) (*Model, error) {
 	defer dec.Close()
 	raw, err := dec.DecodeAll(delta, nil)
 	if err != nil {
-		return nil, fmt.Errorf("quant: delta: %w", err)
+		return nil, fmt.Errorf("quantize: delta: %w", err)
 	}
 	if len(raw) < 8 {
-		return nil, errors.New("quant: delta too short")
+		return nil, errors.New("quantize: delta too short")
 	}
 	body := raw[:len(raw)-4]
 	if crc32.ChecksumIEEE(body) != binary.LittleEndian.Uint32(raw[len(raw)-4:]) {
-		return nil, errors.New("quant: delta checksum mismatch")
+		return nil, errors.New("quantize: delta checksum mismatch")
 	}
 	if body[0] != deltaVersion {
-		return nil, fmt.Errorf("quant: delta version %d, this zpng reads %d", body[0], deltaVersion)
+		return nil, fmt.Errorf("quantize: delta version %d, this zpng reads %d", body[0], deltaVersion)
 	}
 	r := &reader{b: body[2:]}
 	hidden := r.uvarint()
 	if int(body[1]) != base.Config.Layers || hidden != uint64(base.Config.Hidden) {
-		return nil, fmt.Errorf("quant: delta is for a %dx%d model, base is %v", body[1], hidden, base.Config)
+		return nil, fmt.Errorf("quantize: delta is for a %dx%d model, base is %v", body[1], hidden, base.Config)
 	}
 	bb, err := base.MarshalBinary()
 	if err != nil {
 		return nil, err
 	}
 	if r.u32() != crc32.ChecksumIEEE(bb) {
-		return nil, errors.New("quant: delta was made against another base model")
+		return nil, errors.New("quantize: delta was made against another base model")
 	}
 	m := base.Clone()
 	ts := m.tensors()
 	count := r.uvarint()
 	if count > uint64(len(ts)) {
-		return nil, fmt.Errorf("quant: delta lists %d tensors", count)
+		return nil, fmt.Errorf("quantize: delta lists %d tensors", count)
 	}
 	for range count {
 		i := r.uvarint()
@@ -121,7 +121,7 @@ func ApplyDelta(base *Model, delta []byte) (*Model, error) {
 			break
 		}
 		if i >= uint64(len(ts)) {
-			return nil, fmt.Errorf("quant: delta names tensor %d", i)
+			return nil, fmt.Errorf("quantize: delta names tensor %d", i)
 		}
 		t := ts[i]
 		if t.i8 != nil {
@@ -146,7 +146,7 @@ func ApplyDelta(base *Model, delta []byte) (*Model, error) {
 		r.fail("trailing bytes")
 	}
 	if r.err != nil {
-		return nil, fmt.Errorf("quant: delta: %w", r.err)
+		return nil, fmt.Errorf("quantize: delta: %w", r.err)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package core
+package neural
 
 import (
 	"context"
@@ -17,18 +17,15 @@ import (
 // Measured with a small model on 128 KiB of HTML: B = 1, 4, 16, 64 gave
 // 2.3764, 2.3771, 2.3814, 2.3957 bpb, i.e. about 5 bytes of warm-up per
 // stream, while the torch engine on CPU ran 2-3 times faster at B = 64 than
-// at B = 1-16. Segments of at least 16 KiB keep the whole cost (warm-up and
-// table, ~21 bytes a stream) near 0.4% of the output.
+// at B = 1-16. Segments of at least 16 KiB (DefaultPolicy's MinSegmentBytes)
+// keep the whole cost (warm-up and table, ~21 bytes a stream) near 0.4% of
+// the output.
 const maxStreams = 1024
 
-// minSegmentBytes is a variable so that tests can make several streams of
-// small inputs.
-var minSegmentBytes int64 = 16 << 10
-
 // streamCount is the number of streams B for n bytes: as few as keep every
-// segment at least minSegmentBytes long, at most maxStreams.
-func streamCount(n int64) int {
-	return int(min(max(n/minSegmentBytes, 1), maxStreams))
+// segment at least minSegment bytes long, at most maxStreams.
+func streamCount(n, minSegment int64) int {
+	return int(min(max(n/minSegment, 1), maxStreams))
 }
 
 // checkEvery is how many steps pass between progress reports and checks of

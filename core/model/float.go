@@ -1,16 +1,14 @@
-package quant
+package model
 
 import (
 	"fmt"
 	"math"
-
-	"zpng/core/model"
 )
 
 // FloatBPB runs the float model exactly as trained (embed → GRU → head →
 // softmax) in float64 over data as one stream and returns its ideal code
 // length in bits per byte. It is the reference for the quantization loss.
-func FloatBPB(w *model.Weights, data []byte) (float64, error) {
+func FloatBPB(w *Weights, data []byte) (float64, error) {
 	if err := w.Validate(); err != nil {
 		return 0, err
 	}

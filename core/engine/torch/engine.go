@@ -12,7 +12,7 @@ import (
 	"runtime"
 
 	"zpng/core/engine"
-	"zpng/core/quant"
+	"zpng/core/model"
 )
 
 func init() { engine.Register(factory{}) }
@@ -29,12 +29,8 @@ func (factory) Available() (string, bool) {
 	return dev, err == nil
 }
 
-func (factory) NewPredictor(m any, batch int, opt engine.Options) (engine.Predictor, error) {
-	qm, ok := m.(*quant.Model)
-	if !ok {
-		return nil, fmt.Errorf("torch: engine needs a *quant.Model, got %T", m)
-	}
-	return NewPredictor(qm, batch, opt)
+func (factory) NewPredictor(m *model.Quantized, batch int, opt engine.Options) (engine.Predictor, error) {
+	return NewPredictor(m, batch, opt)
 }
 
 // Predictor steps B streams of the integer model in lockstep (engine.Predictor).
@@ -46,7 +42,7 @@ type Predictor struct {
 }
 
 // NewPredictor loads qm into a new engine for batch streams.
-func NewPredictor(qm *quant.Model, batch int, opt engine.Options) (*Predictor, error) {
+func NewPredictor(qm *model.Quantized, batch int, opt engine.Options) (*Predictor, error) {
 	if err := qm.Validate(); err != nil {
 		return nil, err
 	}
@@ -77,7 +73,7 @@ func NewPredictor(qm *quant.Model, batch int, opt engine.Options) (*Predictor, e
 	return p, nil
 }
 
-func (p *Predictor) load(qm *quant.Model) error {
+func (p *Predictor) load(qm *model.Quantized) error {
 	if err := goError(C.zt_engine_set_t0(p.c, (*C.int32_t)(&qm.T0[0]))); err != nil {
 		return err
 	}
@@ -96,7 +92,7 @@ func (p *Predictor) load(qm *quant.Model) error {
 	if err := goError(C.zt_engine_set_head(p.c, (*C.int8_t)(&qm.Wout[0]), (*C.int32_t)(&qm.Mout[0]), (*C.int32_t)(&qm.Bout[0]))); err != nil {
 		return err
 	}
-	sig16, tanh16, exp := quant.Tables()
+	sig16, tanh16, exp := model.Tables()
 	sig, tanh := widen(sig16), widen(tanh16)
 	return goError(C.zt_engine_set_tables(p.c, (*C.int32_t)(&sig[0]), (*C.int32_t)(&tanh[0]), (*C.int32_t)(&exp[0])))
 }

@@ -1,4 +1,4 @@
-package core
+package neural
 
 import (
 	"context"
@@ -65,30 +65,27 @@ const (
 	tuneLR     = 1e-2
 )
 
-// tuneBytesPerParam: a file smaller than this many bytes per trained
-// parameter is too small for a delta to pay. The snapped bias delta costs
-// about a byte per trained bias (2.6 kB for the 2×256 small model's 2,560,
-// 10.6 kB for the 4×512 large model's 11,008) and the fine-tune gains up to
-// ~10% of the payload (~0.03 bytes per input byte of text), so a model breaks
-// even near 38 bytes per trained bias: 96 KiB for the small model, 418 kB for
-// the large. Measured: GPL-3 (35 kB) with the small model gained 530 B against
-// a 2.6 kB delta, and alice29.txt (152 kB) with large-v2 5.3 kB against 10.6 kB
-// after an 80 s fine-tune: both wasted. A better model gains less: lcet10.txt
+// minTuneBytes is the smallest file whose fine-tune of w can pay:
+// perParam bytes for every parameter the fine-tune trains (Policy's
+// TuneBytesPerParam). The snapped bias delta costs about a byte per trained
+// bias (2.6 kB for the 2×256 small model's 2,560, 10.6 kB for the 4×512
+// large model's 11,008) and the fine-tune gains up to ~10% of the payload
+// (~0.03 bytes per input byte of text), so a model breaks even near 38 bytes
+// per trained bias: 96 KiB for the small model, 418 kB for the large.
+// Measured: GPL-3 (35 kB) with the small model gained 530 B against a 2.6 kB
+// delta, and alice29.txt (152 kB) with large-v2 5.3 kB against 10.6 kB after
+// an 80 s fine-tune: both wasted. A better model gains less: lcet10.txt
 // (427 kB) with large-v2 gained 1.779 -> 1.703 bpb, 4.1 kB against a 10.0 kB
 // delta, so for the large model this bound is still low (about 1 MB would be
 // right there); the candidates' exact sizes still decide, only time is lost.
-// A variable so that tests can tune small inputs.
-var tuneBytesPerParam int64 = 38
-
-// minTuneBytes is the smallest file whose fine-tune of w can pay.
-func minTuneBytes(w *model.Weights) int64 {
+func minTuneBytes(w *model.Weights, perParam int64) int64 {
 	var params int64
 	for name, t := range w.Tensors {
 		if tuneSubset.train(name) {
 			params += int64(len(t))
 		}
 	}
-	return tuneBytesPerParam * params
+	return perParam * params
 }
 
 // windows fills in and tgt with batch windows of data at random positions:

@@ -1,6 +1,6 @@
 //go:build !notorch
 
-package core
+package neural
 
 import (
 	"context"
@@ -8,14 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"zpng/core/catalog"
 	"zpng/core/engine"
-	"zpng/core/quant"
+	"zpng/core/model"
 )
 
 // BenchmarkPolicy measures what the stream count B and the fine-tune subset
 // cost and gain on one file with one model (torch engine, CPU):
 //
-//	ZPNG_BENCH_FILE=FILE ZPNG_BENCH_MODEL=MODEL.safetensors go test -run - -bench Policy -benchtime 1x ./core
+//	ZPNG_BENCH_FILE=FILE ZPNG_BENCH_MODEL=MODEL.safetensors go test -run - -bench Policy -benchtime 1x ./core/neural
 func BenchmarkPolicy(b *testing.B) {
 	file, spec := os.Getenv("ZPNG_BENCH_FILE"), os.Getenv("ZPNG_BENCH_MODEL")
 	if file == "" || spec == "" {
@@ -25,15 +26,15 @@ func BenchmarkPolicy(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mf, err := modelByName(spec)
+	mf, err := catalog.Default("").ByName(spec)
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, err := mf.weights()
+	w, err := mf.Weights()
 	if err != nil {
 		b.Fatal(err)
 	}
-	base, err := quant.Quantize(w)
+	base, err := model.Quantize(w)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,14 +43,14 @@ func BenchmarkPolicy(b *testing.B) {
 		b.Fatal(err)
 	}
 	eo := engine.Options{Device: "cpu"}
-	cost := func(q *quant.Model, B int) (float64, float64) {
+	cost := func(q *model.Quantized, B int) (float64, float64) {
 		p, err := f.NewPredictor(q, B, eo)
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer p.Close()
 		start := time.Now()
-		bits, err := quant.CodeCost(p, quant.Split(data, B))
+		bits, err := engine.CodeCost(p, engine.Split(data, B))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -59,7 +60,7 @@ func BenchmarkPolicy(b *testing.B) {
 		bpb, speed := cost(base, B)
 		b.Logf("B=%4d: %.4f bpb, +%.0f B vs ideal stream table, %.1f kB/s", B, bpb, float64(16*B), speed/1000)
 	}
-	B := streamCount(int64(len(data)))
+	B := streamCount(int64(len(data)), DefaultPolicy().MinSegmentBytes)
 	bpb0, _ := cost(base, B)
 	for _, sub := range []subset{subsetBiases, subsetBiasesHead} {
 		for _, lr := range []float64{3e-3, 1e-2} {
@@ -80,12 +81,12 @@ func BenchmarkPolicy(b *testing.B) {
 				if snap {
 					snapBiases(w, tw, sub.train)
 				}
-				tq, err := quant.Quantize(tw)
+				tq, err := model.Quantize(tw)
 				if err != nil {
 					b.Fatal(err)
 				}
 				names := changedTensors(base, tq)
-				delta, err := quant.Delta(base, tq, names)
+				delta, err := model.Delta(base, tq, names)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -9,14 +9,14 @@ import (
 	"testing"
 
 	"zpng/core/engine"
+	"zpng/core/engine/goengine"
 	"zpng/core/model"
-	"zpng/core/quant"
 )
 
 // randomQuant quantizes random weights. Scaling the recurrent and head
 // weights up drives the gates into saturation and the clamps of act, so
 // the comparison covers the edges of the lookup tables too.
-func randomQuant(t testing.TB, cfg model.Config, seed uint64, scale float32) *quant.Model {
+func randomQuant(t testing.TB, cfg model.Config, seed uint64, scale float32) *model.Quantized {
 	t.Helper()
 	w, err := model.RandomWeights(cfg, seed)
 	if err != nil {
@@ -30,7 +30,7 @@ func randomQuant(t testing.TB, cfg model.Config, seed uint64, scale float32) *qu
 			v[i] *= scale
 		}
 	}
-	qm, err := quant.Quantize(w)
+	qm, err := model.Quantize(w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestIdenticalToGoEngine(t *testing.T) {
 	}
 }
 
-func compareEngines(t *testing.T, qm *quant.Model, batch, steps int, opt engine.Options, gemm string, split bool, seed uint64) {
+func compareEngines(t *testing.T, qm *model.Quantized, batch, steps int, opt engine.Options, gemm string, split bool, seed uint64) {
 	tp, err := NewPredictor(qm, batch, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func compareEngines(t *testing.T, qm *quant.Model, batch, steps int, opt engine.
 	// libtorch's and the BLAS's threads too.
 	SetThreads(opt.Threads)
 	defer ResetThreads()
-	gp, err := quant.NewPredictor(qm, batch, 1)
+	gp, err := goengine.NewPredictor(qm, batch, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

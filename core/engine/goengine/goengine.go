@@ -1,4 +1,7 @@
-package quant
+// Package goengine is the pure-Go engine ("go"): it runs the integer model
+// (model.Quantized) of docs/ENGINE.md on the CPU, in batches of streams split
+// across goroutines.
+package goengine
 
 import (
 	"errors"
@@ -7,6 +10,7 @@ import (
 	"sync"
 
 	"zpng/core/engine"
+	"zpng/core/model"
 )
 
 func init() { engine.Register(goFactory{}) }
@@ -16,17 +20,13 @@ type goFactory struct{}
 
 func (goFactory) Name() string              { return "go" }
 func (goFactory) Available() (string, bool) { return "cpu", true }
-func (goFactory) NewPredictor(m any, batch int, opt engine.Options) (engine.Predictor, error) {
-	qm, ok := m.(*Model)
-	if !ok {
-		return nil, fmt.Errorf("quant: engine go needs a *quant.Model, got %T", m)
-	}
+func (goFactory) NewPredictor(m *model.Quantized, batch int, opt engine.Options) (engine.Predictor, error) {
 	switch opt.Device {
 	case "", "auto", "cpu":
 	default:
-		return nil, fmt.Errorf("quant: engine go runs on the cpu only, not %q", opt.Device)
+		return nil, fmt.Errorf("goengine: engine go runs on the cpu only, not %q", opt.Device)
 	}
-	return NewPredictor(qm, batch, opt.Threads)
+	return NewPredictor(m, batch, opt.Threads)
 }
 
 // packed is a weight matrix stored as triples of rows, one int64 per column
@@ -130,6 +130,12 @@ func addLanes(s *[3]int64, acc int64) {
 
 func rescale(acc int64, m int32) int64 { return (acc*int64(m) + 1<<19) >> 20 }
 
+// sigTable and tanhTable are model.Tables' activation tables.
+var sigTable, tanhTable = func() (*[8192]int16, *[8192]int16) {
+	sig, tanh, _ := model.Tables()
+	return (*[8192]int16)(sig), (*[8192]int16)(tanh)
+}()
+
 func act(lut *[8192]int16, x int64) int64 {
 	return int64(lut[(min(max(x, -32768), 32767)+32768)>>3])
 }
@@ -137,7 +143,7 @@ func act(lut *[8192]int16, x int64) int64 {
 // Predictor is the pure-Go engine: B streams split across goroutines. Its
 // tables do not depend on the number of threads.
 type Predictor struct {
-	m       *Model
+	m       *model.Quantized
 	batch   int
 	hh, ih  []packed // per layer; ih[0] unused
 	head    packed
@@ -164,12 +170,12 @@ type worker struct {
 
 // NewPredictor opens the pure-Go engine for m with batch streams on
 // threads goroutines (0: runtime.GOMAXPROCS(0)).
-func NewPredictor(m *Model, batch, threads int) (*Predictor, error) {
+func NewPredictor(m *model.Quantized, batch, threads int) (*Predictor, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
 	if batch < 1 {
-		return nil, fmt.Errorf("quant: batch %d, want ≥ 1", batch)
+		return nil, fmt.Errorf("goengine: batch %d, want ≥ 1", batch)
 	}
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
@@ -208,10 +214,10 @@ func (p *Predictor) Batch() int { return p.batch }
 // Step implements engine.Predictor.
 func (p *Predictor) Step(in []byte, freqs []uint16) error {
 	if p.closed {
-		return errors.New("quant: predictor is closed")
+		return errors.New("goengine: predictor is closed")
 	}
 	if len(in) != p.batch || len(freqs) < p.batch*256 {
-		return fmt.Errorf("quant: Step with %d inputs and %d table entries for %d streams", len(in), len(freqs), p.batch)
+		return fmt.Errorf("goengine: Step with %d inputs and %d table entries for %d streams", len(in), len(freqs), p.batch)
 	}
 	p.in, p.freqs = in, freqs
 	p.wg.Add(len(p.workers) - 1)
@@ -281,7 +287,7 @@ func (w *worker) step() {
 			w.logits[k] = int32(v) // bounded by Validate
 		}
 		b := w.lo + s
-		Softmax(w.logits[:], p.freqs[b*256:(b+1)*256])
+		model.Softmax(w.logits[:], p.freqs[b*256:(b+1)*256])
 	}
 }
 
@@ -291,9 +297,9 @@ func gru(gi, gh, h []int64, h8 []int8) {
 	gi, gh = gi[:3*H], gh[:3*H]
 	h8 = h8[:H]
 	for j := range h {
-		r := act(&sigTable, gi[j]+gh[j])
-		z := act(&sigTable, gi[H+j]+gh[H+j])
-		n := act(&tanhTable, gi[2*H+j]+(r*gh[2*H+j]+1<<14)>>15)
+		r := act(sigTable, gi[j]+gh[j])
+		z := act(sigTable, gi[H+j]+gh[H+j])
+		n := act(tanhTable, gi[2*H+j]+(r*gh[2*H+j]+1<<14)>>15)
 		v := n + (z*(h[j]-n)+1<<14)>>15
 		h[j] = v
 		h8[j] = int8((v*127 + 1<<14) >> 15)

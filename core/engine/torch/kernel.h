@@ -62,7 +62,7 @@ void gemm_i8(Isa isa, const int8_t* x, int ldx, int rows, const PackedInt8& w, i
 
 // rescale_rows sets out[i] = rescale(acc[i], m[i]) + b[i] for n rows, where
 // acc holds exact integer products as floats and m the multipliers as doubles.
-// The double arithmetic is exact because a validated quant.Model keeps
+// The double arithmetic is exact because a validated model.Quantized keeps
 // |acc·M| below 2^50 (its pre-activations below 2^30).
 void rescale_rows(const float* acc, const double* m, const int32_t* b, int32_t* out, int n);
 // The same for exact int32 products.

@@ -1,10 +1,8 @@
-package quant
+package engine
 
 import (
 	"fmt"
 	"math"
-
-	"zpng/core/engine"
 )
 
 // log2Freq[f] = log2(f) for every possible table entry.
@@ -19,10 +17,10 @@ var log2Freq = func() *[65537]float64 {
 // CodeCost returns the exact ideal code length in bits, Σ −log2(f/65536), of
 // up to p.Batch() byte streams coded in lockstep under p (stream b is
 // data[b]; streams may differ in length). It resets p first.
-func CodeCost(p engine.Predictor, data [][]byte) (float64, error) {
+func CodeCost(p Predictor, data [][]byte) (float64, error) {
 	B := p.Batch()
 	if len(data) > B {
-		return 0, fmt.Errorf("quant: %d streams for a predictor of batch %d", len(data), B)
+		return 0, fmt.Errorf("engine: %d streams for a predictor of batch %d", len(data), B)
 	}
 	steps := 0
 	for _, d := range data {
@@ -38,7 +36,7 @@ func CodeCost(p engine.Predictor, data [][]byte) (float64, error) {
 		}
 		for b, d := range data {
 			if t < len(d) {
-				perStream[b] += engine.ProbBits - log2Freq[freqs[b*256+int(d[t])]]
+				perStream[b] += ProbBits - log2Freq[freqs[b*256+int(d[t])]]
 				in[b] = d[t]
 			}
 		}
@@ -52,7 +50,7 @@ func CodeCost(p engine.Predictor, data [][]byte) (float64, error) {
 
 // BPB is the ideal code length of data under p in bits per byte, with the
 // data split into p.Batch() contiguous streams of nearly equal length.
-func BPB(p engine.Predictor, data []byte) (float64, error) {
+func BPB(p Predictor, data []byte) (float64, error) {
 	if len(data) == 0 {
 		return 0, nil
 	}

@@ -1,11 +1,4 @@
-// Package quant turns float weights into the integer model of
-// docs/ENGINE.md and runs it: the pure-Go engine ("go"), the integer
-// softmax, the lookup tables, a byte serialization of the integer model with
-// deltas between two of them, code-length helpers and a float reference.
-//
-// Every array of Model is flat and row-major, so another engine can take
-// pointers to it directly.
-package quant
+package model
 
 //go:generate go run ./internal/gentables tables.go
 
@@ -13,25 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"math"
-
-	"zpng/core/model"
 )
 
-// Model is the integer model. H is Config.Hidden; gate rows are in the order
+// Quantized is the integer model that the engines run. Every array is flat
+// and row-major, so an engine can take pointers to it directly. H is
+// Config.Hidden; gate rows are in the order
 // r, z, n (torch.nn.GRU): row i of a [3H] block is gate i/H, unit i%H.
-type Model struct {
-	Config model.Config
+type Quantized struct {
+	Config Config
 	// T0 is layer 0's input side, a table by input byte: T0[v*3H+i] in Q12.
 	T0     []int32
-	Layers []Layer
+	Layers []QuantizedLayer
 	// Head: Wout [256][H] int8, Mout [256] multipliers, Bout [256] Q12 biases.
 	Wout []int8
 	Mout []int32
 	Bout []int32
 }
 
-// Layer holds one GRU layer. Wih/Mih/Bih are nil for layer 0 (see T0).
-type Layer struct {
+// QuantizedLayer holds one GRU layer. Wih/Mih/Bih are nil for layer 0 (see T0).
+type QuantizedLayer struct {
 	Wih []int8  // [3H][H]
 	Mih []int32 // [3H]
 	Bih []int32 // [3H], Q12
@@ -48,13 +41,13 @@ const maxPreact = 1 << 30
 // Quantize computes the integer model from float weights exactly as
 // docs/ENGINE.md says, in float64 with explicit conversions so that no
 // platform fuses a multiply-add: every machine gets the same integers.
-func Quantize(w *model.Weights) (*Model, error) {
+func Quantize(w *Weights) (*Quantized, error) {
 	if err := w.Validate(); err != nil {
 		return nil, err
 	}
 	cfg := w.Config
 	H := cfg.Hidden
-	m := &Model{Config: cfg, Layers: make([]Layer, cfg.Layers)}
+	m := &Quantized{Config: cfg, Layers: make([]QuantizedLayer, cfg.Layers)}
 	var err error
 	m.T0, err = inputTable(w.Tensors["embed.weight"], w.Tensors["gru.weight_ih_l0"], w.Tensors["gru.bias_ih_l0"], 3*H, cfg.Embed)
 	if err != nil {
@@ -65,24 +58,24 @@ func Quantize(w *model.Weights) (*Model, error) {
 		name := func(s string) string { return fmt.Sprintf("gru.%s_l%d", s, k) }
 		if k > 0 {
 			if l.Wih, l.Mih, err = quantizeMatrix(w.Tensors[name("weight_ih")], 3*H, H); err != nil {
-				return nil, fmt.Errorf("quant: %s: %w", name("weight_ih"), err)
+				return nil, fmt.Errorf("quantize: %s: %w", name("weight_ih"), err)
 			}
 			if l.Bih, err = quantizeBias(w.Tensors[name("bias_ih")]); err != nil {
-				return nil, fmt.Errorf("quant: %s: %w", name("bias_ih"), err)
+				return nil, fmt.Errorf("quantize: %s: %w", name("bias_ih"), err)
 			}
 		}
 		if l.Whh, l.Mhh, err = quantizeMatrix(w.Tensors[name("weight_hh")], 3*H, H); err != nil {
-			return nil, fmt.Errorf("quant: %s: %w", name("weight_hh"), err)
+			return nil, fmt.Errorf("quantize: %s: %w", name("weight_hh"), err)
 		}
 		if l.Bhh, err = quantizeBias(w.Tensors[name("bias_hh")]); err != nil {
-			return nil, fmt.Errorf("quant: %s: %w", name("bias_hh"), err)
+			return nil, fmt.Errorf("quantize: %s: %w", name("bias_hh"), err)
 		}
 	}
 	if m.Wout, m.Mout, err = quantizeMatrix(w.Tensors["head.weight"], 256, H); err != nil {
-		return nil, fmt.Errorf("quant: head.weight: %w", err)
+		return nil, fmt.Errorf("quantize: head.weight: %w", err)
 	}
 	if m.Bout, err = quantizeBias(w.Tensors["head.bias"]); err != nil {
-		return nil, fmt.Errorf("quant: head.bias: %w", err)
+		return nil, fmt.Errorf("quantize: head.bias: %w", err)
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -147,7 +140,7 @@ func inputTable(embed, w, b []float32, rows, e int) ([]int32, error) {
 			sum += float64(b[i])
 			r := math.Round(sum * 4096)
 			if math.Abs(r) >= maxPreact {
-				return nil, fmt.Errorf("quant: layer 0 input for byte %d row %d is too large (%g)", v, i, sum)
+				return nil, fmt.Errorf("quantize: layer 0 input for byte %d row %d is too large (%g)", v, i, sum)
 			}
 			t[v*rows+i] = int32(r)
 		}
@@ -157,37 +150,37 @@ func inputTable(embed, w, b []float32, rows, e int) ([]int32, error) {
 
 // Validate checks sizes and ranges: int8 weights in [−127, 127],
 // multipliers ≥ 0, and every pre-activation bounded by 2^30 for any input.
-func (m *Model) Validate() error {
+func (m *Quantized) Validate() error {
 	cfg := m.Config
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	H := cfg.Hidden
 	if len(m.Layers) != cfg.Layers {
-		return fmt.Errorf("quant: %d layers, config says %d", len(m.Layers), cfg.Layers)
+		return fmt.Errorf("quantize: %d layers, config says %d", len(m.Layers), cfg.Layers)
 	}
 	if len(m.T0) != 256*3*H {
-		return fmt.Errorf("quant: T0 has %d values, want %d", len(m.T0), 256*3*H)
+		return fmt.Errorf("quantize: T0 has %d values, want %d", len(m.T0), 256*3*H)
 	}
 	for i, v := range m.T0 {
 		if v >= maxPreact || v <= -maxPreact {
-			return fmt.Errorf("quant: T0[%d] = %d out of range", i, v)
+			return fmt.Errorf("quantize: T0[%d] = %d out of range", i, v)
 		}
 	}
 	for k, l := range m.Layers {
 		if k == 0 {
 			if l.Wih != nil || l.Mih != nil || l.Bih != nil {
-				return errors.New("quant: layer 0 has input weights (they belong in T0)")
+				return errors.New("quantize: layer 0 has input weights (they belong in T0)")
 			}
 		} else if err := checkLinear(l.Wih, l.Mih, l.Bih, 3*H, H); err != nil {
-			return fmt.Errorf("quant: layer %d input: %w", k, err)
+			return fmt.Errorf("quantize: layer %d input: %w", k, err)
 		}
 		if err := checkLinear(l.Whh, l.Mhh, l.Bhh, 3*H, H); err != nil {
-			return fmt.Errorf("quant: layer %d hidden: %w", k, err)
+			return fmt.Errorf("quantize: layer %d hidden: %w", k, err)
 		}
 	}
 	if err := checkLinear(m.Wout, m.Mout, m.Bout, 256, H); err != nil {
-		return fmt.Errorf("quant: head: %w", err)
+		return fmt.Errorf("quantize: head: %w", err)
 	}
 	return nil
 }

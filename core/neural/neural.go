@@ -1,0 +1,285 @@
+// Package neural is the neural and hybrid compression methods: a byte model
+// predicts every next byte, and a range coder (method neural) or the
+// context-mixing coder of package codec/cm (the hybrid methods) codes it, in
+// streams side by side. It chooses the model, decides whether a fine-tune on
+// the file pays, and builds and reads the image's sections. Package core
+// runs it as one of its methods.
+package neural
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"zpng/codec"
+	"zpng/codec/entropy"
+	"zpng/core/catalog"
+	"zpng/core/engine"
+	_ "zpng/core/engine/goengine" // the pure-Go engine, in every build
+	"zpng/core/model"
+)
+
+// The header's ModelID names the base model (the SHA-256 of its file); the
+// flags say what else the decoder needs, carried in the WGHT section:
+const (
+	weightsNone  = 0 // the base model as shipped
+	weightsDelta = 1 // model.Delta of the fine-tuned model against the base
+	weightsFull  = 2 // the whole integer model, model.MarshalBinary, zstd
+)
+
+var weightsKinds = map[uint16]string{weightsNone: "none", weightsDelta: "delta", weightsFull: "full"}
+
+// Errors callers can test with errors.Is.
+var (
+	// ErrUnavailable: the method cannot run in this build or with these settings.
+	ErrUnavailable = errors.New("method not available")
+	// ErrNotCompetitive: the sample estimate says the classical size to
+	// beat (Settings.Bar) is out of reach, so the file was not coded.
+	ErrNotCompetitive = errors.New("neural skipped")
+)
+
+// Meta is the META section of a neural image (JSON): display facts only;
+// the decoder needs none of it except the model's name for messages.
+type Meta struct {
+	Model         string  `json:"model"`              // preset name or file name
+	ModelID       string  `json:"model_id,omitempty"` // older images only; the header holds the identity
+	Config        string  `json:"config"`             // e.g. "2x256"
+	Engine        string  `json:"engine"`
+	Device        string  `json:"device"`
+	FinetuneSteps int     `json:"finetune_steps"`
+	Trained       string  `json:"trained,omitempty"` // the tensors the fine-tune changed
+	BPBBase       float64 `json:"bpb_base"`          // payload under the base model (estimate for large files)
+	BPBTuned      float64 `json:"bpb_tuned,omitempty"`
+	Embedded      string  `json:"embedded"` // none, delta or full
+	EmbeddedBytes int     `json:"embedded_bytes"`
+	Streams       int     `json:"streams"`
+	BPB           float64 `json:"bpb"` // weights + stream table + payload, bits per original byte
+}
+
+// ParseMeta decodes the META section of a neural image.
+func ParseMeta(meta []byte) (*Meta, error) {
+	var m Meta
+	if err := json.Unmarshal(meta, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+// IsMethod reports whether id is a method that runs a model: neural,
+// hybrid, or hybrid1, which only decodes older images.
+func IsMethod(id codec.Method) bool {
+	return id == codec.MethodNeural || id == codec.MethodHybrid || id == codec.MethodHybrid1
+}
+
+// RunsModel reports whether the method named codes with a model, so that
+// its META is a Meta.
+func RunsModel(method string) bool {
+	id, ok := codec.ParseMethod(method)
+	return ok && IsMethod(id)
+}
+
+// Policy holds the thresholds by which the method spends time and bytes.
+type Policy struct {
+	// AutoBudget is the time --model auto allows for coding and checking a
+	// file: it takes the largest model expected to finish within it.
+	AutoBudget time.Duration
+	// MinSegmentBytes is the shortest stream worth its own warm-up.
+	MinSegmentBytes int64
+	// CompetitiveMargin: with a bar to beat, the file is coded only when the
+	// base model's sample estimate is within this factor of it;
+	// HybridMargin is the same for the hybrid methods.
+	CompetitiveMargin, HybridMargin float64
+	// TuneBytesPerParam: a file smaller than this many bytes per trained
+	// parameter is too small for a fine-tune's delta to pay.
+	TuneBytesPerParam int64
+}
+
+// DefaultPolicy is the policy zpng runs with.
+//
+// AutoBudget: two minutes let the large model spend 2 m 10 s on a 6.7 kB
+// README on a busy 2-core CPU (0.17 kB/s at one stream); half a minute keeps
+// small files quick.
+//
+// MinSegmentBytes: see streamCount.
+//
+// CompetitiveMargin: the fine-tune has gained up to about 10% (finetune.go).
+// HybridMargin: the cm model makes up for much of what the network misses:
+// on Canterbury (small-v5) hybrid beat every classical method where the
+// network alone was up to 1.41 times the best classical size (fields.c) and
+// lost from 1.66 (grammar.lsp, ptt5, sum, kennedy.xls).
+//
+// TuneBytesPerParam: see minTuneBytes.
+func DefaultPolicy() Policy {
+	return Policy{
+		AutoBudget:        30 * time.Second,
+		MinSegmentBytes:   16 << 10,
+		CompetitiveMargin: 1.12,
+		HybridMargin:      1.5,
+		TuneBytesPerParam: 38,
+	}
+}
+
+// Settings say how to code one file.
+type Settings struct {
+	Method        codec.Method // neural or hybrid (hybrid1 decodes only)
+	Model         string       // auto (or ""), a name of Catalog or a model file path
+	FinetuneSteps int
+	SelfContained bool   // embed the whole model instead of naming it
+	Engine        string // "" (best available), torch or go
+	Device        string // "" or auto, cpu or cuda
+	Threads       int
+	// Bar is the size in bytes to beat (the best classical result); 0 for
+	// no comparison.
+	Bar int64
+	// Catalog is the models to choose from; nil means catalog.Default("").
+	Catalog *catalog.Catalog
+	// Extra holds models named by path earlier in the job (Encoded.File), so
+	// that the image's own check finds them.
+	Extra  []*catalog.Model
+	Policy Policy // the zero Policy means DefaultPolicy
+}
+
+func (s *Settings) catalog() *catalog.Catalog {
+	if s.Catalog == nil {
+		return catalog.Default("")
+	}
+	return s.Catalog
+}
+
+func (s *Settings) policy() Policy {
+	if s.Policy == (Policy{}) {
+		return DefaultPolicy()
+	}
+	return s.Policy
+}
+
+// Reporter hears how far the method is.
+type Reporter interface {
+	// Phase starts a phase of total units that runs over the part [from,
+	// to] of the method's share of the job.
+	Phase(name string, total int64, from, to float64)
+	// Update reports done units of the current phase; loss is the fine-tune
+	// loss in bits per byte, 0 in other phases.
+	Update(done int64, loss float64)
+}
+
+// Encoded is an image's method-specific part.
+type Encoded struct {
+	Flags    uint16
+	ModelID  [32]byte
+	Sections []codec.Section // META first
+	Model    string          // the model and any embedded weights, for display
+	Notes    []string
+	File     *catalog.Model // the base model
+}
+
+// Available returns nil if the method can run with s, or an error wrapping
+// ErrUnavailable that says why not.
+func Available(s Settings) error {
+	if _, _, err := engineFor(&s); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	if c := s.catalog(); (s.Model == "" || s.Model == "auto") && len(c.Models()) == 0 {
+		return fmt.Errorf("%w: no model: this zpng ships none and %s holds none (use --model FILE)", ErrUnavailable, c.Dir())
+	}
+	return nil
+}
+
+// engineFor returns the engine s asks for: s.Engine, else torch when it is
+// built in, else go.
+func engineFor(s *Settings) (engine.Factory, engine.Options, error) {
+	name := s.Engine
+	if name == "" {
+		name = "go"
+		if _, err := engine.Lookup("torch"); err == nil {
+			name = "torch"
+		}
+	}
+	dev := s.Device
+	if dev == "" {
+		dev = "auto"
+	}
+	f, err := engine.Lookup(name)
+	return f, engine.Options{Device: dev, Threads: s.Threads}, err
+}
+
+func deviceOf(p engine.Predictor) string {
+	if d, ok := p.(interface{ Device() string }); ok {
+		return d.Device()
+	}
+	return "cpu"
+}
+
+// Decode writes the original bytes of the neural image c to w.
+func Decode(ctx context.Context, c *codec.Container, w io.Writer, s Settings, r Reporter) error {
+	kind, ok := weightsKinds[c.Flags]
+	if !ok {
+		return fmt.Errorf("%w: flags %#x for method %s", codec.ErrCorrupt, c.Flags, c.Method)
+	}
+	var meta Meta
+	if m, ok := c.Section(codec.SectionMeta); ok {
+		json.Unmarshal(m, &meta) // display facts only; a bad one costs the name in messages
+	}
+	wsec, hasW := c.Section(codec.SectionWeights)
+	if hasW != (c.Flags != weightsNone) {
+		return fmt.Errorf("%w: %s weights but WGHT section present: %v", codec.ErrCorrupt, kind, hasW)
+	}
+	table, ok1 := c.Section(codec.SectionStreams)
+	payload, ok2 := c.Section(codec.SectionPayload)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("%w: a %s image needs STRM and DATA sections", codec.ErrCorrupt, c.Method)
+	}
+	streams, err := entropy.ParseStreamTable(table, c.OriginalSize, int64(len(payload)))
+	if err != nil {
+		return err
+	}
+	if len(streams) > maxStreams {
+		return fmt.Errorf("%w: %d streams (at most %d)", codec.ErrCorrupt, len(streams), maxStreams)
+	}
+	q, err := decodeModel(c, wsec, meta.Model, &s)
+	if err != nil {
+		return err
+	}
+	f, eo, err := engineFor(&s)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	p, err := f.NewPredictor(q, len(streams), eo)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	return decodeStreams(ctx, p, table, payload, c.OriginalSize, c.Method, w, func(d int64) { r.Update(d, 0) })
+}
+
+// decodeModel rebuilds the integer model that coded c: embedded whole, or
+// the base model that c names, with the delta in wsec if there is one.
+func decodeModel(c *codec.Container, wsec []byte, name string, s *Settings) (*model.Quantized, error) {
+	if c.Flags == weightsFull {
+		return unmarshalFull(wsec)
+	}
+	mf, err := s.catalog().ByID(c.ModelID, name, s.Extra)
+	if err != nil {
+		return nil, err
+	}
+	bw, err := mf.Weights()
+	if err != nil {
+		return nil, err
+	}
+	q, err := model.Quantize(bw)
+	if err != nil {
+		return nil, err
+	}
+	if c.Flags == weightsDelta {
+		if q, err = model.ApplyDelta(q, wsec); err != nil {
+			return nil, fmt.Errorf("%w: %v", codec.ErrCorrupt, err)
+		}
+	}
+	return q, nil
+}

@@ -1,0 +1,99 @@
+package neural
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"zpng/codec"
+	"zpng/core/catalog"
+	"zpng/core/model"
+)
+
+func TestStreamCount(t *testing.T) {
+	minSegment := DefaultPolicy().MinSegmentBytes
+	for _, c := range []struct {
+		n    int64
+		want int
+	}{{0, 1}, {1, 1}, {32<<10 - 1, 1}, {32 << 10, 2}, {1 << 20, 64}, {100 << 20, 1024}, {1 << 40, 1024}} {
+		if got := streamCount(c.n, minSegment); got != c.want {
+			t.Errorf("streamCount(%d) = %d, want %d", c.n, got, c.want)
+		}
+	}
+}
+
+// TestMinTuneBytes: the smallest file worth a fine-tune grows with the
+// parameters the fine-tune trains (the delta's size): about 96 KiB for the
+// 2×256 small model, about 418 kB for the 4×512 large one.
+func TestMinTuneBytes(t *testing.T) {
+	perParam := DefaultPolicy().TuneBytesPerParam
+	for _, c := range []struct {
+		cfg  model.Config
+		want int64
+	}{
+		{model.Config{Layers: 2, Hidden: 256, Embed: 256}, 38 * 2560},
+		{model.Config{Layers: 4, Hidden: 512, Embed: 512}, 38 * 11008},
+		{model.Config{Layers: 2, Hidden: 32, Embed: 32}, 38 * 544},
+	} {
+		w, err := model.NewWeights(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := minTuneBytes(w, perParam); got != c.want {
+			t.Errorf("%v: minTuneBytes %d, want %d", c.cfg, got, c.want)
+		}
+	}
+}
+
+// TestZeroPolicy: settings without a policy run with DefaultPolicy.
+func TestZeroPolicy(t *testing.T) {
+	var s Settings
+	if s.policy() != DefaultPolicy() {
+		t.Errorf("zero policy gives %+v", s.policy())
+	}
+}
+
+// recorder is a Reporter that keeps the phases it is told of.
+type recorder struct{ phases []string }
+
+func (r *recorder) Phase(name string, total int64, from, to float64) {
+	r.phases = append(r.phases, name)
+}
+func (r *recorder) Update(done int64, loss float64) {}
+
+// TestEncodeDecode: what Encode returns decodes to the input with Decode,
+// names the model it used, and a bar out of reach skips the file.
+func TestEncodeDecode(t *testing.T) {
+	dir := t.TempDir()
+	w, err := model.RandomWeights(model.Config{Layers: 1, Hidden: 32, Embed: 32}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := model.Save(filepath.Join(dir, "tiny.safetensors"), w, &model.Meta{Preset: "tiny"}, model.F32); err != nil {
+		t.Fatal(err)
+	}
+	src := bytes.Repeat([]byte("abcabd "), 300)
+	for _, method := range []codec.Method{codec.MethodNeural, codec.MethodHybrid} {
+		s := Settings{Method: method, Model: "tiny", Engine: "go", Catalog: catalog.New(nil, dir)}
+		var rec recorder
+		e, err := Encode(context.Background(), src, s, &rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.File.Name != "tiny" || e.ModelID != e.File.ID || e.Flags != weightsNone || len(rec.phases) == 0 {
+			t.Errorf("%s: encoded %+v, phases %v", method, e, rec.phases)
+		}
+		c := &codec.Container{Header: codec.Header{Method: method, Flags: e.Flags, ModelID: e.ModelID,
+			OriginalSize: int64(len(src))}, Sections: e.Sections}
+		var out bytes.Buffer
+		if err := Decode(context.Background(), c, &out, s, &rec); err != nil || !bytes.Equal(out.Bytes(), src) {
+			t.Errorf("%s: decode: %v, %d bytes", method, err, out.Len())
+		}
+		s.Bar = 1
+		if _, err := Encode(context.Background(), src, s, &rec); !errors.Is(err, ErrNotCompetitive) {
+			t.Errorf("%s: a bar of 1 byte: %v, want ErrNotCompetitive", method, err)
+		}
+	}
+}
