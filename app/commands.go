@@ -15,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:    "compress",
-		usage:   "FILE [-o OUT] [--method auto|hybrid|neural|cm|zstd|xz|stored] [--force]",
+		usage:   "FILE [-o OUT] [-1 … -9 | --level N] [--method auto|hybrid|neural|cm|zstd|xz|stored] [--force]",
 		summary: "compress FILE into FILE.zpng.png (checked by decoding it again)",
 		run:     runCompress,
 	})
@@ -65,9 +65,10 @@ func runCompress(args []string) int {
 	var out string
 	var eng engineFlags
 	fs.StringVar(&out, "o", "", "output PNG (default: FILE.zpng.png next to FILE)")
-	fs.StringVar(&opt.Method, "method", "auto", "auto, hybrid, neural, cm, zstd, xz or stored (auto: the smallest)")
-	fs.StringVar(&opt.Model, "model", "auto", "model for methods hybrid and neural: auto, small, large or a file")
-	fs.IntVar(&opt.FinetuneSteps, "finetune-steps", 50, "fine-tune steps on the file before coding (0: none)")
+	addLevel(fs, &opt.Level)
+	fs.StringVar(&opt.Method, "method", "auto", "auto (the level's choice: the smallest of its methods), hybrid, neural, cm, zstd, xz or stored")
+	fs.StringVar(&opt.Model, "model", "auto", "model for methods hybrid and neural: auto (the level's choice), small, large or a file")
+	fs.IntVar(&opt.FinetuneSteps, "finetune-steps", core.FinetuneByLevel, "fine-tune steps on the file before coding (0: none; default: the level's)")
 	fs.BoolVar(&opt.SelfContained, "self-contained", false, "embed the whole model rather than a delta from the shipped one")
 	fs.BoolVar(&opt.Force, "force", false, "overwrite OUT if it exists")
 	eng.add(fs)
@@ -80,6 +81,9 @@ func runCompress(args []string) int {
 		return exitUsage
 	}
 	eng.apply(&opt)
+	if !checkOptions("compress", &opt) {
+		return exitUsage
+	}
 	show, clear := progressLine()
 	opt.Progress = show
 	ctx, stop := interruptible()
@@ -116,6 +120,9 @@ func runDecompress(args []string) int {
 		return exitUsage
 	}
 	eng.apply(&opt)
+	if !checkOptions("decompress", &opt) {
+		return exitUsage
+	}
 	show, clear := progressLine()
 	opt.Progress = show
 	ctx, stop := interruptible()
@@ -144,6 +151,9 @@ func runVerify(args []string) int {
 		return exitUsage
 	}
 	eng.apply(&opt)
+	if !checkOptions("verify", &opt) {
+		return exitUsage
+	}
 	show, clear := progressLine()
 	opt.Progress = show
 	ctx, stop := interruptible()

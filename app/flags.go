@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"zpng/core"
@@ -75,4 +76,58 @@ func (e *engineFlags) add(fs *flag.FlagSet) {
 
 func (e *engineFlags) apply(o *core.Options) {
 	o.Device, o.Engine, o.Threads, o.ModelsDir = e.device, e.engine, e.threads, e.modelsDir
+}
+
+// addLevel adds --level N and its short forms -1 … -9.
+func addLevel(fs *flag.FlagSet, level *int) {
+	*level = core.DefaultLevel
+	fs.Var(levelValue{level}, "level", fmt.Sprintf("%d (fastest) to %d (smallest)", core.MinLevel, core.MaxLevel))
+	for l := core.MinLevel; l <= core.MaxLevel; l++ {
+		fs.Var(levelFlag{level, l}, strconv.Itoa(l), fmt.Sprintf("level %d", l))
+	}
+}
+
+// levelValue is --level: a number from core.MinLevel to core.MaxLevel.
+type levelValue struct{ level *int }
+
+func (v levelValue) String() string {
+	if v.level == nil {
+		return ""
+	}
+	return strconv.Itoa(*v.level)
+}
+
+func (v levelValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < core.MinLevel || n > core.MaxLevel {
+		return fmt.Errorf("want %d (fastest) to %d (smallest)", core.MinLevel, core.MaxLevel)
+	}
+	*v.level = n
+	return nil
+}
+
+// levelFlag is one of -1 … -9: a boolean flag that sets the level.
+type levelFlag struct {
+	level *int
+	value int
+}
+
+func (f levelFlag) String() string   { return "" }
+func (f levelFlag) IsBoolFlag() bool { return true }
+func (f levelFlag) Set(s string) error {
+	if s != "true" {
+		return fmt.Errorf("-%d takes no value", f.value)
+	}
+	*f.level = f.value
+	return nil
+}
+
+// checkOptions reports options no job can honour; the command then exits
+// with exitUsage before any work.
+func checkOptions(name string, o *core.Options) bool {
+	if err := o.Check(); err != nil {
+		fmt.Fprintf(stderr, "zpng %s: %v\n", name, err)
+		return false
+	}
+	return true
 }

@@ -17,8 +17,16 @@ import (
 
 // Options steer a compression or decompression.
 type Options struct {
-	Method        string // auto (default), hybrid, neural, cm, zstd, xz or stored
-	Model         string // auto, small, large or a model file path
+	// Level is 1 (fastest) to 9 (smallest); 0 means DefaultLevel.
+	Level int
+	// Method is auto (the level's choice, the default), hybrid, neural,
+	// cm, zstd, xz or stored.
+	Method string
+	// Model is auto (the level's choice, the default), small, large or a
+	// model file path.
+	Model string
+	// FinetuneSteps is the fine-tune's length: FinetuneByLevel for the
+	// level's, 0 for none.
 	FinetuneSteps int
 	SelfContained bool
 	Device        string // auto, cpu or cuda

@@ -5,13 +5,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
 	"zpng/codec"
 	"zpng/codec/classic"
 	"zpng/codec/cm"
-	"zpng/core/neural"
 )
 
 // method is one way of turning a file into container sections and back.
@@ -49,8 +49,7 @@ func (e *encoded) size() int64 {
 type use int
 
 const (
-	useAuto       use = iota // selectable by name and a candidate of --method auto
-	useByName                // selectable by name only
+	useMake       use = iota // makes images, by name or as a level's candidate (levels.go)
 	useDecodeOnly            // decodes images of earlier zpng versions only
 )
 
@@ -86,22 +85,18 @@ func methodNames() string {
 func candidates(opt *Options) ([]method, error) {
 	name := opt.Method
 	if name == "" || name == "auto" {
+		// The level's classical methods, the hybrid last so that it knows
+		// the classical result to beat, stored first so that ties go to
+		// real codecs.
+		p := opt.plan()
 		var ms []method
-		for _, r := range methods {
-			if r.use == useAuto && r.m.available(opt) == nil {
-				ms = append(ms, r.m)
-			}
+		for _, id := range p.classical {
+			ms = append(ms, methods[id.String()].m)
 		}
-		// Deterministic order: the neural methods last, so that they know
-		// the classical result to beat; stored just before them, so that
-		// ties go to real codecs.
-		rank := func(m method) int {
-			if neural.IsMethod(m.id()) {
-				return -1
-			}
-			return int(m.id())
+		slices.Reverse(ms)
+		if h, ok := methods[codec.MethodHybrid.String()]; ok && p.hybrid && h.m.available(opt) == nil {
+			ms = append(ms, h.m)
 		}
-		sort.Slice(ms, func(a, b int) bool { return rank(ms[a]) > rank(ms[b]) })
 		return ms, nil
 	}
 	r, ok := methods[name]
@@ -139,7 +134,7 @@ func (c classical) isCM() bool { return c.m == codec.MethodCM || c.m == codec.Me
 
 func init() {
 	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz, codec.MethodCM} {
-		registerMethod(classical{m}, useAuto)
+		registerMethod(classical{m}, useMake)
 	}
 	registerMethod(classical{codec.MethodCM1}, useDecodeOnly)
 }

@@ -29,14 +29,14 @@ var ErrModelMissing = catalog.ErrMissing
 func ModelsDir() string { return catalog.DefaultDir() }
 
 // neuralMethod runs package neural: method neural, hybrid, or hybrid1,
-// which only decodes older images. Auto tries hybrid, which codes
+// which only decodes older images. Levels 4 to 9 try hybrid, which codes
 // alice29.txt about 30% smaller than neural (large-v3, no fine-tune: 1.694
 // against 2.208 bpb) for the cost of the cm model.
 type neuralMethod struct{ method codec.Method }
 
 func init() {
-	registerMethod(neuralMethod{codec.MethodNeural}, useByName)
-	registerMethod(neuralMethod{codec.MethodHybrid}, useAuto)
+	registerMethod(neuralMethod{codec.MethodNeural}, useMake)
+	registerMethod(neuralMethod{codec.MethodHybrid}, useMake)
 	registerMethod(neuralMethod{codec.MethodHybrid1}, useDecodeOnly)
 }
 
@@ -44,14 +44,21 @@ func (m neuralMethod) name() string     { return m.method.String() }
 func (m neuralMethod) id() codec.Method { return m.method }
 
 func (m neuralMethod) available(opt *Options) error {
-	return neural.Available(m.settings(opt, nil))
+	return neural.Available(m.settings(opt, nil, -1))
 }
 
-// settings carries the job's options to package neural.
-func (m neuralMethod) settings(opt *Options, j *job) neural.Settings {
+// settings carries the job's options to package neural for a file of n
+// bytes (n < 0: not known yet).
+func (m neuralMethod) settings(opt *Options, j *job, n int64) neural.Settings {
+	model := opt.Model
+	prefer := ""
+	if model == "auto" || model == "" {
+		model, prefer = "auto", opt.modelFor(max(n, 0))
+	}
 	s := neural.Settings{
-		Method: m.method, Model: opt.Model, FinetuneSteps: opt.FinetuneSteps, SelfContained: opt.SelfContained,
-		Engine: opt.Engine, Device: opt.Device, Threads: opt.Threads, Catalog: opt.catalog(),
+		Method: m.method, Model: model, Prefer: prefer, FinetuneSteps: opt.finetuneSteps(), ExactTune: opt.plan().exactTune,
+		SelfContained: opt.SelfContained, Engine: opt.Engine, Device: opt.Device, Threads: opt.Threads,
+		Catalog: opt.catalog(),
 	}
 	if opt.Policy != nil {
 		s.Policy = *opt.Policy
@@ -64,7 +71,7 @@ func (m neuralMethod) settings(opt *Options, j *job) neural.Settings {
 
 func (m neuralMethod) encode(ctx context.Context, j *job, src []byte) (*encoded, error) {
 	j.progress.begin(m.name(), int64(len(src))) // this method's share of the job
-	e, err := neural.Encode(ctx, src, m.settings(&j.opt, j), j.progress.reporter())
+	e, err := neural.Encode(ctx, src, m.settings(&j.opt, j, int64(len(src))), j.progress.reporter())
 	if err != nil {
 		return nil, err
 	}
@@ -75,5 +82,5 @@ func (m neuralMethod) encode(ctx context.Context, j *job, src []byte) (*encoded,
 }
 
 func (m neuralMethod) decode(ctx context.Context, j *job, c *codec.Container, w io.Writer) error {
-	return neural.Decode(ctx, c, w, m.settings(&j.opt, j), j.progress.reporter())
+	return neural.Decode(ctx, c, w, m.settings(&j.opt, j, -1), j.progress.reporter())
 }

@@ -21,6 +21,9 @@ import (
 // checked against the input's SHA-256 before it is moved into place.
 func Compress(ctx context.Context, input, output string, opt Options) (*Result, error) {
 	start := time.Now()
+	if err := opt.Check(); err != nil {
+		return nil, err
+	}
 	j := newJob(opt)
 	if output == "" {
 		output = input + DefaultSuffix

@@ -3,9 +3,11 @@
 package gui
 
 import (
+	"fmt"
 	"strconv"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
 	"zpng/core"
@@ -13,14 +15,13 @@ import (
 
 // Preference keys. The values are remembered by Fyne per app ID.
 const (
+	prefLevel         = "level"
 	prefMethod        = "method"
 	prefModel         = "model"
 	prefFinetuneSteps = "finetuneSteps"
 	prefSelfContained = "selfContained"
 	prefDevice        = "device"
 )
-
-const defaultFinetuneSteps = 50
 
 // Settings are the choices a person makes once and keeps.
 type Settings struct {
@@ -32,9 +33,10 @@ type Settings struct {
 // was queued with.
 func (s Settings) Options() core.Options {
 	return core.Options{
+		Level:         s.prefs.IntWithFallback(prefLevel, core.DefaultLevel),
 		Method:        s.prefs.StringWithFallback(prefMethod, "auto"),
 		Model:         s.prefs.StringWithFallback(prefModel, "auto"),
-		FinetuneSteps: s.prefs.IntWithFallback(prefFinetuneSteps, defaultFinetuneSteps),
+		FinetuneSteps: s.prefs.IntWithFallback(prefFinetuneSteps, core.FinetuneByLevel),
 		SelfContained: s.prefs.Bool(prefSelfContained),
 		Device:        s.prefs.StringWithFallback(prefDevice, "auto"),
 	}
@@ -43,6 +45,19 @@ func (s Settings) Options() core.Options {
 // form is the settings panel; every change is saved at once.
 func (s Settings) form() *widget.Form {
 	opt := s.Options()
+
+	// Levels: 1 is fastest, 9 smallest (core/levels.go).
+	levelName := widget.NewLabel("")
+	showLevel := func(l int) { levelName.SetText(fmt.Sprintf("level %d", l)) }
+	level := widget.NewSlider(core.MinLevel, core.MaxLevel)
+	level.Step = 1
+	level.SetValue(float64(opt.Level))
+	showLevel(opt.Level)
+	level.OnChanged = func(v float64) {
+		s.prefs.SetInt(prefLevel, int(v))
+		showLevel(int(v))
+	}
+	speed := container.NewBorder(nil, nil, widget.NewLabel("Faster"), container.NewHBox(widget.NewLabel("Smaller"), levelName), level)
 
 	method := widget.NewSelect([]string{"auto", "hybrid", "neural", "cm", "zstd", "xz", "stored"}, func(v string) {
 		s.prefs.SetString(prefMethod, v)
@@ -60,7 +75,10 @@ func (s Settings) form() *widget.Form {
 	}
 
 	steps := widget.NewEntry()
-	steps.SetText(strconv.Itoa(opt.FinetuneSteps))
+	steps.SetPlaceHolder("the level's")
+	if opt.FinetuneSteps != core.FinetuneByLevel {
+		steps.SetText(strconv.Itoa(opt.FinetuneSteps))
+	}
 	steps.Validator = func(v string) error {
 		_, err := parseSteps(v)
 		return err
@@ -82,6 +100,7 @@ func (s Settings) form() *widget.Form {
 	device.SetSelected(opt.Device)
 
 	return widget.NewForm(
+		widget.NewFormItem("Speed", speed),
 		widget.NewFormItem("Method", method),
 		widget.NewFormItem("Model", model),
 		widget.NewFormItem("Fine-tune steps", steps),
@@ -94,10 +113,14 @@ type stepsError string
 
 func (e stepsError) Error() string { return string(e) }
 
+// parseSteps reads the fine-tune steps typed: empty for the level's.
 func parseSteps(v string) (int, error) {
+	if v == "" {
+		return core.FinetuneByLevel, nil
+	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 || n > 100000 {
-		return 0, stepsError("a whole number from 0 to 100000")
+	if err != nil || n < 0 || n > core.MaxFinetuneSteps {
+		return 0, stepsError(fmt.Sprintf("empty (the level's) or a whole number from 0 to %d", core.MaxFinetuneSteps))
 	}
 	return n, nil
 }

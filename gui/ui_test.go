@@ -316,7 +316,7 @@ func TestShowInFolderAndSaveAs(t *testing.T) {
 func TestSettingsAreRemembered(t *testing.T) {
 	a := test.NewTempApp(t)
 	s := Settings{a.Preferences()}
-	if got := s.Options(); got.Method != "auto" || got.Model != "auto" || got.FinetuneSteps != defaultFinetuneSteps || got.Device != "auto" || got.SelfContained {
+	if got := s.Options(); got.Method != "auto" || got.Model != "auto" || got.FinetuneSteps != core.FinetuneByLevel || got.Device != "auto" || got.SelfContained || got.Level != core.DefaultLevel {
 		t.Fatalf("defaults: %+v", got)
 	}
 	form := s.form()
@@ -336,11 +336,17 @@ func TestSettingsAreRemembered(t *testing.T) {
 			test.Type(w, "120")
 		case *widget.Check:
 			test.Tap(w)
+		case *fyne.Container: // the Faster ↔ Smaller slider and its labels
+			for _, o := range w.Objects {
+				if sl, ok := o.(*widget.Slider); ok {
+					sl.SetValue(2)
+				}
+			}
 		}
 	}
 	got := Settings{a.Preferences()}.Options()
-	want := core.Options{Method: "xz", Model: "/models/mine.safetensors", FinetuneSteps: 120, SelfContained: true, Device: "cpu"}
-	if got.Method != want.Method || got.Model != want.Model || got.FinetuneSteps != want.FinetuneSteps ||
+	want := core.Options{Level: 2, Method: "xz", Model: "/models/mine.safetensors", FinetuneSteps: 120, SelfContained: true, Device: "cpu"}
+	if got.Level != want.Level || got.Method != want.Method || got.Model != want.Model || got.FinetuneSteps != want.FinetuneSteps ||
 		got.SelfContained != want.SelfContained || got.Device != want.Device {
 		t.Fatalf("settings read back as %+v, want %+v", got, want)
 	}

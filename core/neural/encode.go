@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sort"
 	"strings"
-	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -59,7 +57,7 @@ func Encode(ctx context.Context, src []byte, s Settings, r Reporter) (*Encoded, 
 	e := &encoder{s: s, policy: s.policy(), r: r, f: f, eo: eo, src: src, n: int64(len(src))}
 	e.B = streamCount(e.n, e.policy.MinSegmentBytes)
 
-	pick, err := e.chooseModel(ctx)
+	pick, err := e.chooseModel()
 	if err != nil {
 		return nil, err
 	}
@@ -102,13 +100,11 @@ func load(m *catalog.Model) (*modelChoice, error) {
 	return &modelChoice{file: m, q: q, w: w, bytes: -1}, err
 }
 
-// chooseModel resolves Settings.Model. For auto it considers every known
-// model whose coding (encode and verify) is expected to fit the policy's
-// AutoBudget, measured with a short probe on this engine and device, and
-// takes the one with the smallest estimated size on a sample of the file: a
-// bigger model is not always a better one (a stand-in large model loses to
-// a well-trained small one). When none fits, it takes the smallest model.
-func (e *encoder) chooseModel(ctx context.Context) (*modelChoice, error) {
+// chooseModel resolves Settings.Model: a name or a file, or for auto the
+// newest model of the preferred preset (the level's choice), else the
+// largest model. The choice depends on the catalog alone, never on the
+// machine.
+func (e *encoder) chooseModel() (*modelChoice, error) {
 	if spec := e.s.Model; spec != "" && spec != "auto" {
 		m, err := e.s.Catalog.ByName(spec)
 		if err != nil {
@@ -120,66 +116,20 @@ func (e *encoder) chooseModel(ctx context.Context) (*modelChoice, error) {
 	if len(ms) == 0 {
 		return nil, fmt.Errorf("%w: no model: this zpng ships none and %s holds none", catalog.ErrMissing, e.s.Catalog.Dir())
 	}
-	sort.SliceStable(ms, func(a, b int) bool { return ms[a].Meta.Config.ParamCount() > ms[b].Meta.Config.ParamCount() })
-	budget := e.policy.AutoBudget
-	var fits []*modelChoice
-	var described []string // what auto learnt of each model in fits
-	var passed []string
-	for i, m := range ms {
-		c, err := load(m)
-		if err != nil {
-			passed = append(passed, fmt.Sprintf("%s: %v", m.Name, err))
-			continue
-		}
-		if len(ms) == 1 || (i == len(ms)-1 && len(fits) == 0) {
-			why := "the only model"
-			if len(ms) > 1 {
-				why = "the smallest model"
-			}
-			if len(passed) > 0 {
-				why += "; " + joinNotes(passed)
-			}
-			e.notes = append(e.notes, fmt.Sprintf("model auto: %s (%s)", m.Name, why))
-			return c, nil
-		}
-		speed, err := probe(ctx, e.f, e.eo, c.q, e.B)
-		if err != nil {
-			return nil, err
-		}
-		est := time.Duration(2 * float64(e.n) / speed * float64(time.Second))
-		if est > budget {
-			passed = append(passed, fmt.Sprintf("%s would take about %v at %.3g kB/s, over the %v budget",
-				m.Name, est.Round(time.Second), speed/1000, budget))
-			continue
-		}
-		c.bytes = 0
-		if e.n > 0 {
-			if c.bytes, err = estimateBytes(e.f, e.eo, c.q, e.src); err != nil {
-				return nil, err
-			}
-		}
-		fits = append(fits, c)
-		described = append(described, fmt.Sprintf("%s: est. %v to code and check at %.3g kB/s, %.3f bpb on a sample",
-			m.Name, est.Round(time.Second), speed/1000, 8*c.bytes/float64(max(e.n, 1))))
-	}
-	if len(fits) == 0 {
-		return nil, fmt.Errorf("%w: no usable model: %s", catalog.ErrMissing, joinNotes(passed))
-	}
-	best := fits[0]
-	for _, c := range fits {
-		if c.bytes < best.bytes {
-			best = c
+	pick := ms[0]
+	for _, m := range ms[1:] {
+		if m.Meta.Config.ParamCount() > pick.Meta.Config.ParamCount() {
+			pick = m
 		}
 	}
-	why := "within the " + budget.String() + " budget: " + joinNotes(described)
-	if len(fits) > 1 {
-		why = "the smallest estimate " + why
+	why := "the largest model"
+	if e.s.Prefer != "" {
+		if m, err := e.s.Catalog.ByName(e.s.Prefer); err == nil {
+			pick, why = m, "the level's choice for this size"
+		}
 	}
-	if len(passed) > 0 {
-		why += "; " + joinNotes(passed)
-	}
-	e.notes = append(e.notes, fmt.Sprintf("model auto: %s (%s)", best.file.Name, why))
-	return best, nil
+	e.notes = append(e.notes, fmt.Sprintf("model %s (%s)", pick.Name, why))
+	return load(pick)
 }
 
 func joinNotes(s []string) string { return strings.Join(s, "; ") }
@@ -236,36 +186,6 @@ func sample(src []byte, windows, size int) [][]byte {
 		parts[i] = src[off : off+w]
 	}
 	return parts
-}
-
-// probe measures the engine's speed in bytes per second for q with B
-// streams: a few steps after a warm-up one.
-func probe(ctx context.Context, f engine.Factory, eo engine.Options, q *model.Quantized, B int) (float64, error) {
-	p, err := f.NewPredictor(q, B, eo)
-	if err != nil {
-		return 0, err
-	}
-	defer p.Close()
-	in := make([]byte, B)
-	freqs := make([]uint16, 256*B)
-	if err := p.Step(in, freqs); err != nil {
-		return 0, err
-	}
-	start := time.Now()
-	steps := 0
-	for steps < 64 && (steps < 4 || time.Since(start) < 200*time.Millisecond) {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		for b := range in {
-			in[b] = byte(steps*31 + b)
-		}
-		if err := p.Step(in, freqs); err != nil {
-			return 0, err
-		}
-		steps++
-	}
-	return float64(steps*B) / max(time.Since(start).Seconds(), 1e-9), nil
 }
 
 // fineTune trains the base model on the file itself when that can pay. It
@@ -426,16 +346,16 @@ func (e *encoder) encodeWith(ctx context.Context, q *model.Quantized) (payload, 
 	return encodeStreams(ctx, p, e.src, e.s.Method, func(d int64) { e.r.Update(d, 0) })
 }
 
-// measure finds what each candidate's payload costs: exactly, by coding the
-// file, when it is small, when there is only one candidate, or for a hybrid
-// method; else on a sample of windows spread over the file. A sample cannot
-// judge hybrid: its cm model learns much of what the fine-tune teaches
-// (alice29.txt, small: the fine-tune saves 4,087 B of neural payload but
-// 637 B of hybrid payload, less than its 2,615-byte delta). It returns the
-// device the engine ran on.
+// measure finds what each candidate's payload costs. One candidate, a
+// small file, or Settings.ExactTune: exactly, by coding the file with each.
+// Otherwise on a sample of windows spread over the file, so that the file
+// is coded once, with the winner. A sample measures the network alone; in
+// a hybrid payload only the policy's HybridTuneShare of a fine-tune's gain
+// survives, because the cm model learns much of the same from the file. It
+// returns the device the engine ran on.
 func (e *encoder) measure(ctx context.Context, cs []*candidate) (string, error) {
 	dev := "cpu"
-	if e.n <= exactLimit || len(cs) == 1 || e.s.Method != codec.MethodNeural {
+	if e.n <= exactLimit || len(cs) == 1 || e.s.ExactTune {
 		for i, c := range cs {
 			if e.n == 0 {
 				continue
@@ -462,6 +382,7 @@ func (e *encoder) measure(ctx context.Context, cs []*candidate) (string, error) 
 		sampled += len(p)
 	}
 	e.r.Phase("estimate", int64(sampled*len(cs)), 0.3, 0.4)
+	var baseBits float64
 	for i, c := range cs {
 		p, err := e.f.NewPredictor(c.q, len(parts), e.eo)
 		if err != nil {
@@ -477,6 +398,11 @@ func (e *encoder) measure(ctx context.Context, cs []*candidate) (string, error) 
 			return "", err
 		}
 		c.bits = bits * float64(e.n) / float64(sampled)
+		if !c.tuned {
+			baseBits = c.bits
+		} else if e.s.Method != codec.MethodNeural && baseBits > 0 {
+			c.bits = baseBits - e.policy.HybridTuneShare*(baseBits-c.bits)
+		}
 		e.r.Update(int64(sampled*(i+1)), 0)
 	}
 	return dev, nil
