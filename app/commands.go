@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/signal"
 	"time"
 
 	"zpng/core"
@@ -37,12 +34,6 @@ func init() {
 		summary: "decode fully and check the SHA-256; exit 0 when intact, 1 when not",
 		run:     runVerify,
 	})
-}
-
-// interruptible returns a context cancelled by Ctrl-C, so that no partial
-// file is left behind.
-func interruptible() (context.Context, func()) {
-	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
 // oneFile checks that exactly one file was named.
@@ -82,12 +73,12 @@ func runCompress(args []string) int {
 	eng.apply(&opt)
 	show, clear := progressLine()
 	opt.Progress = show
-	ctx, stop := interruptible()
-	defer stop()
-	r, err := core.Compress(ctx, in, out, opt)
+	intr := interruptible()
+	defer intr.stop()
+	r, err := core.Compress(intr.ctx, in, out, opt)
 	clear()
 	if err != nil {
-		return fail("compress", err)
+		return intr.fail("compress", err)
 	}
 	fmt.Fprintf(stdout, "%s: %d -> %d bytes (%.1f%%, %.3f bpb), %s, %s, verified -> %s\n",
 		r.Input, r.InputSize, r.OutputSize, percent(r.OutputSize, r.InputSize), r.BitsPerByte,
@@ -118,12 +109,12 @@ func runDecompress(args []string) int {
 	eng.apply(&opt)
 	show, clear := progressLine()
 	opt.Progress = show
-	ctx, stop := interruptible()
-	defer stop()
-	r, err := core.Decompress(ctx, in, out, opt)
+	intr := interruptible()
+	defer intr.stop()
+	r, err := core.Decompress(intr.ctx, in, out, opt)
 	clear()
 	if err != nil {
-		return fail("decompress", err)
+		return intr.fail("decompress", err)
 	}
 	fmt.Fprintf(stdout, "%s: %d -> %d bytes, %s, %s, verified -> %s\n",
 		r.Input, r.InputSize, r.OutputSize, r.Method, r.Elapsed.Round(time.Millisecond), r.Output)
@@ -146,12 +137,12 @@ func runVerify(args []string) int {
 	eng.apply(&opt)
 	show, clear := progressLine()
 	opt.Progress = show
-	ctx, stop := interruptible()
-	defer stop()
-	r, err := core.Verify(ctx, in, opt)
+	intr := interruptible()
+	defer intr.stop()
+	r, err := core.Verify(intr.ctx, in, opt)
 	clear()
 	if err != nil {
-		return fail("verify", err)
+		return intr.fail("verify", err)
 	}
 	fmt.Fprintf(stdout, "%s: intact (%d bytes, %s, SHA-256 %x)\n", r.Input, r.OutputSize, r.Method, r.SHA256)
 	return exitOK
