@@ -80,9 +80,14 @@ func runCompress(args []string) int {
 	if err != nil {
 		return intr.fail("compress", err)
 	}
-	fmt.Fprintf(stdout, "%s: %d -> %d bytes (%.1f%%, %.3f bpb), %s, %s, verified -> %s\n",
-		r.Input, r.InputSize, r.OutputSize, percent(r.OutputSize, r.InputSize), r.BitsPerByte,
-		methodModel(r), r.Elapsed.Round(time.Millisecond), r.Output)
+	if r.InputSize == 0 {
+		fmt.Fprintf(stdout, "%s: an empty file; its image (%d bytes) holds only the name and restores it empty, %s, verified -> %s\n",
+			r.Input, r.OutputSize, r.Elapsed.Round(time.Millisecond), r.Output)
+	} else {
+		fmt.Fprintf(stdout, "%s: %d -> %d bytes (%.1f%%, %.3f bpb), %s, %s, verified -> %s\n",
+			r.Input, r.InputSize, r.OutputSize, percent(r.OutputSize, r.InputSize), r.BitsPerByte,
+			methodModel(r), r.Elapsed.Round(time.Millisecond), r.Output)
+	}
 	// How the method and model were chosen, on stderr so that stdout stays one line.
 	for _, n := range r.Notes {
 		fmt.Fprintf(stderr, "  %s\n", n)

@@ -350,3 +350,26 @@ func modeOf(t *testing.T, path string) os.FileMode {
 	}
 	return st.Mode().Perm()
 }
+
+// TestUnknownMethodID: an image of a method this zpng does not know says
+// that a newer version probably made it, not "method method-99".
+func TestUnknownMethodID(t *testing.T) {
+	data := []byte("made by a zpng from the future")
+	var img bytes.Buffer
+	c := &codec.Container{
+		Header:   codec.Header{Method: codec.Method(99), OriginalSize: int64(len(data)), SHA256: sha256.Sum256(data), Name: "future.txt"},
+		Sections: []codec.Section{{Type: codec.SectionPayload, Data: data}},
+	}
+	if err := codec.Write(&img, c); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "future.zpng.png")
+	if err := os.WriteFile(path, img.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Decompress(context.Background(), path, filepath.Join(t.TempDir(), "out"), Options{})
+	if !errors.Is(err, ErrUnsupportedMethod) || !strings.Contains(err.Error(), "method id 99 is unknown") ||
+		!strings.Contains(err.Error(), "newer version") || strings.Contains(err.Error(), "method-99") {
+		t.Fatalf("got %v", err)
+	}
+}
