@@ -123,6 +123,9 @@ func runDecompress(args []string) int {
 	}
 	fmt.Fprintf(stdout, "%s: %d -> %d bytes, %s, %s, verified -> %s\n",
 		r.Input, r.InputSize, r.OutputSize, r.Method, r.Elapsed.Round(time.Millisecond), r.Output)
+	for _, n := range r.Notes {
+		fmt.Fprintf(stderr, "  %s\n", n)
+	}
 	return exitOK
 }
 
