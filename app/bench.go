@@ -100,11 +100,12 @@ func runBench(args []string) int {
 		}
 	}
 
-	ctx, stop := interruptible()
-	defer stop()
+	intr := interruptible()
+	defer intr.stop()
+	ctx := intr.ctx
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
-		return fail("bench", err)
+		return intr.fail("bench", err)
 	}
 	rep.Command = "zpng bench " + shellWords(args)
 	if len(list(*models))+len(list(*methods)) > 0 {

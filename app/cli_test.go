@@ -173,6 +173,14 @@ func TestErrors(t *testing.T) {
 	if out, err := exec.Command("convert", "-size", "16x16", "xc:red", other).CombinedOutput(); err != nil {
 		t.Fatalf("convert: %v %s", err, out)
 	}
+	// A ZPNG image saved as JPEG and back to PNG, as photo sites do.
+	jpeg, lossy := filepath.Join(dir, "photo.jpg"), filepath.Join(dir, "lossy.zpng.png")
+	for _, args := range [][]string{{png, "-quality", "85", jpeg}, {jpeg, "PNG24:" + lossy}} {
+		if out, err := exec.Command("convert", args...).CombinedOutput(); err != nil {
+			t.Fatalf("convert: %v %s", err, out)
+		}
+	}
+	os.Remove(jpeg)
 	trunc := filepath.Join(dir, "trunc.zpng.png")
 	os.WriteFile(trunc, good[:len(good)-100], 0o644)
 	flipped := append([]byte(nil), good...)
@@ -185,6 +193,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{other, "not a ZPNG image"},
 		{text, "not a ZPNG image"},
+		{lossy, "lossy re-encoding"},
 		{trunc, "truncated"},
 		{corrupt, "corrupt"},
 		{filepath.Join(dir, "missing.png"), "no such file"},
@@ -208,12 +217,19 @@ func TestErrors(t *testing.T) {
 		t.Error("a failed decompress left its output")
 	}
 	es, _ := os.ReadDir(dir)
-	if len(es) != 5 {
+	if len(es) != 6 {
 		var names []string
 		for _, e := range es {
 			names = append(names, e.Name())
 		}
 		t.Errorf("stray files: %v", names)
+	}
+
+	// An empty file says so rather than "0 -> 198 bytes (0.0%)".
+	empty := filepath.Join(t.TempDir(), "empty")
+	os.WriteFile(empty, nil, 0o644)
+	if code, out, errs := zpng(t, "compress", empty, "--method", "zstd"); code != 0 || !strings.Contains(out, "an empty file") || strings.Contains(out, "0.0%") {
+		t.Errorf("compress of an empty file: exit %d, %q %q", code, out, errs)
 	}
 
 	// Usage errors exit 2; neural is refused clearly.

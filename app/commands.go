@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/signal"
 	"time"
 
 	"zpng/core"
@@ -37,12 +34,6 @@ func init() {
 		summary: "decode fully and check the SHA-256; exit 0 when intact, 1 when not",
 		run:     runVerify,
 	})
-}
-
-// interruptible returns a context cancelled by Ctrl-C, so that no partial
-// file is left behind.
-func interruptible() (context.Context, func()) {
-	return signal.NotifyContext(context.Background(), os.Interrupt)
 }
 
 // oneFile checks that exactly one file was named.
@@ -86,16 +77,21 @@ func runCompress(args []string) int {
 	}
 	show, clear := progressLine()
 	opt.Progress = show
-	ctx, stop := interruptible()
-	defer stop()
-	r, err := core.Compress(ctx, in, out, opt)
+	intr := interruptible()
+	defer intr.stop()
+	r, err := core.Compress(intr.ctx, in, out, opt)
 	clear()
 	if err != nil {
-		return fail("compress", err)
+		return intr.fail("compress", err)
 	}
-	fmt.Fprintf(stdout, "%s: %d -> %d bytes (%.1f%%, %.3f bpb), %s, %s, verified -> %s\n",
-		r.Input, r.InputSize, r.OutputSize, percent(r.OutputSize, r.InputSize), r.BitsPerByte,
-		methodModel(r), r.Elapsed.Round(time.Millisecond), r.Output)
+	if r.InputSize == 0 {
+		fmt.Fprintf(stdout, "%s: an empty file; its image (%d bytes) holds only the name and restores it empty, %s, verified -> %s\n",
+			r.Input, r.OutputSize, r.Elapsed.Round(time.Millisecond), r.Output)
+	} else {
+		fmt.Fprintf(stdout, "%s: %d -> %d bytes (%.1f%%, %.3f bpb), %s, %s, verified -> %s\n",
+			r.Input, r.InputSize, r.OutputSize, percent(r.OutputSize, r.InputSize), r.BitsPerByte,
+			methodModel(r), r.Elapsed.Round(time.Millisecond), r.Output)
+	}
 	// How the method and model were chosen, on stderr so that stdout stays one line.
 	for _, n := range r.Notes {
 		fmt.Fprintf(stderr, "  %s\n", n)
@@ -125,15 +121,18 @@ func runDecompress(args []string) int {
 	}
 	show, clear := progressLine()
 	opt.Progress = show
-	ctx, stop := interruptible()
-	defer stop()
-	r, err := core.Decompress(ctx, in, out, opt)
+	intr := interruptible()
+	defer intr.stop()
+	r, err := core.Decompress(intr.ctx, in, out, opt)
 	clear()
 	if err != nil {
-		return fail("decompress", err)
+		return intr.fail("decompress", err)
 	}
 	fmt.Fprintf(stdout, "%s: %d -> %d bytes, %s, %s, verified -> %s\n",
 		r.Input, r.InputSize, r.OutputSize, r.Method, r.Elapsed.Round(time.Millisecond), r.Output)
+	for _, n := range r.Notes {
+		fmt.Fprintf(stderr, "  %s\n", n)
+	}
 	return exitOK
 }
 
@@ -156,12 +155,12 @@ func runVerify(args []string) int {
 	}
 	show, clear := progressLine()
 	opt.Progress = show
-	ctx, stop := interruptible()
-	defer stop()
-	r, err := core.Verify(ctx, in, opt)
+	intr := interruptible()
+	defer intr.stop()
+	r, err := core.Verify(intr.ctx, in, opt)
 	clear()
 	if err != nil {
-		return fail("verify", err)
+		return intr.fail("verify", err)
 	}
 	fmt.Fprintf(stdout, "%s: intact (%d bytes, %s, SHA-256 %x)\n", r.Input, r.OutputSize, r.Method, r.SHA256)
 	return exitOK

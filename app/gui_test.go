@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -364,4 +366,39 @@ func textLike(n int, seed int64) []byte {
 		b.WriteByte(" \n"[rng.Intn(10)/9])
 	}
 	return b.Bytes()[:n]
+}
+
+// TestNoDisplay: without a display (an SSH session) the command says how to
+// work without the window and exits 2: no stack trace, nothing written.
+func TestNoDisplay(t *testing.T) {
+	dir := t.TempDir()
+	bin := buildCommand(t, dir)
+	file := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(file, []byte("some text\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// No display named, and a display that no server answers.
+	for _, display := range []string{"", ":4747"} {
+		cmd := exec.Command(bin, file)
+		cmd.Env = guiEnv(display, dir)
+		if display == "" {
+			cmd.Env = slices.DeleteFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, "DISPLAY=") })
+		}
+		out, err := cmd.CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitUsage {
+			t.Fatalf("DISPLAY=%q: exit %v, want %d\n%s", display, err, exitUsage, out)
+		}
+		for _, want := range []string{"no display", "zpng compress FILE", "zpng decompress FILE.zpng.png"} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("DISPLAY=%q: output lacks %q:\n%s", display, want, out)
+			}
+		}
+		if strings.Contains(string(out), "panic") || strings.Contains(string(out), "goroutine") {
+			t.Errorf("DISPLAY=%q: a stack trace:\n%s", display, out)
+		}
+		if _, err := os.Stat(file + ".zpng.png"); err == nil {
+			t.Errorf("DISPLAY=%q: an image was written", display)
+		}
+	}
 }

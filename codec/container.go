@@ -201,6 +201,19 @@ func Write(w io.Writer, c *Container) error {
 	return writePNG(w, io.MultiReader(parts...), c.DataLen)
 }
 
+// nearMagic reports whether the first pixel is close to "ZPN" of the magic,
+// as it stays when a lossy re-encoding (JPEG and back) blurs a ZPNG image:
+// the first pixel keeps its colour within a few levels, the rest of the
+// magic is mixed with its neighbours.
+func nearMagic(b []byte) bool {
+	for i, c := range []byte("ZPN") {
+		if d := int(b[i]) - int(c); d < -40 || d > 40 {
+			return false
+		}
+	}
+	return true
+}
+
 // Reader reads a ZPNG image: the header first, then the sections in order.
 type Reader struct {
 	Header
@@ -221,6 +234,10 @@ func NewReader(r io.Reader, size int64) (*Reader, error) {
 		return nil, eofAs(err, ErrNotZPNG)
 	}
 	if string(fixed[:4]) != "ZPNG" {
+		if nearMagic(fixed[:4]) {
+			return nil, fmt.Errorf("%w: its pixels were changed, probably by a lossy re-encoding "+
+				"(a photo site, a chat app or a JPEG conversion); only the original PNG file restores", ErrNotZPNG)
+		}
 		return nil, fmt.Errorf("%w: the pixels do not start with ZPNG", ErrNotZPNG)
 	}
 	if _, err := io.ReadFull(p, fixed[4:8]); err != nil {

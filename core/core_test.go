@@ -350,3 +350,71 @@ func modeOf(t *testing.T, path string) os.FileMode {
 	}
 	return st.Mode().Perm()
 }
+
+// TestUnknownMethodID: an image of a method this zpng does not know says
+// that a newer version probably made it, not "method method-99".
+func TestUnknownMethodID(t *testing.T) {
+	data := []byte("made by a zpng from the future")
+	var img bytes.Buffer
+	c := &codec.Container{
+		Header:   codec.Header{Method: codec.Method(99), OriginalSize: int64(len(data)), SHA256: sha256.Sum256(data), Name: "future.txt"},
+		Sections: []codec.Section{{Type: codec.SectionPayload, Data: data}},
+	}
+	if err := codec.Write(&img, c); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "future.zpng.png")
+	if err := os.WriteFile(path, img.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Decompress(context.Background(), path, filepath.Join(t.TempDir(), "out"), Options{})
+	if !errors.Is(err, ErrUnsupportedMethod) || !strings.Contains(err.Error(), "method id 99 is unknown") ||
+		!strings.Contains(err.Error(), "newer version") || strings.Contains(err.Error(), "method-99") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestLongAndDisguisedNames: a stored name the file system cannot hold is
+// shortened with its extension kept, invisible format characters that can
+// disguise an extension are removed, and the result says so.
+func TestLongAndDisguisedNames(t *testing.T) {
+	for stored, want := range map[string]string{
+		"invoice\u202Efdp.exe":            "invoicefdp.exe",
+		"a\u200Bb\uFEFF.txt":              "ab.txt",
+		"\u2066report\u2069.sh":           "report.sh",
+		strings.Repeat("é", 600) + ".txt": strings.Repeat("é", (MaxRestoredName-4)/2) + ".txt",
+	} {
+		if got := SafeName(stored); got != want {
+			t.Errorf("SafeName(%.40q) = %.40q, want %.40q", stored, got, want)
+		}
+	}
+
+	data := []byte("a file with a very long name")
+	long := strings.Repeat("n", codec.MaxNameLen-4) + ".txt"
+	var img bytes.Buffer
+	c := &codec.Container{
+		Header:   codec.Header{Method: codec.MethodStored, OriginalSize: int64(len(data)), SHA256: sha256.Sum256(data), Name: long},
+		Sections: []codec.Section{{Type: codec.SectionPayload, Data: data}},
+	}
+	if err := codec.Write(&img, c); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "long.zpng.png")
+	if err := os.WriteFile(path, img.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Decompress(context.Background(), path, "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base := filepath.Base(r.Output); len(base) != MaxRestoredName || !strings.HasSuffix(base, ".txt") {
+		t.Errorf("restored as %d bytes %.20q…", len(base), base)
+	}
+	if got, _ := os.ReadFile(r.Output); !bytes.Equal(got, data) {
+		t.Error("restored bytes differ")
+	}
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "shortened") {
+		t.Errorf("notes %q", r.Notes)
+	}
+}

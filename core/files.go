@@ -18,16 +18,26 @@ import (
 // DefaultSuffix is appended to the input name to name the PNG.
 const DefaultSuffix = ".zpng.png"
 
+// MaxRestoredName is the longest name, in bytes, that a restore creates:
+// file systems allow 255 bytes, and the temporary file beside it
+// (".NAME.tmpXXXXXXXXXXXXX") needs 18 more.
+const MaxRestoredName = 230
+
 // SafeName reduces a stored file name to a base name that is safe to create
-// in a folder: no directories, no control characters, not "." or "..".
-// It returns "" when nothing usable is left.
+// in a folder: no directories, no control characters, no invisible format
+// characters (U+202E and its kind can disguise an extension), not "." or
+// "..", and at most MaxRestoredName bytes with its extension kept. It
+// returns "" when nothing usable is left.
 func SafeName(name string) string {
 	name = strings.ToValidUTF8(name, "_")
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
 	}
 	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == ':' && os.PathSeparator == '\\' {
+		switch {
+		case unicode.Is(unicode.Cf, r):
+			return -1
+		case unicode.IsControl(r) || r == ':' && os.PathSeparator == '\\':
 			return '_'
 		}
 		return r
@@ -36,7 +46,43 @@ func SafeName(name string) string {
 	if name == "." || name == ".." || strings.Trim(name, ".") == "" {
 		return ""
 	}
-	return name
+	return shorten(name, MaxRestoredName)
+}
+
+// shorten cuts name to at most max bytes at a rune boundary, keeping its
+// extension when the extension is short.
+func shorten(name string, max int) string {
+	if len(name) <= max {
+		return name
+	}
+	ext := filepath.Ext(name)
+	if len(ext) > 16 {
+		ext = ""
+	}
+	stem := strings.TrimSuffix(name, ext)
+	for len(stem)+len(ext) > max {
+		_, size := utf8.DecodeLastRuneInString(stem)
+		stem = stem[:len(stem)-size]
+	}
+	return stem + ext
+}
+
+// nameChange says how a restore's name differs from the stored one, or "".
+func nameChange(stored, restored string) string {
+	if stored == restored {
+		return ""
+	}
+	var why []string
+	if strings.ContainsFunc(stored, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) {
+		why = append(why, "invisible format characters removed")
+	}
+	if len(SafeName(stored)) < len(stored) && len(stored) > MaxRestoredName {
+		why = append(why, fmt.Sprintf("shortened to %d bytes", MaxRestoredName))
+	}
+	if len(why) == 0 {
+		why = append(why, "made safe for this file system")
+	}
+	return fmt.Sprintf("the stored name %q restores as %q (%s)", stored, restored, strings.Join(why, ", "))
 }
 
 // storedName is the base name of path as the header stores it: valid UTF-8,

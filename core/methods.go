@@ -122,6 +122,9 @@ func methodByID(id codec.Method) (method, error) {
 			return r.m, nil
 		}
 	}
+	if _, known := codec.ParseMethod(id.String()); !known {
+		return nil, fmt.Errorf("%w: method id %d is unknown to this zpng; the image was probably made by a newer version", codec.ErrUnsupportedMethod, uint8(id))
+	}
 	return nil, fmt.Errorf("%w: this zpng cannot decode method %s (id %d)", codec.ErrUnsupportedMethod, id, uint8(id))
 }
 

@@ -188,10 +188,16 @@ func Decompress(ctx context.Context, input, output string, opt Options) (*Result
 	if err != nil {
 		return nil, err
 	}
-	if output == "" {
-		output = filepath.Join(filepath.Dir(input), RestoredName(c.Name, input))
-	} else if isDir(output) {
-		output = filepath.Join(output, RestoredName(c.Name, input))
+	var notes []string
+	if output == "" || isDir(output) {
+		name := RestoredName(c.Name, input)
+		if n := nameChange(c.Name, name); n != "" {
+			notes = append(notes, n)
+		}
+		if output == "" {
+			output = filepath.Dir(input)
+		}
+		output = filepath.Join(output, name)
 	}
 	if err := checkOutput(input, output, opt.Force); err != nil {
 		return nil, err
@@ -219,7 +225,7 @@ func Decompress(ctx context.Context, input, output string, opt Options) (*Result
 	return &Result{
 		Input: input, Output: output, InputSize: size, OutputSize: n,
 		Method: m.name(), SHA256: sum, Verified: true, Elapsed: time.Since(start),
-		BitsPerByte: bitsPerByte(size, n),
+		BitsPerByte: bitsPerByte(size, n), Notes: notes,
 	}, nil
 }
 

@@ -13,8 +13,17 @@ import (
 const AppID = "io.zpng.app"
 
 // Run opens the window, queues files (as if they were dropped on it) and
-// returns the exit status when the window is closed.
-func Run(files []string) int {
+// returns when the window is closed. It returns ErrNoDisplay, having shown
+// nothing, when there is no display to open the window on.
+func Run(files []string) (err error) {
+	if err := checkDisplay(); err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = displayPanic(r)
+		}
+	}()
 	a := app.NewWithID(AppID)
 	win := a.NewWindow("ZPNG")
 	u := New(a, win, Core{}, NewFileDialogs(win))
@@ -29,5 +38,5 @@ func Run(files []string) int {
 	// Fyne itself quits cleanly on SIGINT and SIGTERM.
 	win.ShowAndRun()
 	u.Stop(10 * time.Second)
-	return 0
+	return nil
 }
