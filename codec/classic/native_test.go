@@ -4,6 +4,8 @@ package classic
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -172,6 +174,36 @@ func TestAgainstTools(t *testing.T) {
 			t.Logf("%s (%d bytes): %s %d, %s %d", name, len(src), c.m, ours, c.tool[0], len(out))
 			if ours > len(out)+len(out)/200+16 {
 				t.Errorf("%s (%d bytes): %s makes %d bytes, %s %d", name, len(src), c.m, ours, c.tool[:2], len(out))
+			}
+		}
+	}
+}
+
+// nativeGolden are the SHA-256 of the payloads that the C libraries of
+// goldenLibraries make of the golden inputs. Other versions of the
+// libraries may make other, equally valid streams.
+const goldenLibraries = "liblzma 5.4.1, libzstd 1.5.4"
+
+var nativeGolden = map[string]string{
+	"xz mixed":     "be0e0554e2e87f846598618b41094c4e4561910ba4fe098ec7909accd981d58f",
+	"xz records":   "3535a35e1eb617aee3b223603e84b198fb0eee67cad476ffb62d557c5175339b",
+	"zstd mixed":   "b22b2fb675e35c7aa4f23f1cff65e4ec47481037f14c45f3a9f35403db29e3c2",
+	"zstd records": "462b4e2777615a1b151726921872de262810b37a0e2f5a8ef98c8ae4eb4f709b",
+}
+
+// TestNativeGolden: with the library versions they were made with, the
+// same input gives the same payload bytes.
+func TestNativeGolden(t *testing.T) {
+	if v := LibraryVersions(); v != goldenLibraries {
+		t.Skipf("libraries %s, golden payloads by %s", v, goldenLibraries)
+	}
+	inputs := map[string][]byte{"mixed": sample.Mixed(100000), "records": sample.Records(50000)}
+	for name, src := range inputs {
+		for _, m := range []codec.Method{codec.MethodXz, codec.MethodZstd} {
+			key := m.String() + " " + name
+			sum := sha256.Sum256(compress(t, m, src))
+			if got := hex.EncodeToString(sum[:]); got != nativeGolden[key] {
+				t.Errorf("%s: payload SHA-256 %s, want %s", key, got, nativeGolden[key])
 			}
 		}
 	}
