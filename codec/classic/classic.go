@@ -1,5 +1,11 @@
 // Package classic holds ZPNG's classical methods, stored, zstd and xz:
 // each turns the original bytes into a DATA section (FORMAT.md section 4).
+//
+// Built with cgo (but not for Windows, where the cross-compiler has no
+// liblzma and libzstd), zstd and xz run through libzstd and liblzma;
+// otherwise through the Go ports github.com/klauspost/compress/zstd and
+// github.com/ulikunitz/xz. The streams are standard either way, so each
+// build decodes what the other makes.
 package classic
 
 import (

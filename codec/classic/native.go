@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && !windows
 
 package classic
 
@@ -131,7 +131,7 @@ import (
 )
 
 // Native says whether zstd and xz run through the C libraries libzstd and
-// liblzma; without cgo they run through the Go ports.
+// liblzma (a cgo build other than for Windows) or through the Go ports.
 const Native = true
 
 var (

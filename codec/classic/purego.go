@@ -1,9 +1,9 @@
-//go:build !cgo
+//go:build !cgo || windows
 
 package classic
 
 // Native says whether zstd and xz run through the C libraries libzstd and
-// liblzma; without cgo they run through the Go ports.
+// liblzma (a cgo build other than for Windows) or through the Go ports.
 const Native = false
 
 var (
