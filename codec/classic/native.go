@@ -203,17 +203,41 @@ func nativeXzWriter(w io.Writer, size int64) (io.WriteCloser, error) {
 func xzEncode(src []byte) ([]byte, error) {
 	code := lzma.EncodeDictCap(xzDictCap(int64(len(src))))
 	dict, _ := lzma.DecodeDictCap(code)
-	var best []byte
-	for _, p := range xzCandidates(src) {
-		out, err := xzEncodeWith(src, uint32(dict), p)
+	c := xzCandidates(src)
+	if len(c) > 1 && len(src) > xzTrialLimit {
+		// Each candidate codes the sample; the best codes the whole.
+		_, p, err := xzSmallest(src[:xzSample], uint32(dict), c)
 		if err != nil {
 			return nil, err
 		}
-		if best == nil || len(out) < len(best) {
-			best = out
-		}
+		c = []lzmaProps{p}
+	}
+	best, _, err := xzSmallest(src, uint32(dict), c)
+	if err != nil {
+		return nil, err
 	}
 	return append([]byte{code}, best...), nil
+}
+
+// xzTrialLimit is the largest input that every xz candidate codes whole (a
+// variable for the tests).
+var xzTrialLimit = 16 << 20
+
+// xzSmallest codes src with each of the candidates and returns the
+// smallest stream, the first of equals, and its settings.
+func xzSmallest(src []byte, dict uint32, c []lzmaProps) ([]byte, lzmaProps, error) {
+	var best []byte
+	var bestProps lzmaProps
+	for _, p := range c {
+		out, err := xzEncodeWith(src, dict, p)
+		if err != nil {
+			return nil, p, err
+		}
+		if best == nil || len(out) < len(best) {
+			best, bestProps = out, p
+		}
+	}
+	return best, bestProps, nil
 }
 
 // xzEncodeWith makes a raw LZMA2 stream of src with liblzma.

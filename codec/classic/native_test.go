@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/ulikunitz/xz/lzma"
+
 	"zpng/codec"
 	"zpng/codec/internal/sample"
 )
@@ -120,6 +122,28 @@ func TestXzCandidates(t *testing.T) {
 	c := xzCandidates(sample.Records(100000))
 	if len(c) != 3 || c[2] != (lzmaProps{0, 4, 4}) {
 		t.Errorf("16-byte records: candidates %v", c)
+	}
+}
+
+// TestXzSampleTrial: over xzTrialLimit, the candidate that codes the sample
+// best codes the whole input, and the stream decodes with the Go port.
+func TestXzSampleTrial(t *testing.T) {
+	defer func(n int) { xzTrialLimit = n }(xzTrialLimit)
+	xzTrialLimit = 1 << 16
+	src := append(sample.Records(xzSample), sample.Mixed(100000)...)
+	payload := compress(t, codec.MethodXz, src)
+	got, err := decodeWith(codec.MethodXz, goZstdReader, goXzReader, payload, int64(len(src)))
+	if err != nil || !bytes.Equal(got, src) {
+		t.Fatalf("%d bytes back of %d, %v", len(got), len(src), err)
+	}
+	code := lzma.EncodeDictCap(xzDictCap(int64(len(src))))
+	dict, _ := lzma.DecodeDictCap(code)
+	want, err := xzEncodeWith(src, uint32(dict), lzmaProps{0, 4, 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(payload) != 1+len(want) {
+		t.Errorf("%d bytes, want %d: those of lc/lp/pb 0/4/4, the best on the records", len(payload), 1+len(want))
 	}
 }
 

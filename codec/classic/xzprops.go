@@ -11,7 +11,8 @@ type lzmaProps struct{ lc, lp, pb int }
 // xzDefault are the settings of xz's presets, good for text.
 var xzDefault = lzmaProps{3, 0, 2}
 
-// xzSample is how much of the input the rules below look at.
+// xzSample is how much of the input the rules below look at, and the sample
+// that picks the candidate for inputs over xzTrialLimit.
 const xzSample = 1 << 20
 
 // xzCandidates are the settings the xz writer tries, keeping the smallest
