@@ -158,14 +158,22 @@ type bufferWriter struct {
 	compress func([]byte) ([]byte, error)
 }
 
+var errClosed = errors.New("classic: write after Close")
+
 func (b *bufferWriter) Write(p []byte) (int, error) {
+	if b.compress == nil {
+		return 0, errClosed
+	}
 	b.buf = append(b.buf, p...)
 	return len(p), nil
 }
 
 func (b *bufferWriter) Close() error {
+	if b.compress == nil {
+		return nil
+	}
 	out, err := b.compress(b.buf)
-	b.buf = nil
+	b.buf, b.compress = nil, nil
 	if err != nil {
 		return err
 	}
