@@ -7,6 +7,7 @@ APT := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get -o DPkg::Lock::Timeout=300
 # libtorch (CPU) + OpenBLAS for the engine, GTK/GL/X11 for Fyne, Xvfb for GUI tests,
 # classical compressors for comparisons, independent PNG decoders for tests.
 APT_PACKAGES := libtorch-dev libopenblas0 gcc g++ pkg-config \
+	liblzma-dev libzstd-dev \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev \
 	libxxf86vm-dev libgtk-3-dev xvfb xauth imagemagick pngcheck \
 	xz-utils zstd bzip2 brotli gzip \

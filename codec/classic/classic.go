@@ -1,5 +1,11 @@
 // Package classic holds ZPNG's classical methods, stored, zstd and xz:
 // each turns the original bytes into a DATA section (FORMAT.md section 4).
+//
+// Built with cgo (but not for Windows, where the cross-compiler has no
+// liblzma and libzstd), zstd and xz run through libzstd and liblzma;
+// otherwise through the Go ports github.com/klauspost/compress/zstd and
+// github.com/ulikunitz/xz. The streams are standard either way, so each
+// build decodes what the other makes.
 package classic
 
 import (
@@ -37,6 +43,12 @@ func zstdWindow(n int64) int {
 	return w
 }
 
+// zstdMaxWindow is the largest window a reader accepts for n bytes; it
+// bounds the reader's memory.
+func zstdMaxWindow(n int64) int {
+	return max(zstdWindow(n), 1<<20)
+}
+
 // xzDictCap is the LZMA2 dictionary for an input of n bytes.
 func xzDictCap(n int64) int64 {
 	return min(max(n, minXzDict), maxXzDict)
@@ -44,28 +56,16 @@ func xzDictCap(n int64) int64 {
 
 // NewCompressor returns a writer that compresses into w with a classical
 // method; size is the number of bytes that will be written (it sizes the
-// window). Close flushes the end of the stream.
+// window). Close flushes the end of the stream. With cgo, zstd and xz run
+// through libzstd and liblzma (Native); without, through the Go ports.
 func NewCompressor(m codec.Method, w io.Writer, size int64) (io.WriteCloser, error) {
 	switch m {
 	case codec.MethodStored:
 		return nopCloser{w}, nil
 	case codec.MethodZstd:
-		return zstd.NewWriter(w,
-			zstd.WithEncoderLevel(zstd.SpeedBestCompression),
-			zstd.WithWindowSize(zstdWindow(size)),
-			zstd.WithEncoderConcurrency(1),
-			zstd.WithEncoderCRC(false)) // the container checks the data
+		return newZstdWriter(w, size)
 	case codec.MethodXz:
-		code := lzma.EncodeDictCap(xzDictCap(size))
-		dict, _ := lzma.DecodeDictCap(code)
-		if _, err := w.Write([]byte{code}); err != nil {
-			return nil, err
-		}
-		return lzma.Writer2Config{
-			Properties: &lzma.Properties{LC: 3, LP: 0, PB: 2},
-			DictCap:    int(dict),
-			Matcher:    lzma.HashTable4, // its BinaryTree matcher compresses worse and far slower
-		}.NewWriter2(w)
+		return newXzWriter(w, size)
 	}
 	return nil, fmt.Errorf("%w: %s is not a classical method", codec.ErrUnsupportedMethod, m)
 }
@@ -86,16 +86,11 @@ func NewDecompressor(m codec.Method, payload []byte, originalSize int64) (io.Rea
 		}
 		return io.NopCloser(bytes.NewReader(payload)), nil
 	case codec.MethodZstd:
-		win := uint64(max(zstdWindow(originalSize), 1<<20))
-		d, err := zstd.NewReader(bytes.NewReader(payload),
-			zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxWindow(win),
-			zstd.WithDecoderMaxMemory(win))
+		r, err := newZstdReader(payload, originalSize)
 		if err != nil {
-			return nil, fmt.Errorf("%w: zstd payload: %v", codec.ErrCorrupt, err)
+			return nil, err
 		}
-		return &exactReader{r: d.IOReadCloser(), left: originalSize, what: "zstd"}, nil
+		return &exactReader{r: r, left: originalSize, what: "zstd"}, nil
 	case codec.MethodXz:
 		if len(payload) < 1 {
 			return nil, fmt.Errorf("%w: empty xz payload", codec.ErrCorrupt)
@@ -104,11 +99,11 @@ func NewDecompressor(m codec.Method, payload []byte, originalSize int64) (io.Rea
 		if err != nil || dict > lzmaDictFor(originalSize) {
 			return nil, fmt.Errorf("%w: xz dictionary code %d for a file of %d bytes", codec.ErrCorrupt, payload[0], originalSize)
 		}
-		r, err := lzma.Reader2Config{DictCap: int(dict)}.NewReader2(bytes.NewReader(payload[1:]))
+		r, err := newXzReader(payload[1:], dict)
 		if err != nil {
-			return nil, fmt.Errorf("%w: xz payload: %v", codec.ErrCorrupt, err)
+			return nil, err
 		}
-		return &exactReader{r: io.NopCloser(r), left: originalSize, what: "xz"}, nil
+		return &exactReader{r: r, left: originalSize, what: "xz"}, nil
 	}
 	return nil, fmt.Errorf("%w: %s is not a classical method", codec.ErrUnsupportedMethod, m)
 }

@@ -3,6 +3,8 @@ package sample
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"math/rand/v2"
 )
 
@@ -38,4 +40,19 @@ func Mixed(n int) []byte {
 		}
 	}
 	return b.Bytes()[:n]
+}
+
+// Records returns n bytes of a table of 16-byte records: a counting id, a
+// small count, a category, a price and a float.
+func Records(n int) []byte {
+	rng := rand.New(rand.NewPCG(5, 5))
+	b := make([]byte, 0, n+16)
+	for id := uint32(100000); len(b) < n; id++ {
+		b = binary.LittleEndian.AppendUint32(b, id)
+		b = binary.LittleEndian.AppendUint32(b, uint32(rng.IntN(5000)))
+		b = binary.LittleEndian.AppendUint16(b, uint16(rng.IntN(16)))
+		b = binary.LittleEndian.AppendUint16(b, uint16(rng.IntN(300)))
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(rng.Float32()*100))
+	}
+	return b[:n]
 }
