@@ -3,46 +3,45 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/schollz/progressbar/v3"
 
 	"zpng/core"
 )
 
-// progressLine returns a Progress callback that keeps one updating line on
-// stderr when stderr is a terminal (nil otherwise), and a function that
-// clears the line.
+// barSteps is the progress bar's resolution.
+const barSteps = 1000
+
+// progressLine returns a Progress callback that draws one progress bar for
+// the whole job on stderr, with the current phase and an ETA for the whole
+// job, when stderr is a terminal (nil otherwise: logs and pipes stay
+// quiet), and a function that clears the bar.
 func progressLine() (func(core.Progress), func()) {
 	st, err := os.Stderr.Stat()
 	if err != nil || st.Mode()&os.ModeCharDevice == 0 {
 		return nil, func() {}
 	}
-	width := 0
+	bar := progressbar.NewOptions(barSteps,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true),
+	)
 	show := func(p core.Progress) {
-		var b strings.Builder
-		fmt.Fprintf(&b, "%-18s %3.0f%%", p.Phase, 100*p.Fraction)
-		if p.Total > 0 {
-			fmt.Fprintf(&b, "  %s/%s", human(float64(p.Done)), human(float64(p.Total)))
-		}
-		if p.BytesPerSec > 0 {
-			fmt.Fprintf(&b, "  %s/s", human(p.BytesPerSec))
-		}
-		if p.ETA > 0 {
-			fmt.Fprintf(&b, "  ETA %s", p.ETA.Round(time.Second))
-		}
+		desc := fmt.Sprintf("%-16s", p.Phase)
 		if p.Loss != 0 {
-			fmt.Fprintf(&b, "  loss %.4f", p.Loss)
+			desc += fmt.Sprintf(" loss %.3f", p.Loss)
+		} else if p.BytesPerSec > 0 {
+			desc += fmt.Sprintf(" %8s/s", human(p.BytesPerSec))
 		}
-		s := b.String()
-		pad := max(width-len(s), 0)
-		width = len(s)
-		fmt.Fprintf(os.Stderr, "\r%s%s", s, strings.Repeat(" ", pad))
+		bar.Describe(desc)
+		bar.Set(int(p.Fraction * barSteps))
 	}
-	clear := func() {
-		if width > 0 {
-			fmt.Fprintf(os.Stderr, "\r%s\r", strings.Repeat(" ", width))
-		}
-	}
+	clear := func() { bar.Clear() }
 	return show, clear
 }
 

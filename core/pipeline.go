@@ -47,11 +47,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	if err := checkOutput(input, output, opt.Force); err != nil {
 		return nil, err
 	}
-	weights := []float64{0.05}
-	for range ms {
-		weights = append(weights, 1)
-	}
-	j.progress.plan(append(weights, 0.05, 0.05, 0.3)...)
+	j.progress.plan(compressPlan(ms, &j.opt, st.Size())...)
 	j.progress.begin("read", st.Size())
 	src, err := os.ReadFile(input)
 	if err != nil {

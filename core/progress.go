@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"zpng/codec"
 	"zpng/core/catalog"
 )
 
@@ -140,3 +141,41 @@ func (r *slotReporter) Phase(name string, total int64, from, to float64) {
 
 // Update reports done units of the current phase.
 func (r *slotReporter) Update(done int64, loss float64) { r.p.update(done, loss, false) }
+
+// phaseCost is the rough time per megabyte of coding with a method on a
+// 2-core CPU, in seconds, to coding and to decoding. It only shares out the
+// progress bar among a job's phases, so that its fraction and ETA follow
+// time; no choice depends on it.
+func phaseCost(id codec.Method, opt *Options, n int64) (encode, decode float64) {
+	switch id {
+	case codec.MethodStored:
+		return 0.01, 0.01
+	case codec.MethodZstd:
+		return 0.5, 0.02
+	case codec.MethodXz:
+		return 1.5, 0.05
+	case codec.MethodCM, codec.MethodCM1:
+		return 3.3, 3.3
+	}
+	c := 8.0 // the small model
+	if opt.modelFor(n) != "small" {
+		c = 30
+	}
+	if opt.finetuneSteps() > 0 {
+		encode += float64(opt.finetuneSteps()) * 0.4 / max(float64(n)/1e6, 0.01)
+	}
+	return encode + c, c
+}
+
+// compressPlan weights a compression's phases: read, each candidate, write,
+// read back, and the check, which decodes the most expensive candidate.
+func compressPlan(ms []method, opt *Options, n int64) []float64 {
+	w := []float64{0.01}
+	var check float64
+	for _, m := range ms {
+		e, d := phaseCost(m.id(), opt, n)
+		w = append(w, e)
+		check = max(check, d)
+	}
+	return append(w, 0.01, 0.01, check)
+}
