@@ -12,10 +12,12 @@
 #include "native.h"
 
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <malloc.h>
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -72,7 +74,7 @@ struct zn_engine {
   pthread_cond_t cv;
   atomic_uint step_gen;
   int stop;
-  atomic_int bar_count;
+  atomic_int bar_count, sleepers;
   atomic_uint bar_gen;
 };
 
@@ -213,6 +215,11 @@ TARGET_AVX2 static void kernel_avx2(const packed* p, int g, const int8_t* x, int
 // ---- AVX-512 VNNI: VPDPBUSD multiplies unsigned by signed bytes, so x goes
 // in as x + 128 (x xor 0x80) and each sum starts at −128·Σ_j W[row][j]. ----
 
+// DPBUSD is acc += VPDPBUSD(u, w) in place. GCC 12 compiles the intrinsic
+// with a copy of the accumulator around every instruction and spills the
+// copies once 24 accumulators are live; asm ties the operand to its register.
+#define DPBUSD(acc, u, w) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(w))
+
 INLINE TARGET_AVX512 __m512i mulshr512(__m512i a, __m512i b, int sh) {
   const __m512i half = _mm512_set1_epi64(1ll << (sh - 1));
   __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, b), half), sh);
@@ -221,61 +228,68 @@ INLINE TARGET_AVX512 __m512i mulshr512(__m512i a, __m512i b, int sh) {
   return _mm512_mask_blend_epi32(0xAAAA, even, odd);
 }
 
-// vnni_n is the kernel for exactly S streams; with S a constant the
-// accumulators live in registers. Few streams give too few independent
-// sums to hide VPDPBUSD's latency, so S ≤ 2 keeps two sets (even and odd k).
+// vnni_n is the kernel for exactly S streams. With S a constant the unused
+// accumulators vanish and the rest live in registers (named one by one:
+// GCC copies arrays of vectors around the loop). One stream gives too few
+// independent sums to hide VPDPBUSD's latency, so it keeps a second set for
+// odd k.
 INLINE TARGET_AVX512 void vnni_n(const int S, const packed* p, int g, const int8_t* x, int xs, int32_t* out, int os,
                                  int ts) {
-  const int D = S <= 2 ? 2 : 1;
   const int k4 = p->kp / 4;
   const int8_t* w = p->w + (size_t)g * k4 * 192;
+  const int32_t* s128 = p->sum128 + g * 48;
   const __m512i flip = _mm512_set1_epi32((int32_t)0x80808080u);
-  __m512i acc[2][SB][3];
-#pragma GCC unroll 8
-  for (int s = 0; s < S; s++) {
-#pragma GCC unroll 3
-    for (int t = 0; t < 3; t++) {
-      acc[0][s][t] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(p->sum128 + g * 48 + t * GU));
-      acc[1][s][t] = _mm512_setzero_si512();
-    }
-  }
+  const __m512i i0 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(s128));
+  const __m512i i1 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(s128 + GU));
+  const __m512i i2 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_loadu_si512(s128 + 2 * GU));
+#define ZN_DECL(s) __m512i a##s##0 = i0, a##s##1 = i1, a##s##2 = i2;
+  ZN_DECL(0) ZN_DECL(1) ZN_DECL(2) ZN_DECL(3) ZN_DECL(4) ZN_DECL(5) ZN_DECL(6) ZN_DECL(7)
+#undef ZN_DECL
+  __m512i b0 = _mm512_setzero_si512(), b1 = b0, b2 = b0;
   int k = 0;
-  for (; k + D <= k4; k += D) {
-#pragma GCC unroll 2
-    for (int d = 0; d < D; d++) {
-      const int8_t* wk = w + 192 * (k + d);
-      const __m512i w0 = _mm512_load_si512(wk), w1 = _mm512_load_si512(wk + 64), w2 = _mm512_load_si512(wk + 128);
-#pragma GCC unroll 8
-      for (int s = 0; s < S; s++) {
-        const __m512i u = _mm512_xor_si512(_mm512_set1_epi32(load4(x + (size_t)s * xs + 4 * (k + d))), flip);
-        acc[d][s][0] = _mm512_dpbusd_epi32(acc[d][s][0], u, w0);
-        acc[d][s][1] = _mm512_dpbusd_epi32(acc[d][s][1], u, w1);
-        acc[d][s][2] = _mm512_dpbusd_epi32(acc[d][s][2], u, w2);
-      }
+  if (S == 1) {
+    for (; k + 2 <= k4; k += 2) {
+      const int8_t* wk = w + 192 * k;
+      const __m512i u = _mm512_xor_si512(_mm512_set1_epi32(load4(x + 4 * k)), flip);
+      const __m512i v = _mm512_xor_si512(_mm512_set1_epi32(load4(x + 4 * k + 4)), flip);
+      DPBUSD(a00, u, _mm512_load_si512(wk));
+      DPBUSD(a01, u, _mm512_load_si512(wk + 64));
+      DPBUSD(a02, u, _mm512_load_si512(wk + 128));
+      DPBUSD(b0, v, _mm512_load_si512(wk + 192));
+      DPBUSD(b1, v, _mm512_load_si512(wk + 256));
+      DPBUSD(b2, v, _mm512_load_si512(wk + 320));
     }
   }
   for (; k < k4; k++) {
     const int8_t* wk = w + 192 * k;
     const __m512i w0 = _mm512_load_si512(wk), w1 = _mm512_load_si512(wk + 64), w2 = _mm512_load_si512(wk + 128);
-#pragma GCC unroll 8
-    for (int s = 0; s < S; s++) {
-      const __m512i u = _mm512_xor_si512(_mm512_set1_epi32(load4(x + (size_t)s * xs + 4 * k)), flip);
-      acc[0][s][0] = _mm512_dpbusd_epi32(acc[0][s][0], u, w0);
-      acc[0][s][1] = _mm512_dpbusd_epi32(acc[0][s][1], u, w1);
-      acc[0][s][2] = _mm512_dpbusd_epi32(acc[0][s][2], u, w2);
-    }
+#define ZN_STEP(s)                                                                                       \
+  if (S > s) {                                                                                           \
+    const __m512i u = _mm512_xor_si512(_mm512_set1_epi32(load4(x + (size_t)(s) * xs + 4 * k)), flip); \
+    DPBUSD(a##s##0, u, w0);                                                      \
+    DPBUSD(a##s##1, u, w1);                                                      \
+    DPBUSD(a##s##2, u, w2);                                                      \
   }
-#pragma GCC unroll 8
-  for (int s = 0; s < S; s++) {
-#pragma GCC unroll 3
-    for (int t = 0; t < 3; t++) {
-      const int r = g * 48 + t * GU;
-      __m512i a = D == 2 ? _mm512_add_epi32(acc[0][s][t], acc[1][s][t]) : acc[0][s][t];
-      a = mulshr512(a, _mm512_loadu_si512(p->mul + r), 20);
-      a = _mm512_add_epi32(a, _mm512_loadu_si512(p->bias + r));
-      _mm512_storeu_si512(out + (size_t)s * os + t * ts, a);
-    }
+    ZN_STEP(0) ZN_STEP(1) ZN_STEP(2) ZN_STEP(3) ZN_STEP(4) ZN_STEP(5) ZN_STEP(6) ZN_STEP(7)
+#undef ZN_STEP
   }
+  a00 = _mm512_add_epi32(a00, b0);
+  a01 = _mm512_add_epi32(a01, b1);
+  a02 = _mm512_add_epi32(a02, b2);
+  const int r = g * 48;
+  const __m512i m0 = _mm512_loadu_si512(p->mul + r), m1 = _mm512_loadu_si512(p->mul + r + GU),
+                m2 = _mm512_loadu_si512(p->mul + r + 2 * GU);
+  const __m512i c0 = _mm512_loadu_si512(p->bias + r), c1 = _mm512_loadu_si512(p->bias + r + GU),
+                c2 = _mm512_loadu_si512(p->bias + r + 2 * GU);
+#define ZN_STORE(s)                                                                          \
+  if (S > s) {                                                                               \
+    int32_t* o = out + (size_t)(s) * os;                                                     \
+    _mm512_storeu_si512(o, _mm512_add_epi32(mulshr512(a##s##0, m0, 20), c0));              \
+    _mm512_storeu_si512(o + ts, _mm512_add_epi32(mulshr512(a##s##1, m1, 20), c1));         \
+    _mm512_storeu_si512(o + 2 * ts, _mm512_add_epi32(mulshr512(a##s##2, m2, 20), c2));     \
+  }
+  ZN_STORE(0) ZN_STORE(1) ZN_STORE(2) ZN_STORE(3) ZN_STORE(4) ZN_STORE(5) ZN_STORE(6) ZN_STORE(7)
+#undef ZN_STORE
 }
 
 TARGET_AVX512 static void kernel_avx512(const packed* p, int g, const int8_t* x, int xs, int S, int32_t* out, int os,
@@ -321,18 +335,32 @@ TARGET_AVX512 static void gates_avx512(const zn_engine* e, const int32_t* gi, co
 
 // ---- Packing ----
 
+// zalloc returns zeroed memory aligned to 64 bytes (a cache line, the
+// alignment of the AVX-512 weight loads); zfree frees it.
 static void* zalloc(size_t n) {
-  n = (n + 63) / 64 * 64;
-  void* p = aligned_alloc(64, n ? n : 64);
-  if (p) memset(p, 0, n ? n : 64);
+  n = n ? (n + 63) / 64 * 64 : 64;
+#ifdef _WIN32
+  void* p = _aligned_malloc(n, 64);
+#else
+  void* p = aligned_alloc(64, n);
+#endif
+  if (p) memset(p, 0, n);
   return p;
 }
 
+static void zfree(void* p) {
+#ifdef _WIN32
+  _aligned_free(p);
+#else
+  free(p);
+#endif
+}
+
 static void packed_free(packed* p) {
-  free(p->w);
-  free(p->mul);
-  free(p->bias);
-  free(p->sum128);
+  zfree(p->w);
+  zfree(p->mul);
+  zfree(p->bias);
+  zfree(p->sum128);
 }
 
 // pack repacks w [rows][H]; row(g, t, u) of a gate matrix is t·H + 16g + u,
@@ -375,21 +403,30 @@ static int pack(packed* p, const int8_t* w, const int32_t* mul, const int32_t* b
 
 // ---- The step ----
 
-// barrier waits until all T threads have arrived.
+// barrier waits until all T threads have arrived: it spins for a while,
+// then sleeps on the condition variable, so that a thread descheduled on a
+// busy machine does not leave the others burning its CPU.
 static void barrier(zn_engine* e) {
-  const unsigned gen = atomic_load_explicit(&e->bar_gen, memory_order_acquire);
-  if (atomic_fetch_add_explicit(&e->bar_count, 1, memory_order_acq_rel) == e->T - 1) {
-    atomic_store_explicit(&e->bar_count, 0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&e->bar_gen, 1, memory_order_release);
+  const unsigned gen = atomic_load(&e->bar_gen);
+  if (atomic_fetch_add(&e->bar_count, 1) == e->T - 1) {
+    atomic_store(&e->bar_count, 0);
+    atomic_fetch_add(&e->bar_gen, 1);
+    if (atomic_load(&e->sleepers) > 0) {
+      pthread_mutex_lock(&e->mu);
+      pthread_mutex_unlock(&e->mu);
+      pthread_cond_broadcast(&e->cv);
+    }
     return;
   }
-  for (int i = 0; atomic_load_explicit(&e->bar_gen, memory_order_acquire) == gen; i++) {
-    if (i < SPIN) {
-      relax();
-    } else {
-      sched_yield();
-    }
+  for (int i = 0; i < SPIN; i++) {
+    if (atomic_load_explicit(&e->bar_gen, memory_order_acquire) != gen) return;
+    relax();
   }
+  pthread_mutex_lock(&e->mu);
+  atomic_fetch_add(&e->sleepers, 1);
+  while (atomic_load(&e->bar_gen) == gen) pthread_cond_wait(&e->cv, &e->mu);
+  atomic_fetch_sub(&e->sleepers, 1);
+  pthread_mutex_unlock(&e->mu);
 }
 
 static int8_t* h8_at(const zn_engine* e, int parity, int s, int l) {
@@ -492,19 +529,19 @@ void zn_free(zn_engine* e) {
   }
   pthread_mutex_destroy(&e->mu);
   pthread_cond_destroy(&e->cv);
-  free(e->threads);
+  zfree(e->threads);
   for (int l = 0; e->hh && l < e->L; l++) packed_free(&e->hh[l]);
   for (int l = 0; e->ih && l < e->L; l++) packed_free(&e->ih[l]);
-  free(e->hh);
-  free(e->ih);
+  zfree(e->hh);
+  zfree(e->ih);
   packed_free(&e->head);
-  free(e->t0);
-  free(e->h);
-  free(e->h8);
-  free(e->gi);
-  free(e->gh);
-  free(e->logit);
-  free(e);
+  zfree(e->t0);
+  zfree(e->h);
+  zfree(e->h8);
+  zfree(e->gi);
+  zfree(e->gh);
+  zfree(e->logit);
+  zfree(e);
 }
 
 zn_engine* zn_new(const zn_model* m, int batch, int threads, int isa) {
