@@ -18,7 +18,7 @@ type Options struct {
 	FinetuneSteps int
 	SelfContained bool
 	Device        string // auto, cpu or cuda
-	Engine        string // "" (best available), torch or go
+	Engine        string // "" (best available), torch, native or go
 	Threads       int
 	Force         bool // overwrite an existing output file
 	// Progress, if set, is called from the worker goroutine.
