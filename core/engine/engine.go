@@ -1,7 +1,8 @@
 // Package engine defines what the compression pipeline needs from a model
 // engine: integer-exact next-byte prediction for the range coder, and float
 // training for pretraining and the per-file fine-tune. The pure-Go engine
-// (core/quant) and the libtorch engine (core/torch) register themselves here.
+// (core/quant), the native C engine (core/engine/native) and the libtorch
+// engine (core/torch) register themselves here.
 package engine
 
 import (
