@@ -53,7 +53,7 @@ typedef void kernel_fn(const packed* p, int g, const int8_t* x, int xs, int S, i
 typedef void gates_fn(const zn_engine* e, const int32_t* gi, const int32_t* gh, int u0, int32_t* h, int8_t* h8);
 
 struct zn_engine {
-  int L, H, Hp, B, T, isa;
+  int L, Hp, B, T;  // layers, padded hidden size, streams, threads
   packed *hh, *ih, head;
   int32_t* t0;  // [256][3Hp]
   int16_t sig[LUT + 1], tanh_[LUT + 1];  // one spare entry for 32-bit gathers
@@ -433,39 +433,54 @@ static int8_t* h8_at(const zn_engine* e, int parity, int s, int l) {
   return e->h8 + (((size_t)parity * e->B + s) * e->L + l) * e->Hp;
 }
 
-// layer_group computes the products of group g of layer l for every stream
-// and applies the gates to its units.
-static void layer_group(zn_engine* e, int l, int g) {
+// layer_group computes the products of group g of layer l for streams
+// [s0, s1) and applies the gates to the group's units.
+static void layer_group(zn_engine* e, int l, int g, int s0, int s1) {
   const int Hp = e->Hp, L = e->L, cur = e->parity, old = 1 - cur;
-  for (int s0 = 0; s0 < e->B; s0 += SB) {
-    const int S = e->B - s0 < SB ? e->B - s0 : SB;
-    e->kernel(&e->hh[l], g, h8_at(e, old, s0, l), L * Hp, S, e->gh + (size_t)s0 * 3 * Hp + g * GU, 3 * Hp, Hp);
+  for (int a = s0; a < s1; a += SB) {
+    const int S = s1 - a < SB ? s1 - a : SB;
+    e->kernel(&e->hh[l], g, h8_at(e, old, a, l), L * Hp, S, e->gh + (size_t)a * 3 * Hp + g * GU, 3 * Hp, Hp);
     if (l > 0) {
-      e->kernel(&e->ih[l], g, h8_at(e, cur, s0, l - 1), L * Hp, S, e->gi + (size_t)s0 * 3 * Hp + g * GU, 3 * Hp, Hp);
+      e->kernel(&e->ih[l], g, h8_at(e, cur, a, l - 1), L * Hp, S, e->gi + (size_t)a * 3 * Hp + g * GU, 3 * Hp, Hp);
     }
-    for (int s = s0; s < s0 + S; s++) {
+    for (int s = a; s < a + S; s++) {
       const int32_t* gi = l == 0 ? e->t0 + (size_t)e->in[s] * 3 * Hp : e->gi + (size_t)s * 3 * Hp;
       e->gates(e, gi, e->gh + (size_t)s * 3 * Hp, g * GU, e->h + ((size_t)s * L + l) * Hp, h8_at(e, cur, s, l));
     }
   }
 }
 
-// run is thread id's share of one step.
-static void run(zn_engine* e, int id) {
-  const int T = e->T, G = e->Hp / GU, Hp = e->Hp;
-  for (int l = 0; l < e->L; l++) {
-    for (int g = G * id / T; g < G * (id + 1) / T; g++) layer_group(e, l, g);
-    if (T > 1) barrier(e);
-  }
-  for (int g = HEADG * id / T; g < HEADG * (id + 1) / T; g++) {
-    for (int s0 = 0; s0 < e->B; s0 += SB) {
-      const int S = e->B - s0 < SB ? e->B - s0 : SB;
-      e->kernel(&e->head, g, h8_at(e, e->parity, s0, e->L - 1), e->L * Hp, S, e->logit + (size_t)s0 * HEADR + 48 * g,
+// head computes the logits of head groups [g0, g1) for streams [s0, s1).
+static void head(zn_engine* e, int g0, int g1, int s0, int s1) {
+  for (int g = g0; g < g1; g++) {
+    for (int a = s0; a < s1; a += SB) {
+      const int S = s1 - a < SB ? s1 - a : SB;
+      e->kernel(&e->head, g, h8_at(e, e->parity, a, e->L - 1), e->L * e->Hp, S, e->logit + (size_t)a * HEADR + 48 * g,
                 HEADR, GU);
     }
   }
-  if (T > 1) barrier(e);
-  for (int s = e->B * id / T; s < e->B * (id + 1) / T; s++) {
+}
+
+// run is thread id's share of one step. With at least SB streams a thread,
+// the threads split the streams and meet only at the end; with fewer, they
+// split each layer's unit groups (and the head's) and meet after each.
+static void run(zn_engine* e, int id) {
+  const int T = e->T, B = e->B, G = e->Hp / GU;
+  const int s0 = B * id / T, s1 = B * (id + 1) / T;
+  if (B >= SB * T) {
+    for (int l = 0; l < e->L; l++) {
+      for (int g = 0; g < G; g++) layer_group(e, l, g, s0, s1);
+    }
+    head(e, 0, HEADG, s0, s1);
+  } else {
+    for (int l = 0; l < e->L; l++) {
+      for (int g = G * id / T; g < G * (id + 1) / T; g++) layer_group(e, l, g, 0, B);
+      if (T > 1) barrier(e);
+    }
+    head(e, HEADG * id / T, HEADG * (id + 1) / T, 0, B);
+    if (T > 1) barrier(e);
+  }
+  for (int s = s0; s < s1; s++) {
     softmax(e->logit + (size_t)s * HEADR, e->exp_, e->freqs + (size_t)s * 256);
   }
   if (T > 1) barrier(e);
@@ -549,10 +564,8 @@ zn_engine* zn_new(const zn_model* m, int batch, int threads, int isa) {
   if (!e) return NULL;
   const int H = m->hidden, Hp = (H + GU - 1) / GU * GU, L = m->layers;
   e->L = L;
-  e->H = H;
   e->Hp = Hp;
   e->B = batch;
-  e->isa = isa;
   e->T = threads < 1 ? 1 : threads > Hp / GU ? Hp / GU : threads;
   pthread_mutex_init(&e->mu, NULL);
   pthread_cond_init(&e->cv, NULL);

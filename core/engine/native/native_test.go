@@ -29,7 +29,7 @@ func TestIdenticalToGoEngine(t *testing.T) {
 		qm := enginetest.RandomQuant(t, c.cfg, uint64(ci+1), c.scale)
 		for _, path := range Paths() {
 			for _, threads := range []int{1, 2} {
-				for _, batch := range []int{1, 3, 10, 64} { // 10: a two-stream tail
+				for _, batch := range []int{1, 3, 10, 64} { // 10: a two-stream tail; 64: split by streams
 					t.Run(fmt.Sprintf("%v×%g/%s/threads=%d/B=%d", c.cfg, c.scale, path, threads, batch), func(t *testing.T) {
 						steps := 3000 / batch
 						if batch == 64 {
