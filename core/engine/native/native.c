@@ -4,14 +4,15 @@
 // the group (three tiles of 16 rows) stored as [K/4][3][16][4] bytes, so one
 // 64-byte load holds 4 consecutive columns of 16 rows, the operand of one
 // VPDPBUSD. The head's 256 rows are 6 such groups (288 rows, the last 32
-// zero). A thread owns whole groups: it computes their products for every
-// stream and applies the gates to their units at once, so a layer needs one
-// barrier. The int8 state is double-buffered (the products read last step's
-// copy while the gates write this step's).
+// zero). A group's products for every stream and the gates of its units
+// are one piece of work, so a layer's groups can run on different threads
+// (see work). The int8 state is double-buffered (the products read last
+// step's copy while the gates write this step's).
 #define _GNU_SOURCE
 #include "native.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,10 +73,10 @@ struct zn_engine {
   int started;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  atomic_uint step_gen;
-  int stop;
-  atomic_int bar_count, sleepers;
-  atomic_uint bar_gen;
+  atomic_uint step_gen;  // bumped to start a step
+  atomic_int stop;
+  int by_streams, items;  // how a step is shared out (see work)
+  atomic_int next, done;  // items claimed and finished this step
 };
 
 static inline void relax(void) {
@@ -403,32 +404,6 @@ static int pack(packed* p, const int8_t* w, const int32_t* mul, const int32_t* b
 
 // ---- The step ----
 
-// barrier waits until all T threads have arrived: it spins for a while,
-// then sleeps on the condition variable, so that a thread descheduled on a
-// busy machine does not leave the others burning its CPU.
-static void barrier(zn_engine* e) {
-  const unsigned gen = atomic_load(&e->bar_gen);
-  if (atomic_fetch_add(&e->bar_count, 1) == e->T - 1) {
-    atomic_store(&e->bar_count, 0);
-    atomic_fetch_add(&e->bar_gen, 1);
-    if (atomic_load(&e->sleepers) > 0) {
-      pthread_mutex_lock(&e->mu);
-      pthread_mutex_unlock(&e->mu);
-      pthread_cond_broadcast(&e->cv);
-    }
-    return;
-  }
-  for (int i = 0; i < SPIN; i++) {
-    if (atomic_load_explicit(&e->bar_gen, memory_order_acquire) != gen) return;
-    relax();
-  }
-  pthread_mutex_lock(&e->mu);
-  atomic_fetch_add(&e->sleepers, 1);
-  while (atomic_load(&e->bar_gen) == gen) pthread_cond_wait(&e->cv, &e->mu);
-  atomic_fetch_sub(&e->sleepers, 1);
-  pthread_mutex_unlock(&e->mu);
-}
-
 static int8_t* h8_at(const zn_engine* e, int parity, int s, int l) {
   return e->h8 + (((size_t)parity * e->B + s) * e->L + l) * e->Hp;
 }
@@ -461,70 +436,97 @@ static void head(zn_engine* e, int g0, int g1, int s0, int s1) {
   }
 }
 
-// run is thread id's share of one step. With at least SB streams a thread,
-// the threads split the streams and meet only at the end; with fewer, they
-// split each layer's unit groups (and the head's) and meet after each.
-static void run(zn_engine* e, int id) {
-  const int T = e->T, B = e->B, G = e->Hp / GU;
-  const int s0 = B * id / T, s1 = B * (id + 1) / T;
-  if (B >= SB * T) {
+// The threads share out a step as numbered items, claimed in order from a
+// counter. With at least SB streams a thread, an item is a whole step for a
+// share of the streams, and items are independent. With fewer, items are
+// the unit groups of layer 0, then of layer 1, …, then the head's groups,
+// then each stream's softmax; an item starts once every item of the phase
+// before it is done. No thread waits for another to arrive: a thread
+// descheduled on a busy machine delays the step by at most the item it
+// holds, and one that wakes late finds the work done.
+
+// phase_start is the first item of item i's phase in the unit-group mode.
+static int phase_start(const zn_engine* e, int i) {
+  const int G = e->Hp / GU, LG = e->L * G;
+  if (i < LG) return i / G * G;
+  if (i < LG + HEADG) return LG;
+  return LG + HEADG;
+}
+
+static void do_item(zn_engine* e, int i) {
+  const int G = e->Hp / GU, LG = e->L * G, B = e->B;
+  if (e->by_streams) {
+    const int s0 = B * i / e->T, s1 = B * (i + 1) / e->T;
     for (int l = 0; l < e->L; l++) {
       for (int g = 0; g < G; g++) layer_group(e, l, g, s0, s1);
     }
     head(e, 0, HEADG, s0, s1);
+    for (int s = s0; s < s1; s++) softmax(e->logit + (size_t)s * HEADR, e->exp_, e->freqs + (size_t)s * 256);
+  } else if (i < LG) {
+    layer_group(e, i / G, i % G, 0, B);
+  } else if (i < LG + HEADG) {
+    head(e, i - LG, i - LG + 1, 0, B);
   } else {
-    for (int l = 0; l < e->L; l++) {
-      for (int g = G * id / T; g < G * (id + 1) / T; g++) layer_group(e, l, g, 0, B);
-      if (T > 1) barrier(e);
-    }
-    head(e, HEADG * id / T, HEADG * (id + 1) / T, 0, B);
-    if (T > 1) barrier(e);
-  }
-  for (int s = s0; s < s1; s++) {
+    const int s = i - LG - HEADG;
     softmax(e->logit + (size_t)s * HEADR, e->exp_, e->freqs + (size_t)s * 256);
   }
-  if (T > 1) barrier(e);
 }
 
-struct worker_arg {
-  zn_engine* e;
-  int id;
-};
+// wait_done waits until at least n items are done.
+static void wait_done(zn_engine* e, int n) {
+  for (int i = 0; atomic_load(&e->done) < n; i++) {
+    if (i < SPIN) {
+      relax();
+    } else {
+      sched_yield();
+    }
+  }
+}
+
+// work claims and runs items until none is left.
+static void work(zn_engine* e) {
+  for (;;) {
+    const int i = atomic_fetch_add(&e->next, 1);
+    if (i >= e->items) return;
+    if (!e->by_streams) wait_done(e, phase_start(e, i));
+    do_item(e, i);
+    atomic_fetch_add(&e->done, 1);
+  }
+}
 
 static void* worker(void* arg) {
-  zn_engine* e = ((struct worker_arg*)arg)->e;
-  const int id = ((struct worker_arg*)arg)->id;
-  free(arg);
+  zn_engine* e = arg;
   unsigned seen = 0;
   for (;;) {
-    for (int i = 0; atomic_load_explicit(&e->step_gen, memory_order_acquire) == seen; i++) {
+    for (int i = 0; atomic_load(&e->step_gen) == seen; i++) {
       if (i < SPIN) {
         relax();
         continue;
       }
       pthread_mutex_lock(&e->mu);
-      while (atomic_load_explicit(&e->step_gen, memory_order_acquire) == seen) pthread_cond_wait(&e->cv, &e->mu);
+      while (atomic_load(&e->step_gen) == seen) pthread_cond_wait(&e->cv, &e->mu);
       pthread_mutex_unlock(&e->mu);
     }
-    seen = atomic_load_explicit(&e->step_gen, memory_order_acquire);
-    if (e->stop) return NULL;
-    run(e, id);
+    seen = atomic_load(&e->step_gen);
+    if (atomic_load(&e->stop)) return NULL;
+    work(e);
   }
 }
 
 void zn_step(zn_engine* e, const uint8_t* in, uint16_t* freqs) {
   e->in = in;
   e->freqs = freqs;
+  atomic_store(&e->done, 0);
+  atomic_store(&e->next, 0);  // publishes in, freqs and parity to the items' claimers
   if (e->T > 1) {
     pthread_mutex_lock(&e->mu);
-    atomic_fetch_add_explicit(&e->step_gen, 1, memory_order_release);
+    atomic_fetch_add(&e->step_gen, 1);
     pthread_mutex_unlock(&e->mu);
     pthread_cond_broadcast(&e->cv);
   }
-  run(e, 0);
+  work(e);
+  wait_done(e, e->items);
   e->parity = 1 - e->parity;
-  e->in = NULL;
-  e->freqs = NULL;
 }
 
 void zn_reset(zn_engine* e) {
@@ -536,7 +538,7 @@ void zn_free(zn_engine* e) {
   if (!e) return;
   if (e->started > 0) {
     pthread_mutex_lock(&e->mu);
-    e->stop = 1;
+    atomic_store(&e->stop, 1);
     atomic_fetch_add_explicit(&e->step_gen, 1, memory_order_release);
     pthread_mutex_unlock(&e->mu);
     pthread_cond_broadcast(&e->cv);
@@ -567,6 +569,8 @@ zn_engine* zn_new(const zn_model* m, int batch, int threads, int isa) {
   e->Hp = Hp;
   e->B = batch;
   e->T = threads < 1 ? 1 : threads > Hp / GU ? Hp / GU : threads;
+  e->by_streams = batch >= SB * e->T;
+  e->items = e->by_streams ? e->T : L * (Hp / GU) + HEADG + batch;
   pthread_mutex_init(&e->mu, NULL);
   pthread_cond_init(&e->cv, NULL);
   e->kernel = kernel_scalar;
@@ -601,14 +605,7 @@ zn_engine* zn_new(const zn_model* m, int batch, int threads, int isa) {
   }
   if (!pack(&e->head, m->wout, m->mout, m->bout, H, Hp, 1)) goto fail;
   for (int i = 1; i < e->T; i++) {
-    struct worker_arg* a = malloc(sizeof *a);
-    if (!a) goto fail;
-    a->e = e;
-    a->id = i;
-    if (pthread_create(&e->threads[i - 1], NULL, worker, a) != 0) {
-      free(a);
-      goto fail;
-    }
+    if (pthread_create(&e->threads[i - 1], NULL, worker, e) != 0) goto fail;
     e->started++;
   }
   return e;
