@@ -4,7 +4,7 @@ package native
 
 /*
 #cgo CFLAGS: -O2 -std=c11
-#cgo linux LDFLAGS: -lpthread
+#cgo LDFLAGS: -lpthread
 #include <stdlib.h>
 #include "native.h"
 */
