@@ -15,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:    "eval",
-		usage:   "--model FILE [--device auto|cpu|cuda] [--engine torch|go] FILE...",
+		usage:   "--model FILE [--device auto|cpu|cuda] [--engine torch|native|go] FILE...",
 		summary: "bits per byte of a model on files, float and integer inference, and method hybrid's payload (no fine-tune): the model-card table",
 		run:     runEval,
 	})

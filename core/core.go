@@ -30,7 +30,7 @@ type Options struct {
 	FinetuneSteps int
 	SelfContained bool
 	Device        string // auto, cpu or cuda
-	Engine        string // "" (best available), torch or go
+	Engine        string // "" (best available), torch, native or go
 	Threads       int
 	Force         bool // overwrite an existing output file
 	// ModelsDir is the folder searched for models besides the shipped ones;

@@ -1,8 +1,9 @@
 // Package engine defines what the compression pipeline needs from a model
 // engine: integer-exact next-byte prediction of the integer model
 // (model.Quantized) for the coders, and the code length it gives. The
-// pure-Go engine (core/engine/goengine) and the libtorch engine
-// (core/engine/torch) register themselves here.
+// pure-Go engine (core/engine/goengine), the native C engine
+// (core/engine/native) and the libtorch engine (core/engine/torch) register
+// themselves here.
 package engine
 
 import (

@@ -12,121 +12,55 @@ import (
 	"time"
 
 	"zpng/core/engine"
-	"zpng/core/model"
+	"zpng/core/engine/enginetest"
+	"zpng/core/engine/native"
 )
-
-// Shapes benchmarked: the presets plus candidates for "small".
-// ZPNG_BENCH_SHAPES=1x256,2x384 overrides the list.
-func benchShapes(b *testing.B) []struct {
-	name string
-	cfg  model.Config
-} {
-	var out []struct {
-		name string
-		cfg  model.Config
-	}
-	if s := os.Getenv("ZPNG_BENCH_SHAPES"); s != "" {
-		for _, f := range strings.Split(s, ",") {
-			l, h, ok := strings.Cut(f, "x")
-			L, e1 := strconv.Atoi(l)
-			H, e2 := strconv.Atoi(h)
-			if !ok || e1 != nil || e2 != nil {
-				b.Fatalf("bad shape %q in ZPNG_BENCH_SHAPES", f)
-			}
-			out = append(out, struct {
-				name string
-				cfg  model.Config
-			}{f, model.Config{Layers: L, Hidden: H, Embed: H}})
-		}
-		return out
-	}
-	for _, p := range []string{"small", "large"} {
-		cfg, err := model.Preset(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out = append(out, struct {
-			name string
-			cfg  model.Config
-		}{p, cfg})
-	}
-	return out
-}
 
 // BenchmarkInference measures integer inference in bytes per second (one
 // byte per stream per step) for the torch engine with each GEMM path of this
 // CPU (torch-float, torch-int8, torch-vnni; ZPNG_BENCH_GEMM=float,vnni picks
-// some) and, as the baseline in the same run, the pure-Go engine. The int8
-// paths also report their speed relative to torch-float in the same run
-// (x-float: 1.5 means 1.5 times the bytes/s).
+// some), the native engine on each of its paths and, as the baseline in the
+// same run, the pure-Go engine. Every engine also reports its speed relative
+// to go, torch-float and torch-vnni measured in the same run (x-float: 1.5
+// means 1.5 times the bytes/s of torch-float).
 func BenchmarkInference(b *testing.B) {
 	paths := GemmPaths()
 	if s := os.Getenv("ZPNG_BENCH_GEMM"); s != "" {
 		paths = strings.Split(s, ",")
 	}
-	var engines []string
+	engines := []enginetest.BenchEngine{{Label: "go", Name: "go"}}
 	for _, p := range paths {
-		engines = append(engines, "torch-"+p)
+		engines = append(engines, enginetest.BenchEngine{Label: "torch-" + p, Name: "torch", Env: map[string]string{GemmEnv: p}})
 	}
-	engines = append(engines, "go")
-	for _, s := range benchShapes(b) {
-		qm := randomQuant(b, s.cfg, 1, 1)
-		for _, batch := range []int{1, 64, 256, 1024} {
-			rate := map[string]float64{} // bytes/s of the last run of each engine
-			for _, eng := range engines {
-				b.Run(fmt.Sprintf("%s=%v/B=%d/%s", s.name, s.cfg, batch, eng), func(b *testing.B) {
-					name, gemm, _ := strings.Cut(eng, "-")
-					if gemm != "" {
-						b.Setenv(GemmEnv, gemm)
-					}
-					f, err := engine.Lookup(name)
-					if err != nil {
-						b.Fatal(err)
-					}
-					threads, _ := strconv.Atoi(os.Getenv("ZPNG_BENCH_THREADS"))
-					p, err := f.NewPredictor(qm, batch, engine.Options{Device: os.Getenv("ZPNG_BENCH_DEVICE"), Threads: threads})
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer p.Close()
-					if tp, ok := p.(*Predictor); ok && tp.Device() == "cpu" && tp.Gemm() != gemm {
-						b.Fatalf("engine uses the %s GEMM, want %s", tp.Gemm(), gemm)
-					}
-					in := make([]byte, batch)
-					freqs := make([]uint16, batch*256)
-					b.SetBytes(int64(batch))
-					cpu := cpuTime()
-					for i := 0; b.Loop(); i++ {
-						for j := range in {
-							in[j] = byte(i*31 + j)
-						}
-						if err := p.Step(in, freqs); err != nil {
-							b.Fatal(err)
-						}
-					}
-					reportCPU(b, cpu, batch)
-					rate[eng] = float64(b.N*batch) / b.Elapsed().Seconds()
-					b.ReportMetric(rate[eng], "B/s") // MB/s shows too few digits here
-					if gemm != "" && gemm != "float" && rate["torch-float"] > 0 {
-						b.ReportMetric(rate[eng]/rate["torch-float"], "x-float")
-					}
-				})
-			}
+	for _, p := range native.Paths() {
+		if p != "scalar" { // a fallback, far slower than the others
+			engines = append(engines, enginetest.BenchEngine{Label: "native-" + p, Name: "native", Env: map[string]string{native.IsaEnv: p}})
 		}
 	}
+	check := func(b *testing.B, e enginetest.BenchEngine, p engine.Predictor) {
+		if tp, ok := p.(*Predictor); ok && tp.Device() == "cpu" && tp.Gemm() != e.Env[GemmEnv] {
+			b.Fatalf("engine uses the %s GEMM, want %s", tp.Gemm(), e.Env[GemmEnv])
+		}
+	}
+	around := func(b *testing.B, batch int, loop func()) {
+		cpu := cpuTime()
+		loop()
+		reportCPU(b, cpu, batch)
+	}
+	enginetest.BenchInference(b, []int{1, 16, 64, 256, 1024}, engines, []string{"go", "torch-float", "torch-vnni"}, check, around)
 }
 
 // BenchmarkTrainStep measures float training steps (forward, backward, Adam)
 // on windows of 128 bytes; bytes/s counts the bytes of each batch.
 func BenchmarkTrainStep(b *testing.B) {
 	text := goText(b, 200_000)
-	for _, s := range benchShapes(b) {
+	for _, s := range enginetest.BenchShapes(b) {
 		for _, batch := range []int{16, 64} {
-			b.Run(fmt.Sprintf("%s=%v/B=%d/T=128", s.name, s.cfg, batch), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s=%v/B=%d/T=128", s.Name, s.Cfg, batch), func(b *testing.B) {
 				if threads, _ := strconv.Atoi(os.Getenv("ZPNG_BENCH_THREADS")); threads > 0 {
 					SetThreads(threads)
 				}
-				m, err := NewModel(s.cfg, os.Getenv("ZPNG_BENCH_DEVICE"), 1)
+				m, err := NewModel(s.Cfg, os.Getenv("ZPNG_BENCH_DEVICE"), 1)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -9,33 +9,10 @@ import (
 	"testing"
 
 	"zpng/core/engine"
+	"zpng/core/engine/enginetest"
 	"zpng/core/engine/goengine"
 	"zpng/core/model"
 )
-
-// randomQuant quantizes random weights. Scaling the recurrent and head
-// weights up drives the gates into saturation and the clamps of act, so
-// the comparison covers the edges of the lookup tables too.
-func randomQuant(t testing.TB, cfg model.Config, seed uint64, scale float32) *model.Quantized {
-	t.Helper()
-	w, err := model.RandomWeights(cfg, seed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, v := range w.Tensors {
-		if name == "embed.weight" {
-			continue
-		}
-		for i := range v {
-			v[i] *= scale
-		}
-	}
-	qm, err := model.Quantize(w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return qm
-}
 
 func TestRegistered(t *testing.T) {
 	f, err := engine.Lookup("torch")
@@ -65,7 +42,7 @@ func TestIdenticalToGoEngine(t *testing.T) {
 		devices = append(devices, "cuda")
 	}
 	for ci, c := range cases {
-		qm := randomQuant(t, c.cfg, uint64(ci+1), c.scale)
+		qm := enginetest.RandomQuant(t, c.cfg, uint64(ci+1), c.scale)
 		for _, dev := range devices {
 			for _, gemm := range GemmPaths() {
 				if dev == "cuda" && gemm != "float" {
@@ -115,47 +92,11 @@ func compareEngines(t *testing.T, qm *model.Quantized, batch, steps int, opt eng
 		t.Fatal(err)
 	}
 	defer gp.Close()
-	rng := rand.New(rand.NewPCG(seed, 99))
-	in := make([]byte, batch)
-	want := make([]uint16, batch*256)
-	got := make([]uint16, batch*256)
-	distinct := map[uint16]bool{}
-	for s := range steps {
-		if s == steps/2 {
-			// Both restart from the zero state.
-			tp.Reset()
-			gp.Reset()
-		}
-		for b := range in {
-			if s%7 == 0 {
-				in[b] = 0
-			} else {
-				in[b] = byte(rng.IntN(256))
-			}
-		}
-		if err := gp.Step(in, want); err != nil {
-			t.Fatal(err)
-		}
-		if err := tp.Step(in, got); err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(got, want) {
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("step %d stream %d symbol %d: torch %d, go %d", s, i/256, i%256, got[i], want[i])
-				}
-			}
-		}
-		distinct[want[0]] = true
-	}
-	// The comparison is only worth something if the tables vary.
-	if len(distinct) < 10 {
-		t.Fatalf("only %d distinct values of freq[0] over %d steps", len(distinct), steps)
-	}
+	enginetest.Compare(t, tp, gp, steps, seed)
 }
 
 func TestPredictorErrors(t *testing.T) {
-	qm := randomQuant(t, model.Config{Layers: 1, Hidden: 8, Embed: 8}, 1, 1)
+	qm := enginetest.RandomQuant(t, model.Config{Layers: 1, Hidden: 8, Embed: 8}, 1, 1)
 	if _, err := NewPredictor(qm, 0, engine.Options{}); err == nil {
 		t.Error("batch 0 accepted")
 	}
@@ -188,7 +129,7 @@ func TestPredictorErrors(t *testing.T) {
 // TestGemmChoice checks that ZPNG_TORCH_GEMM picks the path and that auto
 // takes VNNI where the CPU has it.
 func TestGemmChoice(t *testing.T) {
-	qm := randomQuant(t, model.Config{Layers: 1, Hidden: 8, Embed: 8}, 1, 1)
+	qm := enginetest.RandomQuant(t, model.Config{Layers: 1, Hidden: 8, Embed: 8}, 1, 1)
 	want := "float"
 	if slices.Contains(GemmPaths(), "vnni") {
 		want = "vnni"
