@@ -217,7 +217,11 @@ func runInfo(args []string) int {
 // printNeuralMeta shows how a neural image was made: model, fine-tune, what
 // it embeds, streams.
 func printNeuralMeta(m *core.NeuralMeta) {
-	fmt.Fprintf(stdout, "model name:    %s (%s), coded with engine %s on %s\n", m.Model, m.Config, m.Engine, m.Device)
+	fmt.Fprintf(stdout, "model name:    %s (%s)", m.Model, m.Config)
+	if m.Engine != "" {
+		fmt.Fprintf(stdout, ", coded with engine %s on %s", m.Engine, m.Device)
+	}
+	fmt.Fprintln(stdout)
 	if m.FinetuneSteps > 0 {
 		used := ""
 		if m.Embedded == "none" {

@@ -114,7 +114,7 @@ func checkNeuralImage(t *testing.T, r *Result, info *Info, id [32]byte, self boo
 	}
 	want := map[bool]string{false: "none", true: "full"}[self]
 	if meta.Model != "tiny" || meta.ModelID != "" || info.ModelID != id || meta.Embedded != want ||
-		meta.Streams != 1 || meta.Engine != "go" || meta.Config != "2x32" {
+		meta.Streams != 1 || meta.Engine != "" || meta.Config != "2x32" || !hasNote(r.Notes, "engine go on cpu") {
 		t.Errorf("meta %+v", meta)
 	}
 	if self && meta.EmbeddedBytes == 0 {
@@ -324,5 +324,32 @@ func TestModelsDirOption(t *testing.T) {
 	_, err := Decompress(context.Background(), r.Output, filepath.Join(t.TempDir(), "out"), Options{Engine: "go"})
 	if !errors.Is(err, ErrModelMissing) || !strings.Contains(err.Error(), "--models-dir") {
 		t.Errorf("without the option: %v, want ErrModelMissing naming --models-dir", err)
+	}
+}
+
+// TestSameImageOnEveryEngine: the image does not depend on the engine or the
+// thread count that made it.
+func TestSameImageOnEveryEngine(t *testing.T) {
+	cat, _ := modelsDir(t, "tiny", tinyCfg, 5)
+	dir := t.TempDir()
+	in := writeFile(t, dir, "a.txt", prose(5000))
+	var first []byte
+	for _, eng := range neural.Engines() {
+		for _, threads := range []int{1, 2} {
+			out := filepath.Join(dir, fmt.Sprintf("%s-%d.png", eng, threads))
+			opt := Options{Catalog: cat, Method: "hybrid", Model: "tiny", Engine: eng, Device: "cpu", Threads: threads}
+			if _, err := Compress(context.Background(), in, out, opt); err != nil {
+				t.Fatalf("%s: %v", eng, err)
+			}
+			img, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first == nil {
+				first = img
+			} else if !bytes.Equal(img, first) {
+				t.Errorf("engine %s, %d threads: the image differs", eng, threads)
+			}
+		}
 	}
 }

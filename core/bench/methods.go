@@ -91,7 +91,7 @@ func describe(png string) string {
 	if err != nil {
 		return info.Method
 	}
-	s := fmt.Sprintf("%s %s %s/%s", info.Method, m.Model, m.Engine, m.Device)
+	s := fmt.Sprintf("%s %s", info.Method, m.Model)
 	if m.Embedded != "" && m.Embedded != "none" {
 		s += fmt.Sprintf(", %s weights %d B", m.Embedded, m.EmbeddedBytes)
 	}

@@ -64,7 +64,7 @@ func Encode(ctx context.Context, src []byte, s Settings, r Reporter) (*Encoded, 
 	if err := e.compete(pick); err != nil {
 		return nil, err
 	}
-	e.meta = Meta{Model: pick.file.Name, Config: pick.file.Meta.Config.String(), Engine: f.Name(), Streams: e.B}
+	e.meta = Meta{Model: pick.file.Name, Config: pick.file.Meta.Config.String(), Streams: e.B}
 	if pick.file.Source != catalog.Shipped && !s.SelfContained {
 		e.notes = append(e.notes, fmt.Sprintf("model %s is not shipped with zpng: decompressing needs it in %s (or compress with --self-contained)", pick.file.Label(), s.Catalog.Dir()))
 	}
@@ -201,9 +201,6 @@ func (e *encoder) fineTune(ctx context.Context, pick *modelChoice) (*model.Quant
 	case trainer == nil:
 		e.notes = append(e.notes, "no fine-tune: this zpng is built without libtorch, which the trainer needs")
 		return nil, nil, nil
-	case e.f.Name() != "torch":
-		e.notes = append(e.notes, fmt.Sprintf("no fine-tune with --engine %s: the trainer runs in libtorch", e.f.Name()))
-		return nil, nil, nil
 	case e.n < minTune:
 		e.notes = append(e.notes, fmt.Sprintf("no fine-tune: %d bytes are too few for a delta of model %s to pay (from %d bytes)",
 			e.n, pick.file.Name, minTune))
@@ -289,7 +286,7 @@ func (e *encoder) code(ctx context.Context, cands []*candidate, tuned bool, trai
 	if err != nil {
 		return nil, err
 	}
-	e.meta.Device = dev
+	e.notes = append(e.notes, fmt.Sprintf("engine %s on %s", e.f.Name(), dev))
 	best := cands[0]
 	for _, c := range cands[1:] {
 		if c.total() < best.total() {

@@ -44,11 +44,13 @@ var (
 // Meta is the META section of a neural image (JSON): display facts only;
 // the decoder needs none of it except the model's name for messages.
 type Meta struct {
-	Model         string  `json:"model"`              // preset name or file name
-	ModelID       string  `json:"model_id,omitempty"` // older images only; the header holds the identity
-	Config        string  `json:"config"`             // e.g. "2x256"
-	Engine        string  `json:"engine"`
-	Device        string  `json:"device"`
+	Model   string `json:"model"`              // preset name or file name
+	ModelID string `json:"model_id,omitempty"` // older images only; the header holds the identity
+	Config  string `json:"config"`             // e.g. "2x256"
+	// Engine and Device name where images of earlier zpng versions were
+	// coded; an image does not depend on them, so new images omit them.
+	Engine        string  `json:"engine,omitempty"`
+	Device        string  `json:"device,omitempty"`
 	FinetuneSteps int     `json:"finetune_steps"`
 	Trained       string  `json:"trained,omitempty"` // the tensors the fine-tune changed
 	BPBBase       float64 `json:"bpb_base"`          // payload under the base model (estimate for large files)
@@ -196,22 +198,35 @@ func Available(s Settings) error {
 	return nil
 }
 
-// engineFor returns the engine s asks for: s.Engine, else torch when it is
-// built in, else go.
+// engineFor returns the engine s asks for: s.Engine, else defaultEngine.
 func engineFor(s *Settings) (engine.Factory, engine.Options, error) {
-	name := s.Engine
-	if name == "" {
-		name = "go"
-		if _, err := engine.Lookup("torch"); err == nil {
-			name = "torch"
-		}
-	}
 	dev := s.Device
 	if dev == "" {
 		dev = "auto"
 	}
+	name := s.Engine
+	if name == "" {
+		name = defaultEngine(dev)
+	}
 	f, err := engine.Lookup(name)
 	return f, engine.Options{Device: dev, Threads: s.Threads}, err
+}
+
+// defaultEngine is the engine that runs on dev when none is named: on CUDA
+// libtorch; on the CPU the native engine (plain C, no libtorch), else
+// libtorch, else the pure-Go engine. All give identical tables, so the
+// choice changes speed only.
+func defaultEngine(dev string) string {
+	order := []string{"native", "torch", "go"}
+	if dev == "cuda" {
+		order = []string{"torch"}
+	}
+	for _, name := range order {
+		if _, err := engine.Lookup(name); err == nil {
+			return name
+		}
+	}
+	return "go"
 }
 
 // Engines lists the engines built into this zpng.
