@@ -418,3 +418,24 @@ func TestLongAndDisguisedNames(t *testing.T) {
 		t.Errorf("notes %q", r.Notes)
 	}
 }
+
+// TestIncompressibleStoredAtOnce: random bytes are stored without trying
+// the slow methods; data with repeats is not taken for random.
+func TestIncompressibleStoredAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	random := randomData(256 << 10)
+	r, err := Compress(context.Background(), writeFile(t, dir, "random.bin", random), "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Method != "stored" || !strings.Contains(strings.Join(r.Notes, " "), "incompressible") || strings.Contains(strings.Join(r.Notes, " "), "cm ") {
+		t.Errorf("random: %s, notes %q", r.Method, r.Notes)
+	}
+	twice := append(append([]byte(nil), random[:128<<10]...), random[:128<<10]...)
+	if incompressible(twice) {
+		t.Error("random data repeated once is taken for incompressible")
+	}
+	if incompressible(prose(64 << 10)) {
+		t.Error("text is taken for incompressible")
+	}
+}

@@ -55,10 +55,16 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	}
 	sum := sha256.Sum256(src)
 
+	var tried []string
+	auto := len(ms) > 1
+	if auto && incompressible(src) {
+		ms = []method{methods[codec.MethodStored.String()].m}
+		tried = append(tried, "incompressible (a fast zstd pass saves nothing): stored at once")
+	}
+
 	// Try each candidate; keep the smallest.
 	var best, bestC *encoded // bestC: the best classical one, the fallback
 	var bestM, bestCM method
-	var tried []string
 	for _, m := range ms {
 		if len(ms) > 1 && bestC != nil {
 			j.bar = bestC.size()
@@ -126,7 +132,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 		Method: bestM.name(), Model: best.model, SHA256: sum, Verified: true,
 		Elapsed: time.Since(start), Notes: best.notes,
 	}
-	if len(ms) > 1 {
+	if auto {
 		r.Notes = append(r.Notes, "auto: "+strings.Join(tried, ", "))
 	}
 	r.BitsPerByte = bitsPerByte(pngSize, r.InputSize)
