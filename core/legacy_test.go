@@ -9,10 +9,11 @@ import (
 	"testing"
 )
 
-// TestLegacyImages decodes images that zpng made before revision 2 of the
-// cm model (commit cfb5128): methods cm1 and hybrid1 (the shipped small-v5
-// model, no fine-tune) of testdata/legacy.txt. zpng makes neither any more
-// but must restore them.
+// TestLegacyImages decodes images of testdata/legacy.txt (the shipped
+// small-v5 model, no fine-tune) in methods zpng no longer makes but must
+// restore: cm1 and hybrid1, made before revision 2 of the cm model (commit
+// cfb5128), and hybrid2, made before method hybrid coded groups of streams
+// (commit c18dd3f).
 func TestLegacyImages(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join("testdata", "legacy.txt"))
 	if err != nil {
@@ -21,6 +22,7 @@ func TestLegacyImages(t *testing.T) {
 	for _, c := range []struct{ image, method string }{
 		{"legacy-cm1.zpng.png", "cm1"},
 		{"legacy-hybrid1.zpng.png", "hybrid1"},
+		{"golden-hybrid2.zpng.png", "hybrid2"},
 	} {
 		info, err := Inspect(filepath.Join("testdata", c.image))
 		if err != nil {
@@ -39,12 +41,12 @@ func TestLegacyImages(t *testing.T) {
 			t.Errorf("%s: restored %d bytes (method %s), want legacy.txt", c.image, len(got), r.Method)
 		}
 	}
-	// Neither can be chosen for new images.
+	// None can be chosen for new images.
 	in := filepath.Join(t.TempDir(), "x.txt")
 	if err := os.WriteFile(in, want, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"cm1", "hybrid1"} {
+	for _, m := range []string{"cm1", "hybrid1", "hybrid2"} {
 		_, err := Compress(context.Background(), in, "", Options{Method: m})
 		if err == nil || !strings.Contains(err.Error(), "only decodes") {
 			t.Errorf("--method %s: %v, want it refused as decode-only", m, err)

@@ -72,9 +72,13 @@ func ParseMeta(meta []byte) (*Meta, error) {
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 // IsMethod reports whether id is a method that runs a model: neural,
-// hybrid, or hybrid1, which only decodes older images.
+// hybrid, or hybrid1 and hybrid2, which only decode older images.
 func IsMethod(id codec.Method) bool {
-	return id == codec.MethodNeural || id == codec.MethodHybrid || id == codec.MethodHybrid1
+	switch id {
+	case codec.MethodNeural, codec.MethodHybrid, codec.MethodHybrid1, codec.MethodHybrid2:
+		return true
+	}
+	return false
 }
 
 // RunsModel reports whether the method named codes with a model, so that
@@ -98,6 +102,9 @@ type Policy struct {
 	// TuneBytesPerParam: a file smaller than this many bytes per trained
 	// parameter is too small for a fine-tune's delta to pay.
 	TuneBytesPerParam int64
+	// GroupBytes: method hybrid codes a file in one group of streams per
+	// GroupBytes bytes (groupCount), which run in parallel; 0 means one group.
+	GroupBytes int64
 }
 
 // DefaultPolicy is the policy zpng runs with.
@@ -115,6 +122,8 @@ type Policy struct {
 // lost from 1.66 (grammar.lsp, ptt5, sum, kennedy.xls).
 //
 // TuneBytesPerParam: see minTuneBytes.
+//
+// GroupBytes: see groupCount.
 func DefaultPolicy() Policy {
 	return Policy{
 		AutoBudget:        30 * time.Second,
@@ -122,12 +131,13 @@ func DefaultPolicy() Policy {
 		CompetitiveMargin: 1.12,
 		HybridMargin:      1.5,
 		TuneBytesPerParam: 38,
+		GroupBytes:        256 << 10,
 	}
 }
 
 // Settings say how to code one file.
 type Settings struct {
-	Method        codec.Method // neural or hybrid (hybrid1 decodes only)
+	Method        codec.Method // neural or hybrid (hybrid1 and hybrid2 decode only)
 	Model         string       // auto (or ""), a name of Catalog or a model file path
 	FinetuneSteps int
 	SelfContained bool   // embed the whole model instead of naming it
@@ -235,6 +245,13 @@ func Decode(ctx context.Context, c *codec.Container, w io.Writer, s Settings, r 
 	if !ok1 || !ok2 {
 		return fmt.Errorf("%w: a %s image needs STRM and DATA sections", codec.ErrCorrupt, c.Method)
 	}
+	var groups []int
+	if c.Method == codec.MethodHybrid {
+		var err error
+		if table, groups, err = splitGroupTable(table); err != nil {
+			return err
+		}
+	}
 	streams, err := entropy.ParseStreamTable(table, c.OriginalSize, int64(len(payload)))
 	if err != nil {
 		return err
@@ -250,12 +267,16 @@ func Decode(ctx context.Context, c *codec.Container, w io.Writer, s Settings, r 
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
+	update := func(d int64) { r.Update(d, 0) }
+	if groups != nil {
+		return decodeGroups(ctx, network{f, eo, q}, streams, groups, payload, c.OriginalSize, 0, w, update)
+	}
 	p, err := f.NewPredictor(q, len(streams), eo)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	return decodeStreams(ctx, p, table, payload, c.OriginalSize, c.Method, w, func(d int64) { r.Update(d, 0) })
+	return decodeStreams(ctx, p, table, payload, c.OriginalSize, c.Method, w, update)
 }
 
 // decodeModel rebuilds the integer model that coded c: embedded whole, or

@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"zpng/codec"
+	"zpng/codec/entropy"
 	"zpng/core/engine"
 	"zpng/core/engine/torch"
 	"zpng/core/model"
