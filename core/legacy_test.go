@@ -3,10 +3,13 @@ package core
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"zpng/codec"
 )
 
 // TestLegacyImages decodes images of testdata/legacy.txt (the shipped
@@ -55,8 +58,9 @@ func TestLegacyImages(t *testing.T) {
 }
 
 // TestGoldenImages: images of testdata/legacy.txt that zpng made with
-// methods stored, zstd, xz and cm (at commit 421b7ea) restore, and the same
-// input and settings still make them byte for byte.
+// methods stored, zstd, xz and cm (at commit 421b7ea) and hybrid (the
+// shipped small-v5 model, no fine-tune; one group of streams) restore, and
+// the same input and settings still make them byte for byte.
 func TestGoldenImages(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join("testdata", "legacy.txt"))
 	if err != nil {
@@ -66,7 +70,7 @@ func TestGoldenImages(t *testing.T) {
 	if err := os.WriteFile(in, want, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"stored", "zstd", "xz", "cm"} {
+	for _, m := range []string{"stored", "zstd", "xz", "cm", "hybrid"} {
 		golden := filepath.Join("testdata", "golden-"+m+".zpng.png")
 		out := filepath.Join(t.TempDir(), "restored.txt")
 		r, err := Decompress(context.Background(), golden, out, Options{Engine: "go"})
@@ -85,5 +89,31 @@ func TestGoldenImages(t *testing.T) {
 		if old, _ := os.ReadFile(golden); !bytes.Equal(again, old) {
 			t.Errorf("--method %s makes an image of %d bytes that differs from %s (%d bytes)", m, len(again), golden, len(old))
 		}
+	}
+}
+
+// TestHybridOneGroup: method hybrid in one group codes as method hybrid2
+// (golden-hybrid2.zpng.png): the same payload, and the same stream table
+// before the group table of one group of all streams.
+func TestHybridOneGroup(t *testing.T) {
+	read := func(name string) *codec.Container {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := codec.ReadBytes(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	h2, h := read("golden-hybrid2.zpng.png"), read("golden-hybrid.zpng.png")
+	p2, _ := h2.Section(codec.SectionPayload)
+	p, _ := h.Section(codec.SectionPayload)
+	s2, _ := h2.Section(codec.SectionStreams)
+	s, _ := h.Section(codec.SectionStreams)
+	oneGroup := binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(bytes.Clone(s2), 1), binary.LittleEndian.Uint32(s2))
+	if h.Method != codec.MethodHybrid || !bytes.Equal(p, p2) || !bytes.Equal(s, oneGroup) {
+		t.Errorf("method %s: payload %d bytes (hybrid2 %d), STRM % x, want % x", h.Method, len(p), len(p2), s, oneGroup)
 	}
 }
