@@ -1,7 +1,6 @@
 package neural
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -151,10 +150,10 @@ func (p *progress) group(g int) func(int64) {
 func runGroups(ctx context.Context, G, workers int, eo engine.Options, fn func(ctx context.Context, g int, eo engine.Options) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, threads := workersFor(G, eo.Threads)
-	if workers > 0 {
-		w = min(w, workers)
+	if workers <= 0 {
+		workers = G
 	}
+	w, threads := workersFor(min(G, workers), eo.Threads)
 	eo.Threads = threads
 	sem := make(chan struct{}, w)
 	errs := make([]error, G)
@@ -192,6 +191,7 @@ func runGroups(ctx context.Context, G, workers int, eo engine.Options, fn func(c
 func encodeGroups(ctx context.Context, net network, src []byte, B, G, workers int, done func(int64)) (payload, table []byte, dev string, err error) {
 	groups := groupStreams(B, G)
 	sizes := entropy.SplitSizes(int64(len(src)), B)
+	off := offsets(sizes)
 	type result struct {
 		payload []byte
 		streams []entropy.Stream
@@ -204,7 +204,6 @@ func encodeGroups(ctx context.Context, net network, src []byte, B, G, workers in
 		for _, n := range groups[:g] {
 			first += n
 		}
-		off := offsets(sizes)
 		lo, hi := off[first], off[first]
 		for _, s := range sizes[first : first+groups[g]] {
 			hi += s
@@ -242,8 +241,8 @@ func encodeGroups(ctx context.Context, net network, src []byte, B, G, workers in
 // to w in order. workers bounds the groups decoded at once (0:
 // workersFor). A group's output is held until the groups before it are
 // written; groups start in order and a group waiting to write keeps its
-// place among the workers, so at most workers groups' outputs are held at
-// once, never more than the n bytes the decoder of one group holds.
+// place among the workers, so the outputs of at most workers groups are
+// held at once: never more than the n bytes the decoder of one group holds.
 func decodeGroups(ctx context.Context, net network, streams []entropy.Stream, groups []int, payload []byte, n int64, workers int, w io.Writer, done func(int64)) error {
 	B := len(streams)
 	sizes := entropy.SplitSizes(n, B)
@@ -285,21 +284,33 @@ func decodeGroups(ctx context.Context, net network, streams []entropy.Stream, gr
 		}
 		defer p.Close()
 		table := entropy.AppendStreamTable(nil, streams[pt.first:pt.first+pt.count])
-		var out bytes.Buffer
-		if err := decodeStreams(ctx, p, table, payload[pt.lo:pt.hi:pt.hi], pt.symbols, codec.MethodHybrid2, &out, prog.group(g)); err != nil {
+		tw := &turnWriter{ctx: ctx, turn: turn[g], w: w}
+		if err := decodeStreams(ctx, p, table, payload[pt.lo:pt.hi:pt.hi], pt.symbols, codec.MethodHybrid2, tw, prog.group(g)); err != nil {
 			return err
 		}
-		select {
-		case <-turn[g]:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if _, err := w.Write(out.Bytes()); err != nil {
+		if _, err := tw.Write(nil); err != nil { // a group of no bytes waits its turn too
 			return err
 		}
 		close(turn[g+1])
 		return nil
 	})
+}
+
+// turnWriter writes to w once turn is closed: a group's output waits for
+// the groups before it.
+type turnWriter struct {
+	ctx  context.Context
+	turn <-chan struct{}
+	w    io.Writer
+}
+
+func (t *turnWriter) Write(b []byte) (int, error) {
+	select {
+	case <-t.turn:
+	case <-t.ctx.Done():
+		return 0, t.ctx.Err()
+	}
+	return t.w.Write(b)
 }
 
 // encodeWith codes the whole file under q: in groups (method hybrid) or in

@@ -127,10 +127,11 @@ type Policy struct {
 // on its own core. Measured with the small model (BenchmarkGroups, torch),
 // bytes lost against one group: alice29.txt (152 kB) 3.5% at G = 2;
 // lcet10.txt (427 kB) 3.5% at G = 2, 5.6% at G = 4; 1 MB of man pages and
-// licences 0.9% at G = 2; 2.2 MB of them 1.3% at G = 2, 2.0% at G = 4. Two
-// groups code about 1.8 times as fast on 2 idle cores. 512 KiB keeps single
-// texts of a few hundred kB in one group and gives a group a core from
-// 1 MiB on.
+// licences 0.9% at G = 2; 2.2 MB of them 1.3% at G = 2, 2.0% at G = 4. On
+// 2 cores busy with other work, two groups coded alice29.txt 1.8 times as
+// fast as one, but 1.2 MB of man pages no faster, in 25-35% more CPU time.
+// 512 KiB keeps single texts of a few hundred kB in one group and gives a
+// group a core from 1 MiB on.
 func DefaultPolicy() Policy {
 	return Policy{
 		AutoBudget:        30 * time.Second,
