@@ -3,18 +3,21 @@ package core
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"zpng/codec"
 	"zpng/codec/classic"
 )
 
-// TestLegacyImages decodes images that zpng made before revision 2 of the
-// cm model (commit cfb5128): methods cm1 and hybrid1 (the shipped small-v5
-// model, no fine-tune) of testdata/legacy.txt. zpng makes neither any more
-// but must restore them.
+// TestLegacyImages decodes images of testdata/legacy.txt (the shipped
+// small-v5 model, no fine-tune) in methods zpng no longer makes but must
+// restore: cm1 and hybrid1, made before revision 2 of the cm model (commit
+// cfb5128), and hybrid2, made before method hybrid coded groups of streams
+// (commit c18dd3f).
 func TestLegacyImages(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join("testdata", "legacy.txt"))
 	if err != nil {
@@ -23,6 +26,7 @@ func TestLegacyImages(t *testing.T) {
 	for _, c := range []struct{ image, method string }{
 		{"legacy-cm1.zpng.png", "cm1"},
 		{"legacy-hybrid1.zpng.png", "hybrid1"},
+		{"golden-hybrid2.zpng.png", "hybrid2"},
 	} {
 		info, err := Inspect(filepath.Join("testdata", c.image))
 		if err != nil {
@@ -41,12 +45,12 @@ func TestLegacyImages(t *testing.T) {
 			t.Errorf("%s: restored %d bytes (method %s), want legacy.txt", c.image, len(got), r.Method)
 		}
 	}
-	// Neither can be chosen for new images.
+	// None can be chosen for new images.
 	in := filepath.Join(t.TempDir(), "x.txt")
 	if err := os.WriteFile(in, want, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"cm1", "hybrid1"} {
+	for _, m := range []string{"cm1", "hybrid1", "hybrid2"} {
 		_, err := Compress(context.Background(), in, "", Options{Method: m})
 		if err == nil || !strings.Contains(err.Error(), "only decodes") {
 			t.Errorf("--method %s: %v, want it refused as decode-only", m, err)
@@ -55,9 +59,10 @@ func TestLegacyImages(t *testing.T) {
 }
 
 // TestGoldenImages: images of testdata/legacy.txt that zpng made with
-// methods stored, zstd, xz and cm (at commit 421b7ea) restore, and the same
-// input and settings still make them byte for byte, except zstd and xz where
-// the C libraries encode them (classic.Native).
+// methods stored, zstd, xz and cm (at commit 421b7ea) and hybrid (the
+// shipped small-v5 model, no fine-tune; one group of streams) restore, and
+// the same input and settings still make them byte for byte, except zstd
+// and xz where the C libraries encode them (classic.Native).
 func TestGoldenImages(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join("testdata", "legacy.txt"))
 	if err != nil {
@@ -67,7 +72,7 @@ func TestGoldenImages(t *testing.T) {
 	if err := os.WriteFile(in, want, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"stored", "zstd", "xz", "cm"} {
+	for _, m := range []string{"stored", "zstd", "xz", "cm", "hybrid"} {
 		golden := filepath.Join("testdata", "golden-"+m+".zpng.png")
 		out := filepath.Join(t.TempDir(), "restored.txt")
 		r, err := Decompress(context.Background(), golden, out, Options{Engine: "go"})
@@ -101,5 +106,31 @@ func TestGoldenImages(t *testing.T) {
 		if !bytes.Equal(again, old) {
 			t.Errorf("--method %s makes an image of %d bytes that differs from %s (%d bytes)", m, len(again), golden, len(old))
 		}
+	}
+}
+
+// TestHybridOneGroup: method hybrid in one group codes as method hybrid2
+// (golden-hybrid2.zpng.png): the same payload, and the same stream table
+// before the group table of one group of all streams.
+func TestHybridOneGroup(t *testing.T) {
+	read := func(name string) *codec.Container {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := codec.ReadBytes(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	h2, h := read("golden-hybrid2.zpng.png"), read("golden-hybrid.zpng.png")
+	p2, _ := h2.Section(codec.SectionPayload)
+	p, _ := h.Section(codec.SectionPayload)
+	s2, _ := h2.Section(codec.SectionStreams)
+	s, _ := h.Section(codec.SectionStreams)
+	oneGroup := binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(bytes.Clone(s2), 1), binary.LittleEndian.Uint32(s2))
+	if h.Method != codec.MethodHybrid || !bytes.Equal(p, p2) || !bytes.Equal(s, oneGroup) {
+		t.Errorf("method %s: payload %d bytes (hybrid2 %d), STRM % x, want % x", h.Method, len(p), len(p2), s, oneGroup)
 	}
 }

@@ -32,6 +32,7 @@ type levelPlan struct {
 	largeUpTo int64
 	finetune  int  // fine-tune steps
 	exactTune bool // code the file with and without the fine-tune and keep the smaller
+	oneGroup  bool // the hybrid in one group of streams: smallest, on one core
 }
 
 var (
@@ -47,8 +48,8 @@ var levels = [MaxLevel + 1]levelPlan{
 	5: {classical: allClassical, hybrid: true, largeUpTo: 256 << 10},
 	6: {classical: allClassical, hybrid: true, largeUpTo: 1 << 20},
 	7: {classical: allClassical, hybrid: true, largeUpTo: 16 << 20},
-	8: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50},
-	9: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, exactTune: true},
+	8: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, oneGroup: true},
+	9: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, exactTune: true, oneGroup: true},
 }
 
 // CheckLevel returns an error unless level is 0 (the default) or in

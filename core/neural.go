@@ -28,8 +28,8 @@ var ErrModelMissing = catalog.ErrMissing
 // <user config dir>/zpng/models.
 func ModelsDir() string { return catalog.DefaultDir() }
 
-// neuralMethod runs package neural: method neural, hybrid, or hybrid1,
-// which only decodes older images. Levels 4 to 9 try hybrid, which codes
+// neuralMethod runs package neural: method neural, hybrid, or hybrid1 and
+// hybrid2, which only decode older images. Levels 4 to 9 try hybrid, which codes
 // alice29.txt about 30% smaller than neural (large-v3, no fine-tune: 1.694
 // against 2.208 bpb) for the cost of the cm model.
 type neuralMethod struct{ method codec.Method }
@@ -38,6 +38,7 @@ func init() {
 	registerMethod(neuralMethod{codec.MethodNeural}, useMake)
 	registerMethod(neuralMethod{codec.MethodHybrid}, useMake)
 	registerMethod(neuralMethod{codec.MethodHybrid1}, useDecodeOnly)
+	registerMethod(neuralMethod{codec.MethodHybrid2}, useDecodeOnly)
 }
 
 func (m neuralMethod) name() string     { return m.method.String() }
@@ -56,7 +57,7 @@ func (m neuralMethod) settings(opt *Options, j *job, n int64) neural.Settings {
 		model, prefer = "auto", opt.modelFor(max(n, 0))
 	}
 	s := neural.Settings{
-		Method: m.method, Model: model, Prefer: prefer, FinetuneSteps: opt.finetuneSteps(), ExactTune: opt.plan().exactTune,
+		Method: m.method, Model: model, Prefer: prefer, FinetuneSteps: opt.finetuneSteps(), ExactTune: opt.plan().exactTune, OneGroup: opt.plan().oneGroup,
 		SelfContained: opt.SelfContained, Engine: opt.Engine, Device: opt.Device, Threads: opt.Threads,
 		Catalog: opt.catalog(),
 	}

@@ -93,9 +93,11 @@ func TestNeuralAcrossEngines(t *testing.T) {
 		t.Errorf("go engine image: meta %s, notes %q", info.Meta, r.Notes)
 	}
 
-	// Method hybrid both ways, with several streams (and a fine-tune asked
-	// for, which only the torch engine runs): its cm model must see the
-	// engines' tables bit for bit.
+	// Method hybrid both ways, with several streams in 3 groups, coded 2 at
+	// once and decoded one at a time (and a fine-tune asked for, which only
+	// the torch engine runs): its cm models must see the engines' tables bit
+	// for bit.
+	policy.GroupBytes = 2000
 	for _, engines := range [][2]string{{"torch", "go"}, {"go", "torch"}} {
 		copt := Options{Catalog: cat, Method: "hybrid", Model: "tiny", Engine: engines[0], Device: "cpu", Threads: 2, FinetuneSteps: 20, Policy: &policy}
 		r, info = roundTrip(t, data, copt, Options{Catalog: cat, Engine: engines[1], Device: "cpu", Threads: 1})

@@ -1,5 +1,5 @@
 // Package cm holds ZPNG's context-mixing methods: cm and cm1, which code a
-// whole file, and hybrid and hybrid1, which mix an outside model's byte
+// whole file, and hybrid2 and hybrid1, which mix an outside model's byte
 // predictions into the same context-mixing model (FORMAT.md sections 10
 // and 12). The bits are coded with the binary arithmetic coder of package
 // entropy.

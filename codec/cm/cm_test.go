@@ -267,7 +267,7 @@ func FuzzCMDecode(f *testing.F) {
 
 // TestOtherMethods: each entry point refuses the methods it does not run.
 func TestOtherMethods(t *testing.T) {
-	if _, err := NewCompressor(codec.MethodHybrid, io.Discard, 1); !errors.Is(err, codec.ErrUnsupportedMethod) {
+	if _, err := NewCompressor(codec.MethodHybrid2, io.Discard, 1); !errors.Is(err, codec.ErrUnsupportedMethod) {
 		t.Errorf("compressor of method hybrid: %v", err)
 	}
 	if _, err := NewDecompressor(codec.MethodXz, nil, 0); !errors.Is(err, codec.ErrUnsupportedMethod) {

@@ -8,7 +8,7 @@ import (
 	"zpng/codec/entropy"
 )
 
-// Method hybrid codes B streams side by side, like method neural, but bit
+// Method hybrid2 codes B streams side by side, like method neural, but bit
 // by bit: the cm model (model.go) mixes each bit's probability under the
 // outside model's byte frequency table with its own contexts, and the
 // binary coder of method cm codes the bit. The streams share the cm model's
@@ -17,9 +17,11 @@ import (
 // what one segment teaches serves all; each keeps its own contexts and its
 // own match table. FORMAT.md section 12 is the exact contract.
 //
-// Method hybrid (id 7) runs revision 2 of the cm model and hybridStage;
-// method hybrid1 (5), which zpng decodes but no longer makes, runs
-// revision 1 and hybrid1Stage (revision1.go).
+// Method hybrid2 (id 7) runs revision 2 of the cm model and hybridStage;
+// method hybrid1 (5) runs revision 1 and hybrid1Stage (revision1.go).
+// zpng decodes both but makes neither: method hybrid (8) codes groups of
+// streams, each group as a file of method hybrid2 (FORMAT.md section 13,
+// package core/neural).
 
 // mixState is what the streams share beyond cm's own tables, the stage and
 // the history: which bytes of the history are coded yet, how many, and the
@@ -31,7 +33,7 @@ type mixState struct {
 	matchMask uint32
 }
 
-// hybridStage is the last step of method hybrid (see refine): cm's APMs on
+// hybridStage is the last step of method hybrid2 (see refine): cm's APMs on
 // p by order 0 and 1; APMs on the outside P by order 1, hashed order 2 and
 // the match state; two final mixers (hybridInputs weights a set), and APMs
 // on their result by order 1, hashed orders 2 and 3.
@@ -78,7 +80,7 @@ func newHybridStage(hb uint) *hybridStage {
 	}
 }
 
-// newMixModels returns one cm model per stream of method m (MethodHybrid
+// newMixModels returns one cm model per stream of method m (MethodHybrid2
 // or MethodHybrid1); sizes are the streams' lengths. The shared tables are
 // sized by their total.
 func newMixModels(m codec.Method, sizes []int64) ([]*model, error) {
@@ -90,7 +92,7 @@ func newMixModels(m codec.Method, sizes []int64) ([]*model, error) {
 		return nil, err
 	}
 	var shared *model
-	if m == codec.MethodHybrid {
+	if m == codec.MethodHybrid2 {
 		shared = newTables(n, &rates2)
 		shared.stage = newHybridStage(shared.hb)
 		shared.byConf = true
@@ -152,7 +154,7 @@ func outsideConf(x int32) int {
 	return 0
 }
 
-// refine is hybrid's last steps. Two final mixers, one with weight sets by
+// refine is hybrid2's last steps. Two final mixers, one with weight sets by
 // c0, conf and match state, one by c1 and conf, weigh the three first-layer
 // mixers, cm's APMs on p by orders 0 and 1, the outside P and APMs on it by
 // order 1, order 2 and the match state; their mean, in the logistic domain,
@@ -181,9 +183,9 @@ func (s *hybridStage) refine(m *model, p int32) int32 {
 	return (p + s.f1.refine(p, o1) + s.f2.refine(p, o2) + s.f3.refine(p, o3) + 2) >> 2
 }
 
-// checkHybrid refuses a method other than hybrid and hybrid1.
+// checkHybrid refuses a method other than hybrid2 and hybrid1.
 func checkHybrid(m codec.Method) error {
-	if m != codec.MethodHybrid && m != codec.MethodHybrid1 {
+	if m != codec.MethodHybrid2 && m != codec.MethodHybrid1 {
 		return fmt.Errorf("%w: %s is not a hybrid method", codec.ErrUnsupportedMethod, m)
 	}
 	return nil
@@ -235,14 +237,14 @@ func runningSums(cum *[257]uint32, freqs []uint16) {
 	}
 }
 
-// MixEncoder codes B streams with method hybrid or hybrid1.
+// MixEncoder codes B streams with method hybrid2 or hybrid1.
 type MixEncoder struct {
 	models []*model
 	enc    []*entropy.BinEncoder
 	cum    [257]uint32
 }
 
-// NewMixEncoder returns an encoder of method m (MethodHybrid or
+// NewMixEncoder returns an encoder of method m (MethodHybrid2 or
 // MethodHybrid1) for streams of the given lengths (SplitSizes).
 func NewMixEncoder(m codec.Method, sizes []int64) (*MixEncoder, error) {
 	models, err := newMixModels(m, sizes)
@@ -296,7 +298,7 @@ func (e *MixEncoder) Finish(symbols []int64) (payload, table []byte, err error) 
 	return payload, entropy.AppendStreamTable(nil, streams), nil
 }
 
-// MixDecoder decodes the streams of method hybrid or hybrid1.
+// MixDecoder decodes the streams of method hybrid2 or hybrid1.
 type MixDecoder struct {
 	Streams []entropy.Stream
 	models  []*model
@@ -304,7 +306,7 @@ type MixDecoder struct {
 	cum     [257]uint32
 }
 
-// NewMixDecoder parses the STRM section of method m (MethodHybrid or
+// NewMixDecoder parses the STRM section of method m (MethodHybrid2 or
 // MethodHybrid1), checks that every stream's payload can hold its bytes
 // (which bounds the decoder's work by the payload), and splits the payload
 // into streams.

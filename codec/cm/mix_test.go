@@ -133,7 +133,7 @@ func TestMixRoundTrip(t *testing.T) {
 				continue
 			}
 			for mname, model := range map[string]*bigramModel{"uniform": uniformModel(), "learnt": learntModel(src)} {
-				for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodHybrid1} {
+				for _, m := range []codec.Method{codec.MethodHybrid2, codec.MethodHybrid1} {
 					payload, table := mixEncode(t, m, src, b, model)
 					got, err := mixDecode(m, table, payload, int64(len(src)), model)
 					if err != nil {
@@ -147,11 +147,11 @@ func TestMixRoundTrip(t *testing.T) {
 		}
 	}
 	// An empty file is one empty stream.
-	payload, table := mixEncode(t, codec.MethodHybrid, nil, 1, uniformModel())
+	payload, table := mixEncode(t, codec.MethodHybrid2, nil, 1, uniformModel())
 	if len(payload) != 0 {
 		t.Errorf("empty input: %d payload bytes", len(payload))
 	}
-	if got, err := mixDecode(codec.MethodHybrid, table, payload, 0, uniformModel()); err != nil || len(got) != 0 {
+	if got, err := mixDecode(codec.MethodHybrid2, table, payload, 0, uniformModel()); err != nil || len(got) != 0 {
 		t.Errorf("empty input: %q, %v", got, err)
 	}
 }
@@ -161,8 +161,8 @@ func TestMixRoundTrip(t *testing.T) {
 func TestMixGain(t *testing.T) {
 	src := sample.Mixed(60_000)
 	cm := len(cmCompress(t, src))
-	good, _ := mixEncode(t, codec.MethodHybrid, src, 1, learntModel(src))
-	useless, _ := mixEncode(t, codec.MethodHybrid, src, 1, uniformModel())
+	good, _ := mixEncode(t, codec.MethodHybrid2, src, 1, learntModel(src))
+	useless, _ := mixEncode(t, codec.MethodHybrid2, src, 1, uniformModel())
 	t.Logf("cm %d B, hybrid with bigram model %d B, with uniform model %d B", cm, len(good), len(useless))
 	if len(good) >= cm {
 		t.Errorf("a learnt outside model: %d B, cm alone %d B", len(good), cm)
@@ -171,7 +171,7 @@ func TestMixGain(t *testing.T) {
 		t.Errorf("a uniform outside model: %d B, more than 3%% over cm alone (%d B)", len(useless), cm)
 	}
 	// Streams share the cm tables: three streams cost little more than one.
-	three, _ := mixEncode(t, codec.MethodHybrid, src, 3, learntModel(src))
+	three, _ := mixEncode(t, codec.MethodHybrid2, src, 3, learntModel(src))
 	if float64(len(three)) > 1.05*float64(len(good)) {
 		t.Errorf("3 streams: %d B, one stream %d B", len(three), len(good))
 	}
@@ -182,7 +182,7 @@ func TestMixGain(t *testing.T) {
 func TestMixCorrupt(t *testing.T) {
 	src := sample.Mixed(20_000)
 	model := learntModel(src)
-	payload, table := mixEncode(t, codec.MethodHybrid, src, 2, model)
+	payload, table := mixEncode(t, codec.MethodHybrid2, src, 2, model)
 	n := int64(len(src))
 	streams, err := entropy.ParseStreamTable(table, n, int64(len(payload)))
 	if err != nil {
@@ -190,7 +190,7 @@ func TestMixCorrupt(t *testing.T) {
 	}
 	check := func(name string, tab, p []byte) {
 		t.Helper()
-		got, err := mixDecode(codec.MethodHybrid, tab, p, n, model)
+		got, err := mixDecode(codec.MethodHybrid2, tab, p, n, model)
 		if err != nil {
 			if !errors.Is(err, codec.ErrCorrupt) {
 				t.Errorf("%s: error %v does not wrap codec.ErrCorrupt", name, err)
@@ -212,7 +212,7 @@ func TestMixCorrupt(t *testing.T) {
 		{Symbols: streams[0].Symbols, Bytes: streams[0].Bytes - 1},
 		{Symbols: streams[1].Symbols, Bytes: streams[1].Bytes + 1},
 	})
-	if _, err := mixDecode(codec.MethodHybrid, moved, payload, n, model); !errors.Is(err, codec.ErrCorrupt) {
+	if _, err := mixDecode(codec.MethodHybrid2, moved, payload, n, model); !errors.Is(err, codec.ErrCorrupt) {
 		t.Errorf("stream boundary moved: %v, want codec.ErrCorrupt", err)
 	}
 	// Tables the payload cannot hold are refused before decoding.
@@ -225,12 +225,12 @@ func TestMixCorrupt(t *testing.T) {
 		for _, x := range s {
 			total += x.Symbols
 		}
-		if _, err := NewMixDecoder(codec.MethodHybrid, entropy.AppendStreamTable(nil, s), payload, total); !errors.Is(err, codec.ErrCorrupt) {
+		if _, err := NewMixDecoder(codec.MethodHybrid2, entropy.AppendStreamTable(nil, s), payload, total); !errors.Is(err, codec.ErrCorrupt) {
 			t.Errorf("%s: %v, want codec.ErrCorrupt", name, err)
 		}
 	}
 	// Asking a finished stream for more is an error, not a read past it.
-	d, err := NewMixDecoder(codec.MethodHybrid, table, payload, n)
+	d, err := NewMixDecoder(codec.MethodHybrid2, table, payload, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,15 +278,15 @@ func TestMixBitP(t *testing.T) {
 }
 
 func TestMixContainer(t *testing.T) {
-	if m, ok := codec.ParseMethod("hybrid"); !ok || m != codec.MethodHybrid || codec.MethodHybrid.String() != "hybrid" {
-		t.Errorf("method name: %v %v %q", m, ok, codec.MethodHybrid)
+	if m, ok := codec.ParseMethod("hybrid2"); !ok || m != codec.MethodHybrid2 || codec.MethodHybrid2.String() != "hybrid2" {
+		t.Errorf("method name: %v %v %q", m, ok, codec.MethodHybrid2)
 	}
 }
 
 // FuzzMixDecode decodes arbitrary payloads in one or two streams: an error
 // wrapping codec.ErrCorrupt or the declared size, never a panic.
 func FuzzMixDecode(f *testing.F) {
-	p, _ := mixEncode(f, codec.MethodHybrid, []byte("hello, hello, hello"), 1, uniformModel())
+	p, _ := mixEncode(f, codec.MethodHybrid2, []byte("hello, hello, hello"), 1, uniformModel())
 	f.Add(p, uint16(19), uint16(0))
 	f.Add([]byte{0xFF, 0xFF, 0xFF, 0xFF}, uint16(1000), uint16(2))
 	f.Add([]byte{}, uint16(1), uint16(0))
@@ -296,7 +296,7 @@ func FuzzMixDecode(f *testing.F) {
 		if k := int(split) % (len(payload) + 1); split%2 == 1 && n > 1 {
 			s = []entropy.Stream{{Symbols: n - n/2, Bytes: int64(k)}, {Symbols: n / 2, Bytes: int64(len(payload) - k)}}
 		}
-		got, err := mixDecode(codec.MethodHybrid, entropy.AppendStreamTable(nil, s), payload, n, uniformModel())
+		got, err := mixDecode(codec.MethodHybrid2, entropy.AppendStreamTable(nil, s), payload, n, uniformModel())
 		if err != nil {
 			if !errors.Is(err, codec.ErrCorrupt) {
 				t.Fatalf("error %v does not wrap codec.ErrCorrupt", err)

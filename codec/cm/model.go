@@ -8,14 +8,14 @@ import "zpng/codec"
 // model and mixers are common to all four methods; the mixers' learning
 // rates are those of the model's revision (rates), and its last step, which
 // refines the mixers' prediction, is the method's own (stage): cm and
-// hybrid run revision 2, whose APMs learn fast at first (countAPM); cm1 and
+// hybrid2 run revision 2, whose APMs learn fast at first (countAPM); cm1 and
 // hybrid1 run revision 1 (revision1.go), which zpng decodes but no longer
 // makes.
 
 const (
 	cmHashed   = 8                        // hashed context models
 	cmInputs   = 2 + cmHashed + 2 + 1 + 1 // direct orders 0, 1; hashed; match (2); bias; outside model
-	cmOutside  = cmInputs - 1             // the outside model's input (method hybrid)
+	cmOutside  = cmInputs - 1             // the outside model's input (methods hybrid2, hybrid1)
 	cmMixers   = 3
 	cmMinMatch = 6 // bytes hashed to find a match
 	cmMaxCheck = 64
@@ -175,12 +175,12 @@ type model struct {
 	// 2's stages, set with the byte's other contexts
 	apmO2, apmO3 int
 
-	// Methods hybrid and hybrid1 (mix.go), when mix is set: another model's
+	// Methods hybrid2 and hybrid1 (mix.go), when mix is set: another model's
 	// prediction of each bit is one more input of the mixers and of the
 	// stage's final mixers.
 	mix      *mixState
 	outsideP int32 // 12-bit P(1) of the next bit, set before predict
-	byConf   bool  // method hybrid: mixers 0 and 1 choose weight sets by conf too
+	byConf   bool  // method hybrid2: mixers 0 and 1 choose weight sets by conf too
 	conf     int   // how sure the outside model is of this bit: 0 … 3
 }
 
@@ -216,7 +216,7 @@ func (s *cmStage) update(_ *model, bit int) {
 }
 
 // cmMixerSets is the number of weight sets of each first-layer mixer;
-// method hybrid has 4 times as many for mixer 0 (by conf too).
+// method hybrid2 has 4 times as many for mixer 0 (by conf too).
 var cmMixerSets = [cmMixers]int{256, 256, 256}
 
 func ceilLog2(n int64) uint {

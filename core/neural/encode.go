@@ -13,7 +13,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"zpng/codec"
-	"zpng/codec/entropy"
 	"zpng/core/catalog"
 	"zpng/core/engine"
 	"zpng/core/model"
@@ -323,24 +322,14 @@ func (e *encoder) code(ctx context.Context, cands []*candidate, tuned bool, trai
 	}
 	if best.payload == nil && e.n > 0 {
 		e.r.Phase("encode", e.n, 0.4, 1)
-		if best.payload, best.table, err = e.encodeWith(ctx, best.q); err != nil {
+		if best.payload, best.table, _, err = e.encodeWith(ctx, best.q); err != nil {
 			return nil, err
 		}
 	}
 	if best.table == nil { // an empty file: one empty stream
-		best.payload, best.table, _ = entropy.NewStreamEncoder(1).Finish([]int64{0})
+		best.payload, best.table = emptyStreams(e.s.Method)
 	}
 	return best, nil
-}
-
-// encodeWith codes the whole file under q.
-func (e *encoder) encodeWith(ctx context.Context, q *model.Quantized) (payload, table []byte, err error) {
-	p, err := e.f.NewPredictor(q, e.B, e.eo)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer p.Close()
-	return encodeStreams(ctx, p, e.src, e.s.Method, func(d int64) { e.r.Update(d, 0) })
 }
 
 // measure finds what each candidate's payload costs. One candidate, a
@@ -359,14 +348,8 @@ func (e *encoder) measure(ctx context.Context, cs []*candidate) (string, error) 
 			}
 			step := 0.6 / float64(len(cs))
 			e.r.Phase("encode", e.n, 0.4+step*float64(i), 0.4+step*float64(i+1))
-			p, err := e.f.NewPredictor(c.q, e.B, e.eo)
-			if err != nil {
-				return "", err
-			}
-			dev = deviceOf(p)
-			c.payload, c.table, err = encodeStreams(ctx, p, e.src, e.s.Method, func(d int64) { e.r.Update(d, 0) })
-			p.Close()
-			if err != nil {
+			var err error
+			if c.payload, c.table, dev, err = e.encodeWith(ctx, c.q); err != nil {
 				return "", err
 			}
 			c.bits = 8 * float64(len(c.payload))

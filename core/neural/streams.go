@@ -33,7 +33,8 @@ func streamCount(n, minSegment int64) int {
 const checkEvery = 64
 
 // stepEncoder codes one byte of each active stream per step: a
-// entropy.StreamEncoder (method neural) or cm.MixEncoder (method hybrid).
+// entropy.StreamEncoder (method neural) or cm.MixEncoder (methods hybrid2
+// and hybrid1, and each group of method hybrid).
 type stepEncoder interface {
 	EncodeStep(freqs []uint16, syms []byte) error
 	Finish(symbols []int64) (payload, table []byte, err error)
@@ -169,8 +170,12 @@ func offsets(sizes []int64) []int64 {
 }
 
 // CodedBytes is the size of the payload that codes src in p.Batch() streams
-// under p with method (neural or a hybrid). zpng eval reports it.
+// under p with method (neural or a hybrid; method hybrid in one group).
+// zpng eval reports it.
 func CodedBytes(ctx context.Context, p engine.Predictor, src []byte, method codec.Method) (int, error) {
+	if method == codec.MethodHybrid {
+		method = codec.MethodHybrid2 // one group is a file of method hybrid2
+	}
 	payload, _, err := encodeStreams(ctx, p, src, method, nil)
 	return len(payload), err
 }
