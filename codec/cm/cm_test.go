@@ -41,6 +41,23 @@ func checkDamaged(t *testing.T, name string, src, got []byte, err error) bool {
 	return true
 }
 
+// checkDecoded requires of the decoding of arbitrary bytes an error that
+// wraps codec.ErrCorrupt or exactly the n bytes declared. It reports
+// whether they decoded.
+func checkDecoded(t *testing.T, got []byte, n int64, err error) bool {
+	t.Helper()
+	if err != nil {
+		if !errors.Is(err, codec.ErrCorrupt) {
+			t.Fatalf("error %v does not wrap codec.ErrCorrupt", err)
+		}
+		return false
+	}
+	if int64(len(got)) != n {
+		t.Fatalf("%d bytes for a declared %d", len(got), n)
+	}
+	return true
+}
+
 // flipped returns copies of payload, each with one byte changed: the first,
 // the second, the middle and the last.
 func flipped(payload []byte) [][]byte {
@@ -249,14 +266,8 @@ func FuzzCMDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte, size uint16) {
 		n := int64(size % 4096)
 		got, err := cmDecompress(payload, n)
-		if err != nil {
-			if !errors.Is(err, codec.ErrCorrupt) {
-				t.Fatalf("error %v does not wrap codec.ErrCorrupt", err)
-			}
+		if !checkDecoded(t, got, n, err) {
 			return
-		}
-		if int64(len(got)) != n {
-			t.Fatalf("%d bytes for a declared %d", len(got), n)
 		}
 		// What decodes without an error is what the encoder makes of it, up
 		// to the last byte, which may be any in the final interval.
