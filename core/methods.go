@@ -50,7 +50,7 @@ type use int
 
 const (
 	useMake       use = iota // makes images, by name or as a level's candidate (levels.go)
-	useDecodeOnly            // decodes images of earlier zpng versions only
+	useDecodeOnly            // decodes images, makes none
 )
 
 type registration struct {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cross-builds the Windows app, dist/zpng_VERSION_windows_amd64.exe, with
 # `fyne package -os windows` and mingw-w64 (gcc-mingw-w64-x86-64): a GUI
-# program with the icon and version in its resources. It uses the pure-Go
+# program with the icon and version in its resources. It runs the native
 # engine (-tags notorch): there is no libtorch for Windows here.
 #
 # fyne package writes a resource file (fyne.syso) and a metadata file into

@@ -11,28 +11,11 @@ import (
 )
 
 func compress(t *testing.T, m codec.Method, src []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w, err := NewCompressor(m, &buf, int64(len(src)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(src); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return sample.Compress(t, NewCompressor, m, src)
 }
 
 func decompress(m codec.Method, payload []byte, n int64) ([]byte, error) {
-	r, err := NewDecompressor(m, payload, n)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	return io.ReadAll(r)
+	return sample.Decompress(NewDecompressor, m, payload, n)
 }
 
 func TestRoundTrip(t *testing.T) {

@@ -16,28 +16,58 @@ import (
 var canterburyDir = filepath.Join("..", "..", "..", "shared", "bench", "canterbury")
 
 func cmCompress(t testing.TB, src []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w, err := NewCompressor(codec.MethodCM, &buf, int64(len(src)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(src); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return sample.Compress(t, NewCompressor, codec.MethodCM, src)
 }
 
 func cmDecompress(payload []byte, n int64) ([]byte, error) {
-	r, err := NewDecompressor(codec.MethodCM, payload, n)
+	return sample.Decompress(NewDecompressor, codec.MethodCM, payload, n)
+}
+
+// checkDamaged requires of the decoding of a damaged payload what the
+// container relies on: an error that wraps codec.ErrCorrupt, or bytes other
+// than the original src (which the container's SHA-256 then refuses). It
+// reports whether the payload decoded without an error.
+func checkDamaged(t *testing.T, name string, src, got []byte, err error) bool {
+	t.Helper()
 	if err != nil {
-		return nil, err
+		if !errors.Is(err, codec.ErrCorrupt) {
+			t.Errorf("%s: error %v does not wrap codec.ErrCorrupt", name, err)
+		}
+		return false
 	}
-	defer r.Close()
-	return io.ReadAll(r)
+	if bytes.Equal(got, src) {
+		t.Errorf("%s: damaged payload decoded to the original", name)
+	}
+	return true
+}
+
+// checkDecoded requires of the decoding of arbitrary bytes an error that
+// wraps codec.ErrCorrupt or exactly the n bytes declared. It reports
+// whether they decoded.
+func checkDecoded(t *testing.T, got []byte, n int64, err error) bool {
+	t.Helper()
+	if err != nil {
+		if !errors.Is(err, codec.ErrCorrupt) {
+			t.Fatalf("error %v does not wrap codec.ErrCorrupt", err)
+		}
+		return false
+	}
+	if int64(len(got)) != n {
+		t.Fatalf("%d bytes for a declared %d", len(got), n)
+	}
+	return true
+}
+
+// flipped returns copies of payload, each with one byte changed: the first,
+// the second, the middle and the last.
+func flipped(payload []byte) [][]byte {
+	var out [][]byte
+	for _, i := range []int{0, 1, len(payload) / 2, len(payload) - 1} {
+		p := append([]byte(nil), payload...)
+		p[i] ^= 0x10
+		out = append(out, p)
+	}
+	return out
 }
 
 func cmRoundTrip(t *testing.T, name string, src []byte) []byte {
@@ -191,22 +221,11 @@ func TestCMCorrupt(t *testing.T) {
 	check := func(name string, p []byte, size int64) {
 		t.Helper()
 		got, err := cmDecompress(p, size)
-		if err != nil {
-			if !errors.Is(err, codec.ErrCorrupt) {
-				t.Errorf("%s: error %v does not wrap codec.ErrCorrupt", name, err)
-			}
-			return
-		}
-		if int64(len(got)) != size {
+		if checkDamaged(t, name, src, got, err) && int64(len(got)) != size {
 			t.Errorf("%s: %d bytes for a declared %d", name, len(got), size)
 		}
-		if bytes.Equal(got, src) {
-			t.Errorf("%s: damaged payload decoded to the original", name)
-		}
 	}
-	for _, i := range []int{0, 1, len(payload) / 2, len(payload) - 1} {
-		p := append([]byte(nil), payload...)
-		p[i] ^= 0x10
+	for _, p := range flipped(payload) {
 		check("flipped byte", p, n)
 	}
 	check("truncated", payload[:len(payload)-1], n)
@@ -247,14 +266,8 @@ func FuzzCMDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, payload []byte, size uint16) {
 		n := int64(size % 4096)
 		got, err := cmDecompress(payload, n)
-		if err != nil {
-			if !errors.Is(err, codec.ErrCorrupt) {
-				t.Fatalf("error %v does not wrap codec.ErrCorrupt", err)
-			}
+		if !checkDecoded(t, got, n, err) {
 			return
-		}
-		if int64(len(got)) != n {
-			t.Fatalf("%d bytes for a declared %d", len(got), n)
 		}
 		// What decodes without an error is what the encoder makes of it, up
 		// to the last byte, which may be any in the final interval.

@@ -9,8 +9,8 @@ import "zpng/codec"
 // rates are those of the model's revision (rates), and its last step, which
 // refines the mixers' prediction, is the method's own (stage): cm and
 // hybrid2 run revision 2, whose APMs learn fast at first (countAPM); cm1 and
-// hybrid1 run revision 1 (revision1.go), which zpng decodes but no longer
-// makes.
+// hybrid1 run revision 1 (revision1.go), which zpng decodes but does not
+// make.
 
 const (
 	cmHashed   = 8                        // hashed context models

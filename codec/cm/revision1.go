@@ -1,7 +1,7 @@
 package cm
 
 // Revision 1 of the model, run by methods cm1 (id 4) and hybrid1 (5), which
-// zpng decodes but no longer makes: its mixers learn at rates1, and its
+// zpng decodes but does not make: its mixers learn at rates1, and its
 // last steps refine p with APMs that move by a fixed fraction of their
 // error (apm).
 

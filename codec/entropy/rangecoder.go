@@ -159,8 +159,8 @@ type Decoder struct {
 // tables given: the data is corrupt or the tables differ from the encoder's.
 var ErrCoder = errors.New("entropy: range-coded data does not match the model")
 
-// NewDecoder starts decoding data. It never fails today; the error is there
-// so that future stream versions can be refused.
+// NewDecoder starts decoding data. Its error is always nil; it is there so
+// that a stream version this decoder does not know can be refused.
 func NewDecoder(data []byte) (*Decoder, error) {
 	d := &Decoder{}
 	d.Reset(data)

@@ -49,7 +49,7 @@ var (
 )
 
 // tuneSubset is what the fine-tune trains. BenchmarkPolicy
-// (neural_bench_test.go) measured, with a small model on 128 KiB of HTML,
+// (bench_test.go) measured, with a small model on 128 KiB of HTML,
 // 50 steps: biases alone 2.377 -> 2.136 bpb for a 4.0 kB delta (2.245 at
 // lr 3e-3); biases and head 2.377 -> 1.878 bpb but a 50 kB delta, since
 // every int8 head weight and row scale moves. Snapping biases to biasStep

@@ -26,8 +26,8 @@ func torchFinetune(ctx context.Context, w *model.Weights, data []byte, s tuneSet
 	}
 	// On the CPU the fine-tune runs on one thread: its products (16 windows)
 	// are too small to share, and more threads only wait on each other. On
-	// this busy 2-core machine alice29.txt's 50 steps took 1 to 2 minutes
-	// with 2 threads and 16 s with one.
+	// a 2-core machine busy with other work, alice29.txt's 50 steps take 1 to
+	// 2 minutes with 2 threads and 16 s with one.
 	if dev == "cpu" {
 		torch.SetThreads(1)
 		defer torch.ResetThreads()

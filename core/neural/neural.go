@@ -45,10 +45,10 @@ var (
 // the decoder needs none of it except the model's name for messages.
 type Meta struct {
 	Model   string `json:"model"`              // preset name or file name
-	ModelID string `json:"model_id,omitempty"` // older images only; the header holds the identity
+	ModelID string `json:"model_id,omitempty"` // in some images; the header holds the identity
 	Config  string `json:"config"`             // e.g. "2x256"
-	// Engine and Device name where images of earlier zpng versions were
-	// coded; an image does not depend on them, so new images omit them.
+	// Engine and Device, in some images, name where the image was coded.
+	// Writers leave them out: the image does not depend on where it is made.
 	Engine        string  `json:"engine,omitempty"`
 	Device        string  `json:"device,omitempty"`
 	FinetuneSteps int     `json:"finetune_steps"`
@@ -73,7 +73,7 @@ func ParseMeta(meta []byte) (*Meta, error) {
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 // IsMethod reports whether id is a method that runs a model: neural,
-// hybrid, or hybrid1 and hybrid2, which only decode older images.
+// hybrid, or hybrid1 and hybrid2, which zpng decodes but does not make.
 func IsMethod(id codec.Method) bool {
 	switch id {
 	case codec.MethodNeural, codec.MethodHybrid, codec.MethodHybrid1, codec.MethodHybrid2:

@@ -8,11 +8,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
+	"zpng/core/engine/enginetest"
 	"zpng/core/model"
 )
 
@@ -117,22 +117,6 @@ func TestWindowsCRLF(t *testing.T) {
 	}
 }
 
-func goSource(t testing.TB, n int) []byte {
-	t.Helper()
-	var buf []byte
-	for _, f := range []string{"fmt/print.go", "fmt/format.go", "fmt/scan.go", "strings/strings.go", "bufio/bufio.go", "bytes/bytes.go"} {
-		b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", f))
-		if err != nil {
-			t.Skipf("Go sources not found: %v", err)
-		}
-		buf = append(buf, b...)
-	}
-	if len(buf) < n {
-		t.Fatalf("only %d bytes of Go source", len(buf))
-	}
-	return buf[:n]
-}
-
 func TestLoadCorpus(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name string, data []byte) {
@@ -172,7 +156,7 @@ func TestLoadCorpus(t *testing.T) {
 // model, bit for bit, as the uninterrupted run, and that the model file
 // carries the training metadata.
 func TestPretrainResume(t *testing.T) {
-	text := goSource(t, 60000)
+	text := enginetest.GoSource(t, 60000)
 	c := NewCorpus([][]byte{text[:30000], text[30000:]}, "go source")
 	cfg := model.Config{Layers: 1, Hidden: 16, Embed: 16}
 	dir := t.TempDir()
@@ -237,7 +221,7 @@ func TestPretrainResume(t *testing.T) {
 }
 
 func TestPretrainInit(t *testing.T) {
-	c := NewCorpus([][]byte{goSource(t, 20000)}, "go source")
+	c := NewCorpus([][]byte{enginetest.GoSource(t, 20000)}, "go source")
 	cfg := model.Config{Layers: 1, Hidden: 16, Embed: 16}
 	init, err := model.RandomWeights(cfg, 99)
 	if err != nil {
@@ -281,7 +265,7 @@ func TestPretrainInit(t *testing.T) {
 }
 
 func TestPretrainTimeLimit(t *testing.T) {
-	c := NewCorpus([][]byte{goSource(t, 20000)}, "go source")
+	c := NewCorpus([][]byte{enginetest.GoSource(t, 20000)}, "go source")
 	out := filepath.Join(t.TempDir(), "m.safetensors")
 	res, err := Pretrain(c, PretrainOptions{Config: model.Config{Layers: 1, Hidden: 8, Embed: 8}, Steps: 1_000_000,
 		Batch: 2, Seq: 16, Device: "cpu", Out: out, TimeLimit: 1, ValBytes: 1024})

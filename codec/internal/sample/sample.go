@@ -1,4 +1,5 @@
-// Package sample makes the inputs of the codec packages' tests.
+// Package sample makes the inputs of the codec packages' tests and codes
+// them through a package's compressor and decompressor.
 package sample
 
 import (

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"zpng/core/engine"
+	"zpng/core/engine/enginetest"
 	"zpng/core/model"
 )
 
@@ -124,37 +125,8 @@ func TestEngineThreadsAndBatch(t *testing.T) {
 }
 
 func TestEngineRegistered(t *testing.T) {
-	f, err := engine.Lookup("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dev, ok := f.Available(); !ok || dev != "cpu" {
-		t.Errorf("Available() = %q, %v", dev, ok)
-	}
 	_, m := randomModel(t, odd, 3)
-	p, err := f.NewPredictor(m, 2, engine.Options{Device: "auto"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Batch() != 2 {
-		t.Error("batch")
-	}
-	if err := p.Step([]byte{1}, make([]uint16, 512)); err == nil {
-		t.Error("short input accepted")
-	}
-	p.Close()
-	if err := p.Step([]byte{1, 2}, make([]uint16, 512)); err == nil {
-		t.Error("step after close accepted")
-	}
-	if _, err := f.NewPredictor(&model.Quantized{Config: m.Config}, 1, engine.Options{}); err == nil {
-		t.Error("invalid model accepted")
-	}
-	if _, err := f.NewPredictor(m, 1, engine.Options{Device: "cuda"}); err == nil {
-		t.Error("cuda accepted")
-	}
-	if _, err := f.NewPredictor(m, 0, engine.Options{}); err == nil {
-		t.Error("batch 0 accepted")
-	}
+	enginetest.CheckCPUFactory(t, "go", m)
 }
 
 func TestStepDoesNotAllocate(t *testing.T) {

@@ -53,7 +53,7 @@ func BenchmarkInference(b *testing.B) {
 // BenchmarkTrainStep measures float training steps (forward, backward, Adam)
 // on windows of 128 bytes; bytes/s counts the bytes of each batch.
 func BenchmarkTrainStep(b *testing.B) {
-	text := goText(b, 200_000)
+	text := enginetest.GoSource(b, 200_000)
 	for _, s := range enginetest.BenchShapes(b) {
 		for _, batch := range []int{16, 64} {
 			b.Run(fmt.Sprintf("%s=%v/B=%d/T=128", s.Name, s.Cfg, batch), func(b *testing.B) {

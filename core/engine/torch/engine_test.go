@@ -28,21 +28,12 @@ func TestRegistered(t *testing.T) {
 // TestIdenticalToGoEngine steps the torch engine and the pure-Go engine side by
 // side on random models and random input, and requires identical tables.
 func TestIdenticalToGoEngine(t *testing.T) {
-	cases := []struct {
-		cfg   model.Config
-		scale float32
-	}{
-		{model.Config{Layers: 2, Hidden: 48, Embed: 48}, 1},
-		{model.Config{Layers: 3, Hidden: 40, Embed: 40}, 6},
-		{model.Config{Layers: 2, Hidden: 21, Embed: 21}, 2}, // H % 4 != 0: padded int8 state rows
-		{model.Config{Layers: 1, Hidden: 256, Embed: 256}, 3},
-	}
 	devices := []string{"cpu"}
 	if CUDAAvailable() {
 		devices = append(devices, "cuda")
 	}
-	for ci, c := range cases {
-		qm := enginetest.RandomQuant(t, c.cfg, uint64(ci+1), c.scale)
+	for ci, c := range enginetest.Cases {
+		qm := enginetest.RandomQuant(t, c.Cfg, uint64(ci+1), c.Scale)
 		for _, dev := range devices {
 			for _, gemm := range GemmPaths() {
 				if dev == "cuda" && gemm != "float" {
@@ -54,17 +45,10 @@ func TestIdenticalToGoEngine(t *testing.T) {
 							if !split && (dev != "cpu" || gemm != "float" || batch < 16) {
 								continue // only the CPU float path with several chunks has two ways
 							}
-							name := fmt.Sprintf("%v×%g/%s/%s/threads=%d/B=%d/split=%v", c.cfg, c.scale, dev, gemm, threads, batch, split)
+							name := fmt.Sprintf("%v×%g/%s/%s/threads=%d/B=%d/split=%v", c.Cfg, c.Scale, dev, gemm, threads, batch, split)
 							t.Run(name, func(t *testing.T) {
 								t.Setenv(GemmEnv, gemm)
-								steps := 3000 / batch
-								if batch == 64 {
-									steps = 200
-								}
-								if c.cfg.Hidden > 64 {
-									steps /= 4
-								}
-								compareEngines(t, qm, batch, steps, engine.Options{Device: dev, Threads: threads}, gemm, split, uint64(batch*10+threads))
+								compareEngines(t, qm, batch, enginetest.Steps(c.Cfg, batch), engine.Options{Device: dev, Threads: threads}, gemm, split, uint64(batch*10+threads))
 							})
 						}
 					}

@@ -3,13 +3,12 @@
 package torch
 
 import (
-	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
+	"zpng/core/engine/enginetest"
 	"zpng/core/model"
 )
 
@@ -118,27 +117,10 @@ func TestModelErrors(t *testing.T) {
 	}
 }
 
-// goText returns about n bytes of Go source from the toolchain.
-func goText(t testing.TB, n int) []byte {
-	t.Helper()
-	var buf []byte
-	for _, f := range []string{"fmt/print.go", "fmt/format.go", "fmt/scan.go", "strings/strings.go", "bufio/bufio.go", "bytes/bytes.go", "net/http/server.go"} {
-		b, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", f))
-		if err != nil {
-			t.Skipf("Go sources not found: %v", err)
-		}
-		buf = append(buf, b...)
-	}
-	if len(buf) < n {
-		t.Fatalf("only %d bytes of Go source", len(buf))
-	}
-	return buf[:n]
-}
-
 // TestTrainingLowersLoss trains a tiny model with the binding's primitives
 // and checks the loss on held-out text falls well below its start.
 func TestTrainingLowersLoss(t *testing.T) {
-	text := goText(t, 120_000)
+	text := enginetest.GoSource(t, 120_000)
 	train, val := text[:100_000], text[100_000:]
 	cfg := model.Config{Layers: 1, Hidden: 64, Embed: 64}
 	m, err := NewModel(cfg, "cpu", 3)

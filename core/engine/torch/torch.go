@@ -7,7 +7,7 @@
 // It builds against Debian's libtorch-dev (the #cgo lines below) and against
 // the libtorch inside a PyTorch wheel: CGO_CXXFLAGS and CGO_LDFLAGS from the
 // environment come first on the compiler and linker command lines, so their
-// -I and -L directories win (see gpu.sh). Build with -tags notorch to leave
+// -I and -L directories win (see core/train/gpu/gpu-env.sh). Build with -tags notorch to leave
 // libtorch out entirely.
 //
 // Objects hold C++ memory: call Close when done. None is safe for concurrent use.
@@ -33,8 +33,8 @@ import (
 // Default threads, unless the user chose with OMP_NUM_THREADS: libtorch's
 // own operators on one thread, the BLAS under it on every CPU. libtorch's
 // OpenMP threads spin between its many small parallel regions (a GRU step
-// is hundreds of them), which on a machine busy with other work made a
-// training step 30 times slower with 2 threads than with 1; the matrix
+// is hundreds of them), which on a 2-core machine busy with other work makes
+// a training step 30 times slower with 2 threads than with 1; the matrix
 // products, where the time goes, still use every CPU through the BLAS.
 func init() {
 	if os.Getenv("OMP_NUM_THREADS") == "" {

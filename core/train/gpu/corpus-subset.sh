@@ -5,7 +5,7 @@
 # SHA-256 of their path, until each category's quota (bytes) is met. SCALE (percent,
 # default 100) scales every quota: a GPU call that carries no Go toolchain has room
 # for about twice the slice (docs/GPU.md). SALT (default none) is hashed in front of
-# each path: another salt takes another slice, so that GPU sessions can see the whole
+# each path: another salt takes another slice, so that successive GPU runs see the whole
 # corpus in turns.
 set -euo pipefail
 scale=${SCALE:-100}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The one GPU call of a session with little device time (docs/GPU.md): trains the
+# The one call to a GPU machine with little device time (docs/GPU.md): trains the
 # models named in PRESETS (default "large small") with core/train/gpu/train_gpu.py for TRAIN
-# seconds, each from the newest shipped model of its preset so that GPU sessions add
+# seconds, each from the newest shipped model of its preset so that GPU runs add
 # up (LR: peak learning rate; 1e-3 suits continuing, 2e-3 a fresh start; LR_SMALL, the
 # small model's if it should differ; ZPNG_BATCH, windows per step; ZPNG_REPEAT and the
 # other variables of train_gpu.py pass through to both trainers). Unless GO=0,

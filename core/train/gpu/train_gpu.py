@@ -1,5 +1,5 @@
 """Pretrain a ZPNG byte model on a GPU with PyTorch: the same model, loss and
-schedule as `zpng train` (core/train), for GPU sessions too short to build the
+schedule as `zpng train` (core/train), for GPU calls too short to build the
 Go command first. Writes NAME.safetensors in ZPNG's model format.
 
 usage: train_gpu.py CORPUS_DIR LAYERS HIDDEN SECONDS NAME OUT_DIR [F16|F32] [LR]
