@@ -73,7 +73,14 @@ func (factory) NewPredictor(qm *model.Quantized, batch int, opt engine.Options) 
 	if err != nil {
 		return nil, err
 	}
-	return NewPredictor(qm, batch, opt.Threads, path)
+	threads := opt.Threads
+	if threads <= 0 {
+		// The step is bound by reading the weights: a second thread was no
+		// faster at any batch (docs/ENGINE.md) and takes the core the cm
+		// model of method hybrid or another group could use.
+		threads = 1
+	}
+	return NewPredictor(qm, batch, threads, path)
 }
 
 // Predictor steps B streams with the C engine. It is not safe for
