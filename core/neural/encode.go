@@ -195,7 +195,7 @@ func (e *encoder) fineTune(ctx context.Context, pick *modelChoice) (*model.Quant
 	minTune := minTuneBytes(pick.w, e.policy.TuneBytesPerParam)
 	switch {
 	case steps <= 0:
-		e.notes = append(e.notes, "no fine-tune (--finetune-steps 0)")
+		e.notes = append(e.notes, "no fine-tune (0 steps: levels 8 and 9 fine-tune, or --finetune-steps N)")
 		return nil, nil, nil
 	case trainer == nil:
 		e.notes = append(e.notes, "no fine-tune: this zpng is built without libtorch, which the trainer needs")
