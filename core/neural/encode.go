@@ -95,7 +95,7 @@ func load(m *catalog.Model) (*modelChoice, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := model.Quantize(w)
+	q, err := quantize(m, w)
 	return &modelChoice{file: m, q: q, w: w, bytes: -1}, err
 }
 

@@ -324,11 +324,7 @@ func decodeModel(c *codec.Container, wsec []byte, name string, s *Settings) (*mo
 	if err != nil {
 		return nil, err
 	}
-	bw, err := mf.Weights()
-	if err != nil {
-		return nil, err
-	}
-	q, err := model.Quantize(bw)
+	q, err := quantize(mf, nil)
 	if err != nil {
 		return nil, err
 	}
