@@ -200,7 +200,11 @@ func runInfo(args []string) int {
 	}
 	fmt.Fprintf(stdout, "SHA-256:       %x\n", info.SHA256)
 	if info.ModelID != ([32]byte{}) {
-		fmt.Fprintf(stdout, "model:         %x\n", info.ModelID)
+		fmt.Fprintf(stdout, "model:         %x", info.ModelID)
+		if info.ModelFile != "" {
+			fmt.Fprintf(stdout, " (%s)", info.ModelFile)
+		}
+		fmt.Fprintln(stdout)
 	}
 	fmt.Fprintf(stdout, "size:          %.1f%% of the original, %.3f bits per byte\n", percent(info.FileSize, info.OriginalSize), info.BitsPerByte)
 	for _, s := range info.Sections {
@@ -256,6 +260,7 @@ func printJSON(info *core.Info) int {
 		OriginalSize int64           `json:"original_size"`
 		SHA256       string          `json:"sha256"`
 		ModelID      string          `json:"model_id,omitempty"`
+		ModelFile    string          `json:"model_file,omitempty"`
 		BitsPerByte  float64         `json:"bits_per_byte"`
 		Sections     []section       `json:"sections"`
 		Meta         json.RawMessage `json:"meta,omitempty"`
@@ -264,7 +269,7 @@ func printJSON(info *core.Info) int {
 		Version: info.Version, Method: info.Method, MethodID: info.MethodID, Flags: info.Flags,
 		Decodable: info.Decodable, Name: info.Name, StoredName: info.StoredName,
 		OriginalSize: info.OriginalSize, SHA256: hex.EncodeToString(info.SHA256[:]),
-		BitsPerByte: info.BitsPerByte, Sections: []section{},
+		ModelFile: info.ModelFile, BitsPerByte: info.BitsPerByte, Sections: []section{},
 	}
 	if info.ModelID != ([32]byte{}) {
 		v.ModelID = hex.EncodeToString(info.ModelID[:])

@@ -103,6 +103,7 @@ type Info struct {
 	Name          string // the name to restore to (RestoredName)
 	StoredName    string // the name exactly as stored
 	ModelID       [32]byte
+	ModelFile     string // the file of a superseded model that ModelID names, and where it is
 	Sections      []SectionInfo
 	Meta          []byte  // the META section (JSON) if it comes first, else nil
 	BitsPerByte   float64 // PNG bits per original byte

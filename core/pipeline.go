@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"zpng/codec"
+	"zpng/core/catalog"
 	"zpng/core/neural"
 )
 
@@ -299,6 +300,7 @@ func Inspect(input string) (*Info, error) {
 		Name: RestoredName(r.Name, input), ModelID: r.ModelID,
 		BitsPerByte: bitsPerByte(size, r.OriginalSize),
 	}
+	info.ModelFile = catalog.Superseded(r.ModelID)
 	_, err = methodByID(r.Method)
 	info.Decodable = err == nil
 	for _, s := range r.Table {

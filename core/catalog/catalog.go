@@ -255,8 +255,12 @@ func (c *Catalog) ByID(id [32]byte, name string, extra []*Model) (*Model, error)
 	if name == "" {
 		name = "unnamed"
 	}
-	return nil, fmt.Errorf("%w: this image needs the model %q with identity %x; it is not shipped with this zpng — put the model file in %s, or name its folder with --models-dir",
-		ErrMissing, name, id, c.dir)
+	file := ""
+	if d := Superseded(id); d != "" {
+		file = " (" + d + ")"
+	}
+	return nil, fmt.Errorf("%w: this image needs the model %q%s with identity %x; it is not shipped with this zpng — put the model file in %s, or name its folder with --models-dir",
+		ErrMissing, name, file, id, c.dir)
 }
 
 // Unique drops models whose identity came earlier (a shipped model also

@@ -99,3 +99,29 @@ func TestFolder(t *testing.T) {
 		t.Errorf("extra model: %v", err)
 	}
 }
+
+// TestSupersededNamed: the identities listed for the superseded models are
+// those of the files in weights/superseded, and a missing one is named.
+func TestSupersededNamed(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "weights", "superseded", "*.safetensors"))
+	if err != nil || len(files) != len(superseded) {
+		t.Fatalf("%d superseded files (%v), %d listed", len(files), err, len(superseded))
+	}
+	c := New(nil, t.TempDir())
+	for _, f := range files {
+		id, err := model.Identity(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := strings.TrimSuffix(filepath.Base(f), ".safetensors")
+		if d := Superseded(id); !strings.HasPrefix(d, name+", not shipped: weights/superseded/"+name+".safetensors") {
+			t.Errorf("%s: Describe says %q", name, d)
+		}
+		if _, err := c.ByID(id, "small", nil); !errors.Is(err, ErrMissing) || !strings.Contains(err.Error(), "("+name+", not shipped") {
+			t.Errorf("%s: ByID says %v", name, err)
+		}
+	}
+	if d := Superseded([32]byte{1}); d != "" {
+		t.Errorf("an unknown identity is described as %q", d)
+	}
+}
