@@ -16,7 +16,7 @@ APT_PACKAGES := libtorch-dev libopenblas0 gcc g++ pkg-config \
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 TAGS ?=
 
-.PHONY: setup zpng test test-short bench clean
+.PHONY: setup zpng test test-short bench clean fuzz
 
 setup:
 	$(APT) update
@@ -41,6 +41,20 @@ BENCH_DIR ?= ../shared/bench/canterbury
 BENCH_FLAGS ?=
 bench: zpng
 	nice ./zpng bench --force --out docs $(BENCH_FLAGS) $(BENCH_DIR)
+
+# Every fuzz target for FUZZTIME each (not in CI): the container reader, the
+# cm, hybrid and group decoders fed corrupt payloads, the coder, model files.
+# Go prints the executions; new failing inputs land in the packages' testdata.
+FUZZTIME ?= 10m
+FUZZ_TARGETS := ./codec:FuzzRead ./codec:FuzzContainer ./codec/cm:FuzzCMDecode ./codec/cm:FuzzMixDecode \
+	./codec/entropy:FuzzCoder ./core/neural:FuzzGroupsDecode ./core/model:FuzzUnmarshal \
+	./core/model:FuzzApplyDelta ./core/model:FuzzDecode
+fuzz:
+	set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -tags '$(TAGS)' -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
 
 clean:
 	rm -rf zpng dist
