@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"zpng/core/model"
 	"zpng/core/train"
 )
 
@@ -47,10 +46,9 @@ func runAverage(args []string) int {
 	if valBytes < 1 || threads < 0 {
 		return trainUsage("average", errors.New("--val-bytes must be positive and --threads not negative"))
 	}
-	switch model.DType(dtype) {
-	case model.F32, model.F16, model.BF16:
-	default:
-		return trainUsage("average", fmt.Errorf("unknown --dtype %q", dtype))
+	dt, err := train.ParseDType(dtype)
+	if err != nil {
+		return trainUsage("average", err)
 	}
 	if _, err := train.ResolveDevice(device); err != nil {
 		return trainUsage("average", err)
@@ -74,7 +72,7 @@ func runAverage(args []string) int {
 		}
 		fmt.Fprintf(stdout, "%-40s %.4f bpb (%+.2f%% against the best input)\n", "average", a.BPB, 100*(a.BPB/best-1))
 	}
-	if err := model.Save(out, a.Weights, a.Meta, model.DType(dtype)); err != nil {
+	if err := a.Save(out, dt); err != nil {
 		return fail("average", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s: the mean of %d %v models\n", out, len(pos), a.Weights.Config)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"zpng/core/model"
 	"zpng/core/train"
 )
 
@@ -34,7 +33,7 @@ func runTrain(args []string) int {
 		seed                                     uint64
 	)
 	fs.StringVar(&corpus, "corpus", "", "directory of training files (read recursively)")
-	fs.StringVar(&preset, "preset", "", "model shape: "+strings.Join(model.PresetNames(), " or "))
+	fs.StringVar(&preset, "preset", "", "model shape: "+strings.Join(train.PresetNames(), " or "))
 	fs.StringVar(&init, "init", "", "model file to start from (its shape; fresh optimizer), e.g. to train a shipped model further")
 	fs.Float64Var(&o.CRLF, "crlf", 0.125, "share of LF-text windows rewritten with CRLF line endings (0 to 1)")
 	fs.StringVar(&out, "out", "", "model file to write (safetensors); checkpoints go to OUT.ckpt/")
@@ -69,7 +68,7 @@ func runTrain(args []string) int {
 		return exitUsage
 	}
 	if preset != "" {
-		cfg, err := model.Preset(preset)
+		cfg, err := train.Preset(preset)
 		if err != nil {
 			return trainUsage("train", err)
 		}
@@ -95,12 +94,11 @@ func runTrain(args []string) int {
 		o.Config, o.Init = w.Config, w
 		o.InitDesc = desc
 	}
-	switch model.DType(dtype) {
-	case model.F32, model.F16, model.BF16:
-		o.DType = model.DType(dtype)
-	default:
-		return trainUsage("train", fmt.Errorf("unknown --dtype %q", dtype))
+	dt, err := train.ParseDType(dtype)
+	if err != nil {
+		return trainUsage("train", err)
 	}
+	o.DType = dt
 	if o.Steps < 0 || o.Batch < 0 || o.Seq < 0 || o.LR < 0 || o.Threads < 0 || logEvery < 1 || o.CRLF < 0 || o.CRLF > 1 {
 		return trainUsage("train", errors.New("numeric flags must not be negative (and --crlf at most 1)"))
 	}

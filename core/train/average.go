@@ -114,3 +114,23 @@ func Runtime(device string, threads int) string {
 	}
 	return fmt.Sprintf("libtorch %s on %s; %s", torch.Version(), dev, t)
 }
+
+// PresetNames lists the model shapes Pretrain knows by name.
+func PresetNames() []string { return model.PresetNames() }
+
+// Preset is the model shape of a preset name.
+func Preset(name string) (model.Config, error) { return model.Preset(name) }
+
+// ParseDType reads a weight type for saved models: F32, F16 or BF16.
+func ParseDType(s string) (model.DType, error) {
+	switch d := model.DType(s); d {
+	case model.F32, model.F16, model.BF16:
+		return d, nil
+	}
+	return "", fmt.Errorf("unknown --dtype %q (want %s, %s or %s)", s, model.F32, model.F16, model.BF16)
+}
+
+// Save writes the averaged model to path with weights of type dtype.
+func (a *Averaged) Save(path string, dtype model.DType) error {
+	return model.Save(path, a.Weights, a.Meta, dtype)
+}
