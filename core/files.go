@@ -29,6 +29,11 @@ const MaxRestoredName = 230
 // "..", and at most MaxRestoredName bytes with its extension kept. It
 // returns "" when nothing usable is left.
 func SafeName(name string) string {
+	return shorten(cleanName(name), MaxRestoredName)
+}
+
+// cleanName is SafeName before the length limit.
+func cleanName(name string) string {
 	name = strings.ToValidUTF8(name, "_")
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
@@ -46,7 +51,7 @@ func SafeName(name string) string {
 	if name == "." || name == ".." || strings.Trim(name, ".") == "" {
 		return ""
 	}
-	return shorten(name, MaxRestoredName)
+	return name
 }
 
 // shorten cuts name to at most max bytes at a rune boundary, keeping its
@@ -76,7 +81,7 @@ func nameChange(stored, restored string) string {
 	if strings.ContainsFunc(stored, func(r rune) bool { return unicode.Is(unicode.Cf, r) }) {
 		why = append(why, "invisible format characters removed")
 	}
-	if len(SafeName(stored)) < len(stored) && len(stored) > MaxRestoredName {
+	if len(cleanName(stored)) > MaxRestoredName {
 		why = append(why, fmt.Sprintf("shortened to %d bytes", MaxRestoredName))
 	}
 	if len(why) == 0 {

@@ -67,7 +67,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	var best, bestC *encoded // bestC: the best classical one, the fallback
 	var bestM, bestCM method
 	for _, m := range ms {
-		if len(ms) > 1 && bestC != nil {
+		if auto && bestC != nil {
 			j.bar = bestC.size()
 		}
 		e, err := m.encode(ctx, j, src)
