@@ -102,16 +102,12 @@ type network struct {
 // workersFor returns how many of G groups run at once and the engine
 // threads each gets: threads (the thread option) or, when it is 0, the
 // cores Go runs on, divided among the workers. This changes speed only.
-// With one worker the engine keeps the thread option as it is.
 func workersFor(G, threads int) (workers, engineThreads int) {
 	total := threads
 	if total <= 0 {
 		total = runtime.GOMAXPROCS(0)
 	}
 	workers = max(min(G, total), 1)
-	if workers == 1 {
-		return 1, threads
-	}
 	return workers, max(total/workers, 1)
 }
 
@@ -208,6 +204,8 @@ func encodeGroups(ctx context.Context, net network, src []byte, B, G, workers in
 		for _, s := range sizes[first : first+groups[g]] {
 			hi += s
 		}
+		// The coder runs beside the network (runAhead) on a core of its own.
+		eo.Threads = max(eo.Threads-1, 1)
 		p, err := net.f.NewPredictor(net.q, groups[g], eo)
 		if err != nil {
 			return err

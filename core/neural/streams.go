@@ -2,8 +2,10 @@ package neural
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"zpng/codec"
 	"zpng/codec/cm"
@@ -59,23 +61,19 @@ func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, method c
 			return nil, nil, err
 		}
 	}
-	in, syms := make([]byte, B), make([]byte, B)
-	freqs := make([]uint16, 256*B)
-	p.Reset()
+	ahead := runAhead(ctx, p, src, sizes, offs)
+	defer ahead.stop()
+	syms := make([]byte, B)
 	active := B
 	for t := int64(0); t < sizes[0]; t++ {
-		if t%checkEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, nil, err
-			}
-			if done != nil {
-				done(t * int64(B))
-			}
+		if t%checkEvery == 0 && done != nil {
+			done(t * int64(B))
 		}
 		for active > 0 && sizes[active-1] <= t {
 			active--
 		}
-		if err := p.Step(in, freqs); err != nil {
+		freqs, err := ahead.next()
+		if err != nil {
 			return nil, nil, err
 		}
 		for b := range active {
@@ -84,7 +82,7 @@ func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, method c
 		if err := enc.EncodeStep(freqs, syms[:active]); err != nil {
 			return nil, nil, err
 		}
-		copy(in, syms[:active])
+		ahead.release(freqs)
 	}
 	return enc.Finish(sizes)
 }
@@ -159,6 +157,94 @@ func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byt
 		outs[b] = nil
 	}
 	return nil
+}
+
+// aheadSteps bounds how many steps the encoder's network runs ahead of its
+// coder.
+const aheadSteps = 16
+
+// predictions runs a predictor over streams whose every byte is known, in a
+// goroutine of its own, so that the encoder's network computes the next
+// steps' tables while the coder codes this one. The tables are the ones
+// the decoder computes step by step: stream b's input at step t is its
+// byte t−1 while it lasts, and keeps its last byte after it ends.
+type predictions struct {
+	ready chan []uint16 // tables in step order
+	free  chan []uint16 // tables the coder is done with
+	errc  chan error    // the goroutine's error, once
+	quit  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func runAhead(ctx context.Context, p engine.Predictor, src []byte, sizes, offs []int64) *predictions {
+	B := len(sizes)
+	a := &predictions{
+		ready: make(chan []uint16, aheadSteps),
+		free:  make(chan []uint16, aheadSteps+1),
+		errc:  make(chan error, 1),
+		quit:  make(chan struct{}),
+	}
+	for range aheadSteps + 1 {
+		a.free <- make([]uint16, 256*B)
+	}
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		defer close(a.ready)
+		in := make([]byte, B)
+		p.Reset()
+		for t := int64(0); t < sizes[0]; t++ {
+			if t%checkEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					a.errc <- err
+					return
+				}
+			}
+			var freqs []uint16
+			select {
+			case freqs = <-a.free:
+			case <-a.quit:
+				return
+			}
+			if t > 0 {
+				for b := 0; b < B && sizes[b] > t-1; b++ {
+					in[b] = src[offs[b]+t-1]
+				}
+			}
+			if err := p.Step(in, freqs); err != nil {
+				a.errc <- err
+				return
+			}
+			select {
+			case a.ready <- freqs:
+			case <-a.quit:
+				return
+			}
+		}
+	}()
+	return a
+}
+
+// next returns the next step's tables.
+func (a *predictions) next() ([]uint16, error) {
+	if f, ok := <-a.ready; ok {
+		return f, nil
+	}
+	select {
+	case err := <-a.errc:
+		return nil, err
+	default:
+		return nil, errors.New("neural: the network stopped early")
+	}
+}
+
+// release hands a step's tables back for reuse.
+func (a *predictions) release(f []uint16) { a.free <- f }
+
+// stop ends the goroutine and waits for it, so that the predictor is free.
+func (a *predictions) stop() {
+	close(a.quit)
+	a.wg.Wait()
 }
 
 func offsets(sizes []int64) []int64 {

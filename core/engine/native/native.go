@@ -75,10 +75,7 @@ func (factory) NewPredictor(qm *model.Quantized, batch int, opt engine.Options) 
 	}
 	threads := opt.Threads
 	if threads <= 0 {
-		// The step is bound by reading the weights: a second thread was no
-		// faster at any batch (docs/ENGINE.md) and takes the core the cm
-		// model of method hybrid or another group could use.
-		threads = 1
+		threads = runtime.GOMAXPROCS(0)
 	}
 	return NewPredictor(qm, batch, threads, path)
 }

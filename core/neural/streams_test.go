@@ -1,0 +1,123 @@
+package neural
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"zpng/codec"
+	"zpng/codec/entropy"
+	"zpng/core/engine"
+)
+
+// TestRunAheadMatchesStepping: the tables the encoder's network computes
+// ahead are the ones a predictor stepped as the decoder steps it gives, for
+// streams of unequal length.
+func TestRunAheadMatchesStepping(t *testing.T) {
+	net := tinyNetwork(t)
+	src := []byte("the run-ahead network feeds each stream its own bytes, and the last byte when it ends.")
+	const B = 5
+	sizes := entropy.SplitSizes(int64(len(src)), B)
+	if sizes[0] == sizes[B-1] {
+		t.Fatalf("streams of equal length %v: the test wants unequal ones", sizes)
+	}
+	offs := offsets(sizes)
+	p, err := net.f.NewPredictor(net.q, B, net.eo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ahead := runAhead(context.Background(), p, src, sizes, offs)
+	var got [][]uint16
+	for range sizes[0] {
+		f, err := ahead.next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, append([]uint16(nil), f...))
+		ahead.release(f)
+	}
+	ahead.stop()
+
+	ref, err := net.f.NewPredictor(net.q, B, net.eo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ref.Close()
+	in, freqs := make([]byte, B), make([]uint16, 256*B)
+	for step := range sizes[0] {
+		if err := ref.Step(in, freqs); err != nil {
+			t.Fatal(err)
+		}
+		for b := range B {
+			if sizes[b] <= step {
+				continue // an ended stream's table is not used
+			}
+			if !slicesEqual(freqs[256*b:256*(b+1)], got[step][256*b:256*(b+1)]) {
+				t.Fatalf("step %d stream %d: the run-ahead table differs", step, b)
+			}
+			in[b] = src[offs[b]+step]
+		}
+	}
+}
+
+func slicesEqual(a, b []uint16) bool { return bytes.Equal(u16bytes(a), u16bytes(b)) }
+
+func u16bytes(s []uint16) []byte {
+	out := make([]byte, 0, 2*len(s))
+	for _, v := range s {
+		out = append(out, byte(v), byte(v>>8))
+	}
+	return out
+}
+
+// failingPredictor fails its nth step.
+type failingPredictor struct {
+	engine.Predictor
+	n int
+}
+
+func (f *failingPredictor) Step(in []byte, freqs []uint16) error {
+	if f.n--; f.n < 0 {
+		return errors.New("engine failed")
+	}
+	return f.Predictor.Step(in, freqs)
+}
+
+// TestEncodeStreamsStops: a cancelled job and a failing engine end the
+// encoding with their error, and the network's goroutine is gone when
+// encodeStreams returns (the predictor is closed right after).
+func TestEncodeStreamsStops(t *testing.T) {
+	net := tinyNetwork(t)
+	src := bytes.Repeat([]byte("stop me "), 4096)
+	for _, c := range []struct {
+		name   string
+		cancel bool
+		fail   int
+		want   error
+	}{{"cancel", true, 1 << 30, context.Canceled}, {"engine", false, 100, nil}} {
+		t.Run(c.name, func(t *testing.T) {
+			p, err := net.f.NewPredictor(net.q, 4, net.eo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fp := &failingPredictor{Predictor: p, n: c.fail}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := func(n int64) {
+				if c.cancel && n > 1000 {
+					cancel()
+				}
+			}
+			_, _, err = encodeStreams(ctx, fp, src, codec.MethodHybrid2, done)
+			p.Close()
+			switch {
+			case c.want != nil && !errors.Is(err, c.want):
+				t.Fatalf("err = %v, want %v", err, c.want)
+			case c.want == nil && (err == nil || err.Error() != "engine failed"):
+				t.Fatalf("err = %v, want the engine's error", err)
+			}
+		})
+	}
+}
