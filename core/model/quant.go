@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // Quantized is the integer model that the engines run. Every array is flat
@@ -128,24 +130,50 @@ func quantizeBias(b []float32) ([]int32, error) {
 // index order.
 func inputTable(embed, w, b []float32, rows, e int) ([]int32, error) {
 	t := make([]int32, 256*rows)
-	for v := range 256 {
-		x := embed[v*e : (v+1)*e]
-		for i := range rows {
-			wr := w[i*e : (i+1)*e]
-			sum := float64(0)
-			for j := range x {
-				// The conversion forbids fusing the multiply into the add.
-				sum += float64(float64(x[j]) * float64(wr[j]))
+	// Byte values are independent: they are shared among the cores, each
+	// entry computed exactly as on one.
+	workers := min(runtime.GOMAXPROCS(0), 256)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for k := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for v := 256 * k / workers; v < 256*(k+1)/workers; v++ {
+				if errs[k] = inputRow(t[v*rows:(v+1)*rows], v, embed[v*e:(v+1)*e], w, b); errs[k] != nil {
+					return
+				}
 			}
-			sum += float64(b[i])
-			r := math.Round(sum * 4096)
-			if math.Abs(r) >= maxPreact {
-				return nil, fmt.Errorf("quantize: layer 0 input for byte %d row %d is too large (%g)", v, i, sum)
-			}
-			t[v*rows+i] = int32(r)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err // the lowest byte value's, as on one core
 		}
 	}
 	return t, nil
+}
+
+// inputRow fills t with layer 0's input pre-activations for byte v, whose
+// embedding is x.
+func inputRow(t []int32, v int, x, w, b []float32) error {
+	e := len(x)
+	for i := range t {
+		wr := w[i*e : (i+1)*e]
+		sum := float64(0)
+		for j := range x {
+			// The conversion forbids fusing the multiply into the add.
+			sum += float64(float64(x[j]) * float64(wr[j]))
+		}
+		sum += float64(b[i])
+		r := math.Round(sum * 4096)
+		if math.Abs(r) >= maxPreact {
+			return fmt.Errorf("quantize: layer 0 input for byte %d row %d is too large (%g)", v, i, sum)
+		}
+		t[i] = int32(r)
+	}
+	return nil
 }
 
 // Validate checks sizes and ranges: int8 weights in [−127, 127],
