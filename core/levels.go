@@ -33,6 +33,9 @@ type levelPlan struct {
 	finetune  int  // fine-tune steps
 	exactTune bool // code the file with and without the fine-tune and keep the smaller
 	oneGroup  bool // the hybrid in one group of streams: smallest, on one core
+	// hybridMargin, when not 0, replaces the policy's HybridMargin: the
+	// fraction of the classical size the hybrid must be estimated at to run.
+	hybridMargin float64
 }
 
 var (
@@ -48,8 +51,8 @@ var levels = [MaxLevel + 1]levelPlan{
 	5: {classical: allClassical, hybrid: true, largeUpTo: 256 << 10},
 	6: {classical: allClassical, hybrid: true, largeUpTo: 1 << 20},
 	7: {classical: allClassical, hybrid: true, largeUpTo: 16 << 20},
-	8: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, oneGroup: true},
-	9: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, exactTune: true, oneGroup: true},
+	8: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, oneGroup: true, hybridMargin: 1},
+	9: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, exactTune: true, oneGroup: true, hybridMargin: 1},
 }
 
 // CheckLevel returns an error unless level is 0 (the default) or in

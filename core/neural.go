@@ -63,6 +63,9 @@ func (m neuralMethod) settings(opt *Options, j *job, n int64) neural.Settings {
 	}
 	if opt.Policy != nil {
 		s.Policy = *opt.Policy
+	} else if m := opt.plan().hybridMargin; m != 0 {
+		s.Policy = neural.DefaultPolicy()
+		s.Policy.HybridMargin = m
 	}
 	if j != nil {
 		s.Bar, s.Extra = j.bar, j.models

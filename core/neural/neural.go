@@ -38,7 +38,7 @@ var (
 	ErrUnavailable = errors.New("method not available")
 	// ErrNotCompetitive: the sample estimate says the classical size to
 	// beat (Settings.Bar) is out of reach, so the file was not coded.
-	ErrNotCompetitive = errors.New("neural skipped")
+	ErrNotCompetitive = errors.New("skipped")
 )
 
 // Meta is the META section of a neural image (JSON): display facts only;
@@ -93,9 +93,10 @@ func RunsModel(method string) bool {
 type Policy struct {
 	// MinSegmentBytes is the shortest stream worth its own warm-up.
 	MinSegmentBytes int64
-	// CompetitiveMargin: with a bar to beat, the file is coded only when the
-	// base model's sample estimate is within this factor of it;
-	// HybridMargin is the same for the hybrid methods.
+	// CompetitiveMargin: with a bar to beat, method neural codes the file
+	// only when the base model's sample estimate is within this factor of
+	// it. HybridMargin: method hybrid codes it only when its estimate
+	// (competeHybrid) is at most this fraction of the bar.
 	CompetitiveMargin, HybridMargin float64
 	// TuneBytesPerParam: a file smaller than this many bytes per trained
 	// parameter is too small for a fine-tune's delta to pay.
@@ -114,10 +115,9 @@ type Policy struct {
 // MinSegmentBytes: see streamCount.
 //
 // CompetitiveMargin: the fine-tune has gained up to about 10% (finetune.go).
-// HybridMargin: the cm model makes up for much of what the network misses:
-// on Canterbury (small-v5) hybrid beat every classical method where the
-// network alone was up to 1.41 times the best classical size (fields.c) and
-// lost from 1.66 (grammar.lsp, ptt5, sum, kennedy.xls).
+// HybridMargin: the hybrid runs 10 to 50 times slower than cm, so the
+// default levels run it only where it is estimated to save at least 3%;
+// levels 8 and 9 run it unless it is estimated to lose (levelPlan).
 //
 // TuneBytesPerParam: see minTuneBytes.
 //
@@ -138,7 +138,7 @@ func DefaultPolicy() Policy {
 	return Policy{
 		MinSegmentBytes:   16 << 10,
 		CompetitiveMargin: 1.12,
-		HybridMargin:      1.5,
+		HybridMargin:      0.97,
 		TuneBytesPerParam: 38,
 		HybridTuneShare:   0.16,
 		GroupBytes:        1 << 20,

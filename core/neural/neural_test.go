@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -94,6 +96,55 @@ func TestEncodeDecode(t *testing.T) {
 		s.Bar = 1
 		if _, err := Encode(context.Background(), src, s, &rec); !errors.Is(err, ErrNotCompetitive) {
 			t.Errorf("%s: a bar of 1 byte: %v, want ErrNotCompetitive", method, err)
+		}
+	}
+}
+
+// TestCompeteHybrid: with the shipped small model, the hybrid's sample
+// estimate lets it run on English text against cm's size and skips random
+// bytes against their stored size.
+func TestCompeteHybrid(t *testing.T) {
+	var text []byte
+	for _, f := range []string{"../../README.md", "../../codec/FORMAT.md", "../../docs/ENGINE.md", "../../docs/GPU.md"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text = append(text, b...)
+	}
+	random := make([]byte, 48<<10)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range random {
+		random[i] = byte(rng.Uint32())
+	}
+	cmSize, err := cmBytes(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		src  []byte
+		bar  int64
+		runs bool
+	}{{"text", text, int64(cmSize), true}, {"random", random, int64(len(random)) + 16, false}} {
+		s := Settings{Method: codec.MethodHybrid, Model: "small", Bar: c.bar}
+		f, eo, err := engineFor(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Catalog = s.catalog()
+		e := &encoder{s: s, policy: s.policy(), f: f, eo: eo, src: c.src, n: int64(len(c.src))}
+		m, err := s.Catalog.ByName("small")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pick, err := load(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.competeHybrid(context.Background(), pick)
+		if c.runs && err != nil || !c.runs && !errors.Is(err, ErrNotCompetitive) {
+			t.Errorf("%s (%d bytes, bar %d): %v; want the hybrid to run: %v", c.name, len(c.src), c.bar, err, c.runs)
 		}
 	}
 }
