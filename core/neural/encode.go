@@ -174,7 +174,10 @@ func (e *encoder) compete(ctx context.Context, pick *modelChoice) error {
 // man-page sources small 0.83, 0.45 → 1.08 (four groups, each without the
 // others' repeats). Binary files such as kennedy.xls and ptt5 have r > 1.
 func (e *encoder) competeHybrid(ctx context.Context, pick *modelChoice) error {
-	parts := sample(e.src, sampleWindows/2, sampleWindow)
+	// 16 windows of 4 KiB, smaller for files under 256 KiB, so that the
+	// sample costs at most a quarter of coding the file.
+	win := int(min(max(e.n/64, 1<<10), sampleWindow))
+	parts := sample(e.src, sampleWindows/2, win)
 	joined := bytes.Join(parts, nil)
 	p, err := e.f.NewPredictor(pick.q, len(parts), e.eo)
 	if err != nil {
