@@ -251,6 +251,28 @@ func defaultEngine(dev string) string {
 	return "go"
 }
 
+// EngineReady returns nil when the engine named (or, for "", the default
+// for device) can run on device here, else why not: its library missing,
+// or no CUDA device for "cuda". It loads the engine's library, so callers
+// ask only when the user named an engine or a device.
+func EngineReady(name, device string) error {
+	f, eo, err := engineFor(&Settings{Engine: name, Device: device})
+	if err != nil {
+		return err
+	}
+	if l, ok := f.(engine.Loader); ok {
+		if err := l.Load(); err != nil {
+			return err
+		}
+	}
+	if eo.Device == "cuda" {
+		if dev, ok := f.Available(); !ok || dev != "cuda" {
+			return fmt.Errorf("device cuda: engine %s has no CUDA device here", f.Name())
+		}
+	}
+	return nil
+}
+
 // Engines lists the engines built into this zpng.
 func Engines() []string { return engine.Names() }
 
