@@ -235,15 +235,15 @@ func engineFor(s *Settings) (engine.Factory, engine.Options, error) {
 }
 
 // defaultEngine is the engine that runs on dev when none is named: on CUDA
-// libtorch; on the CPU the native engine (plain C, no libtorch), else
-// libtorch, else the pure-Go engine. All give identical tables, so the
-// choice changes speed only.
+// libtorch, the only engine that runs there (a build without it then
+// reports that it lacks it); on the CPU the native engine (plain C, no
+// libtorch), else libtorch, else the pure-Go engine. All give identical
+// tables, so the choice changes speed only.
 func defaultEngine(dev string) string {
-	order := []string{"native", "torch", "go"}
 	if dev == "cuda" {
-		order = []string{"torch"}
+		return "torch"
 	}
-	for _, name := range order {
+	for _, name := range []string{"native", "torch", "go"} {
 		if _, err := engine.Lookup(name); err == nil {
 			return name
 		}
@@ -267,7 +267,7 @@ func EngineReady(name, device string) error {
 	}
 	if eo.Device == "cuda" {
 		if dev, ok := f.Available(); !ok || dev != "cuda" {
-			return fmt.Errorf("device cuda: engine %s has no CUDA device here", f.Name())
+			return fmt.Errorf("no CUDA device for engine %s here", f.Name())
 		}
 	}
 	return nil

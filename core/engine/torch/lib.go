@@ -80,6 +80,10 @@ func LibPath() string {
 // libPaths lists where Load looks, in order.
 func libPaths() []string {
 	if p := os.Getenv(LibEnv); p != "" {
+		// dlopen looks up a bare file name in the system's folders, not here.
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
 		return []string{p}
 	}
 	var paths []string
