@@ -52,12 +52,17 @@ func TestStartupLoadsNoLibtorch(t *testing.T) {
 // the small cm image, `zpng info` and `zpng decompress`, and in turn with
 // each run `xz --version`, the baseline in the same run. Metrics: ms per
 // zpng run, ms per xz run, and x-xz, zpng's time over xz's.
+// ZPNG_BENCH_BINARY=PATH measures that zpng instead (another build, for a
+// comparison).
 func BenchmarkStartup(b *testing.B) {
 	xz, err := exec.LookPath("xz")
 	if err != nil {
 		b.Skip("no xz")
 	}
-	bin := buildTagged(b, b.TempDir())
+	bin := os.Getenv("ZPNG_BENCH_BINARY")
+	if bin == "" {
+		bin = buildTagged(b, b.TempDir())
+	}
 	out := filepath.Join(b.TempDir(), "restored.txt")
 	for _, bc := range []struct {
 		name string

@@ -15,9 +15,9 @@ import (
 )
 
 // TestTorchMissing: without libzpng-torch.so, what needs libtorch (a named
-// torch engine, CUDA, a fine-tune asked for, training) fails the option
-// check with exit 2, saying what is missing and where it looked, and
-// writes nothing; what does not need it runs.
+// torch engine, CUDA, a fine-tune asked for, training, evaluation) fails
+// the option check with exit 2, saying what is missing and where it
+// looked, and writes nothing; what does not need it runs.
 func TestTorchMissing(t *testing.T) {
 	bin := zpngBinary(t)
 	dir := t.TempDir()
@@ -44,6 +44,7 @@ func TestTorchMissing(t *testing.T) {
 		{"compress", "--finetune-steps", "5", text},
 		{"decompress", "--engine", "torch", goldenCM, "-o", filepath.Join(dir, "restored.txt")},
 		{"train", "--corpus", dir, "--preset", "small", "--steps", "1", "--out", filepath.Join(dir, "m.safetensors")},
+		{"eval", "--model", filepath.Join("..", "weights", "small-v5.safetensors"), text},
 	} {
 		code, out := run(args...)
 		if code != exitUsage || !strings.Contains(out, "needs libzpng-torch.so") || !strings.Contains(out, "searched: "+missing) {
