@@ -16,6 +16,16 @@ APT_PACKAGES := libtorch-dev libopenblas0 gcc g++ pkg-config \
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
 TAGS ?=
 
+# libzpng-torch.so: the torch engine's C++ side and libtorch beneath it
+# (core/engine/torch/csrc), beside ./zpng, which loads it on first use: for
+# the fine-tune, --engine torch, --device cuda and zpng train. Not built
+# with TAGS=notorch. The tests run against it and fail without it.
+TORCH_LIB := libzpng-torch.so
+ifeq ($(filter notorch,$(TAGS)),)
+TORCH_TARGET := $(TORCH_LIB)
+TORCH_TEST_ENV := ZPNG_TORCH_LIB=$(CURDIR)/$(TORCH_LIB) ZPNG_REQUIRE_TORCH=1
+endif
+
 .PHONY: setup zpng test test-short bench clean fuzz
 
 setup:
@@ -23,12 +33,15 @@ setup:
 	$(APT) install $(APT_PACKAGES)
 	$(GO) mod download
 
-zpng:
+zpng: $(TORCH_TARGET)
 	$(GO) build -tags '$(TAGS)' -o zpng ./app
+
+$(TORCH_LIB): $(wildcard core/engine/torch/csrc/*)
+	nice core/engine/torch/csrc/build.sh $@
 
 test: zpng
 	$(GO) vet -tags '$(TAGS)' ./...
-	ZPNG_REQUIRE_XVFB=1 $(GO) test -tags '$(TAGS)' -timeout 30m ./...
+	ZPNG_REQUIRE_XVFB=1 $(TORCH_TEST_ENV) $(GO) test -tags '$(TAGS)' -timeout 30m ./...
 	$(MAKE) test-deb
 
 test-short:
@@ -57,7 +70,7 @@ fuzz:
 	done
 
 clean:
-	rm -rf zpng dist
+	rm -rf zpng $(TORCH_LIB) dist
 
 # --- Packaging (packaging/README.md) ---
 # tarxz: dist/zpng_VERSION_linux_ARCH.tar.xz (fyne package -os linux);

@@ -36,6 +36,9 @@ func runEval(args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
+	if err := train.Ready(); err != nil { // the float model runs on libtorch
+		return trainUsage("eval", err)
+	}
 	ev, err := train.NewEvaluator(*path, train.EvalOptions{Device: *device, Engine: *eng, Threads: *threads, Segment: *segment})
 	if err != nil {
 		return fail("eval", err)

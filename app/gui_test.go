@@ -15,8 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -189,24 +187,7 @@ func needXvfb(t *testing.T) string {
 // buildCommand builds this command, with the tags this test was built with.
 func buildCommand(t *testing.T, dir string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "zpng")
-	args := []string{"build", "-o", bin}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "-tags" && s.Value != "" {
-				args = append(args, "-tags", s.Value)
-			}
-		}
-	}
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
-	out, err := exec.Command(goTool, append(args, ".")...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return buildTagged(t, dir)
 }
 
 // startXvfb starts an X server on a free display and returns its name.

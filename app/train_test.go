@@ -10,12 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	"zpng/core/engine/torch/torchtest"
 	"zpng/core/model"
+	"zpng/core/train"
 )
 
 // TestTrain runs `zpng train` on a few Go source files for a few steps,
 // resumes it, and checks the model file and the refusals.
 func TestTrain(t *testing.T) {
+	torchtest.Require(t, train.Ready)
 	corpus := t.TempDir()
 	for _, f := range []string{"fmt/print.go", "fmt/scan.go"} {
 		data, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "src", f))
@@ -100,6 +103,7 @@ func TestTrain(t *testing.T) {
 // TestAverage averages two model files, measures them on a corpus's
 // held-out part, and checks the refusals.
 func TestAverage(t *testing.T) {
+	torchtest.Require(t, train.Ready)
 	dir := t.TempDir()
 	cfg := model.Config{Layers: 1, Hidden: 16, Embed: 16}
 	var paths []string

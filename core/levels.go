@@ -118,5 +118,29 @@ func (o *Options) Check() error {
 	if o.Engine != "" && !slices.Contains(neural.Engines(), o.Engine) {
 		return fmt.Errorf("engine %q: this zpng has %s", o.Engine, strings.Join(neural.Engines(), ", "))
 	}
+	// A named engine or CUDA must be able to run, and an asked-for
+	// fine-tune too; only these load libtorch before the work needs it.
+	if o.Engine != "" || o.Device == "cuda" {
+		if err := neural.EngineReady(o.Engine, o.Device); err != nil {
+			return fmt.Errorf("%s: %v", engineDevice(o), err)
+		}
+	}
+	if o.FinetuneSteps > 0 {
+		if err := neural.TrainerReady(); err != nil {
+			return fmt.Errorf("fine-tune steps %d: %v", o.FinetuneSteps, err)
+		}
+	}
 	return nil
+}
+
+// engineDevice names the engine and device options that were given, for messages.
+func engineDevice(o *Options) string {
+	var s []string
+	if o.Engine != "" {
+		s = append(s, "engine "+o.Engine)
+	}
+	if o.Device != "" && o.Device != "auto" {
+		s = append(s, "device "+o.Device)
+	}
+	return strings.Join(s, ", ")
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"zpng/codec"
+	"zpng/core/engine/torch"
+	"zpng/core/engine/torch/torchtest"
 	"zpng/core/neural"
 )
 
@@ -18,6 +20,7 @@ import (
 // so carrying a delta) on 2 threads restores with the go engine on 1, and
 // one made with the go engine restores with torch.
 func TestNeuralAcrossEngines(t *testing.T) {
+	torchtest.Require(t, torch.Load)
 	cat, _ := modelsDir(t, "tiny", tinyCfg, 7)
 	policy := neural.DefaultPolicy()
 	policy.TuneBytesPerParam = 2 // the tiny model trains 544 parameters

@@ -5,6 +5,8 @@ package gui
 import (
 	"time"
 
+	_ "early.zpng/langenv" // a locale Fyne can parse, set before Fyne's init
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 )

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds dist/zpng_VERSION_ARCH.deb from the tree that packaging/tarxz.sh
 # left in dist/linux/zpng: /usr/bin/zpng (the shipped models are inside it,
-# embedded by package weights), the desktop entry, the MIME type and the
-# icon, with maintainer scripts that refresh the desktop's caches.
+# embedded by package weights), /usr/lib/zpng/libzpng-torch.so (libtorch's
+# side, which zpng loads for the fine-tune, --engine torch, CUDA and
+# training), the desktop entry, the MIME type and the icon, with maintainer
+# scripts that refresh the desktop's caches.
 #
-# Depends come from the libraries the binary links (dpkg-shlibdeps, from
-# dpkg-dev), plus OpenBLAS, which libtorch loads for its CPU math.
+# Depends come from the libraries the binary and libzpng-torch.so link
+# (dpkg-shlibdeps, from dpkg-dev), plus OpenBLAS, which libtorch loads for
+# its CPU math.
 source "$(dirname "$0")/lib.sh"
 
 tree=$DIST/linux/zpng
@@ -20,7 +23,10 @@ cp -a "$tree/usr" "$work/root/"
 
 # dpkg-shlibdeps reads debian/control of a source package; give it a minimal one.
 printf 'Source: zpng\n\nPackage: zpng\nArchitecture: %s\n' "$arch" >"$work/shlibs/debian/control"
-depends=$(cd "$work/shlibs" && dpkg-shlibdeps -O -e"$work/root/usr/bin/zpng" 2>/dev/null |
+objects=(-e"$work/root/usr/bin/zpng")
+torchlib=$work/root/usr/lib/zpng/libzpng-torch.so
+[ -f "$torchlib" ] && objects+=(-e"$torchlib")
+depends=$(cd "$work/shlibs" && dpkg-shlibdeps -O "${objects[@]}" 2>/dev/null |
 	sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || die "dpkg-shlibdeps found no dependencies"
 case $depends in *libtorch*) depends="$depends, libopenblas0" ;; esac

@@ -5,12 +5,21 @@
 # replaces fyne's Makefile, whose install targets break when FyneApp.toml
 # lists MIME types (they try to install "usr/local/bin/zpng %F").
 #
+# It ships libzpng-torch.so (what the fine-tune, --engine torch, CUDA and
+# zpng train load) from beside the binary in usr/lib/zpng, where zpng looks
+# for it (../lib/zpng from its own folder); a -tags notorch binary has none.
+#
 # usage: packaging/tarxz.sh [ZPNG_BINARY]   (default: ./zpng from `make zpng`)
 # The unpacked tree is left in dist/linux/zpng for packaging/deb.sh.
 source "$(dirname "$0")/lib.sh"
 
 exe=$(realpath "${1:-$ROOT/zpng}")
 [ -x "$exe" ] || die "no zpng binary at $exe (run make zpng)"
+torchlib=
+if ! "$GO" version -m "$exe" | grep -q -- '-tags=.*notorch'; then
+	torchlib=$(dirname "$exe")/libzpng-torch.so
+	[ -f "$torchlib" ] || die "no $torchlib beside $exe (run make zpng)"
+fi
 fyne=$(fyne_tool)
 arch=$(dpkg --print-architecture 2>/dev/null || "$GO" env GOARCH)
 
@@ -41,6 +50,7 @@ done
 install -Dm0644 "$ROOT/packaging/linux/zpng.xml" "$tree/usr/share/mime/packages/zpng.xml"
 install -Dm0644 "$ROOT/packaging/icon.png" "$tree/usr/share/icons/hicolor/512x512/apps/$APP_ID.png"
 install -Dm0644 "$ROOT/packaging/linux/Makefile" "$tree/Makefile"
+[ -z "$torchlib" ] || install -Dm0644 "$torchlib" "$tree/usr/lib/zpng/libzpng-torch.so"
 
 out=$DIST/zpng_${VERSION}_linux_$arch.tar.xz
 XZ_OPT=${XZ_OPT:--T0} tar -C "$work" --sort=name --owner=0 --group=0 --numeric-owner -cJf "$out" zpng

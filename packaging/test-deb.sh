@@ -4,7 +4,9 @@
 # the type's default app is ours, and `gio open` (what file managers do on a
 # double-click) starts zpng, which writes the original next to the image.
 # First it checks `make user-install` from the tar.xz beside the .deb the
-# same way (type and default app only). Purges the package at the end.
+# same way (type and default app only). It checks that libtorch loads only
+# on demand: not for `zpng info`, but for a fine-tune, which runs from the
+# installed /usr/lib/zpng/libzpng-torch.so. Purges the package at the end.
 # Needs root (apt-get, dpkg), make, Xvfb, xdg-utils, libglib2.0-bin (gio),
 # desktop-file-utils and dbus.
 #
@@ -20,6 +22,9 @@ done
 if dpkg-query -W -f='${Status}' zpng 2>/dev/null | grep -q 'install ok installed'; then
 	die "zpng is installed already; remove it first (dpkg -r zpng)"
 fi
+
+# The installed zpng must find its own library, not one the caller names.
+unset ZPNG_TORCH_LIB
 
 tmp=$(mktemp -d)
 token=zpng-test-$$-$RANDOM
@@ -73,8 +78,10 @@ make -s -C "$tmp/tarxz/zpng" user-install >/dev/null
 check "user-install: xdg-mime query filetype x.zpng.png" "$(xdg-mime query filetype "$tmp/tarxz/x.zpng.png")" application/x-zpng
 check "user-install: xdg-mime query default application/x-zpng" "$(xdg-mime query default application/x-zpng)" "$APP_ID.desktop"
 check "user-install: Exec" "$(grep ^Exec= "$XDG_DATA_HOME/applications/$APP_ID.desktop")" "Exec=$HOME/.local/bin/zpng %F"
+check "user-install: libzpng-torch.so" "$(ls "$HOME/.local/lib/zpng")" libzpng-torch.so
 make -s -C "$tmp/tarxz/zpng" user-uninstall >/dev/null
 check "user-uninstall: xdg-mime query filetype x.zpng.png" "$(xdg-mime query filetype "$tmp/tarxz/x.zpng.png")" image/png
+check "user-uninstall: ~/.local/lib/zpng" "$(ls -d "$HOME/.local/lib/zpng" 2>/dev/null)" ""
 
 echo "== install $deb"
 DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -y -q install "$deb" >"$tmp/apt.log" 2>&1 ||
@@ -90,11 +97,26 @@ dir=$tmp/files
 mkdir -p "$dir"
 seq 1 30000 | sed 's/$/ zpng packaging test line/' >"$dir/sample.txt"
 want=$(sha256sum <"$dir/sample.txt" | cut -d' ' -f1)
+head -c 110000 "$dir/sample.txt" >"$dir/tune.txt"
 /usr/bin/zpng compress --method zstd "$dir/sample.txt" >/dev/null
 image=$dir/sample.txt.zpng.png
 [ -f "$image" ] || die "zpng compress wrote no $image"
 rm "$dir/sample.txt"
 cp /usr/share/icons/hicolor/512x512/apps/$APP_ID.png "$dir/plain.png"
+
+echo "== libtorch on demand"
+check "/usr/lib/zpng" "$(ls /usr/lib/zpng)" libzpng-torch.so
+LD_DEBUG=files /usr/bin/zpng info "$image" >/dev/null 2>"$tmp/ld.log" || die "zpng info failed: $(tail "$tmp/ld.log")"
+grep -q 'libc\.so' "$tmp/ld.log" || die "LD_DEBUG=files logged nothing: $(tail "$tmp/ld.log")"
+check "libtorch files that zpng info loads" "$(grep -c 'libtorch\|libzpng-torch' "$tmp/ld.log" || true)" 0
+# 110,000 bytes: enough for the small model's delta to be worth a fine-tune.
+/usr/bin/zpng compress --method hybrid --model small --finetune-steps 2 "$dir/tune.txt" >/dev/null 2>"$tmp/tune.log" ||
+	die "fine-tune compress failed: $(cat "$tmp/tune.log")"
+check "fine-tune note" "$(grep -o '^  fine-tune (2 steps' "$tmp/tune.log")" "  fine-tune (2 steps"
+tune_want=$(sha256sum <"$dir/tune.txt" | cut -d' ' -f1)
+/usr/bin/zpng decompress --force -o "$dir/tune.out" "$dir/tune.txt.zpng.png" >/dev/null
+check "fine-tuned image restores" "$(sha256sum <"$dir/tune.out" | cut -d' ' -f1)" "$tune_want"
+rm "$dir/tune.txt" "$dir/tune.out" "$dir/tune.txt.zpng.png"
 
 echo "== MIME type and default app"
 check "xdg-mime query filetype sample.txt.zpng.png" "$(xdg-mime query filetype "$image")" application/x-zpng

@@ -75,7 +75,7 @@ func TestRunRows(t *testing.T) {
 		if brokenRow.OK || brokenRow.Compressed || !strings.Contains(brokenRow.Err, "exit status 3: no space left") {
 			t.Errorf("%s broken: %+v", f.Name, brokenRow)
 		}
-		// The helper is this test binary (libtorch and the embedded models
+		// The helper is this test binary (the embedded models
 		// included, so its baseline is about this process's floor) holding
 		// helperMiB more; what it inherits from this process would be less.
 		if kib := greedyRow.CompressRSS; kib < helperMiB<<10 || kib > (helperMiB+100)<<10+rep.RSSFloor {

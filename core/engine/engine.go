@@ -38,6 +38,13 @@ type Factory interface {
 	NewPredictor(m *model.Quantized, batch int, opt Options) (Predictor, error)
 }
 
+// A Loader is a Factory whose engine loads a library on first use (the
+// torch engine's libtorch). Load returns nil once the library is loaded,
+// else why it cannot be; NewPredictor loads it too.
+type Loader interface {
+	Load() error
+}
+
 // Options select where and how an engine runs.
 type Options struct {
 	Device  string // "auto", "cpu" or "cuda"

@@ -10,6 +10,8 @@ import (
 
 	"zpng/core/catalog"
 	"zpng/core/engine"
+	"zpng/core/engine/torch"
+	"zpng/core/engine/torch/torchtest"
 	"zpng/core/model"
 )
 
@@ -18,6 +20,7 @@ import (
 //
 //	ZPNG_BENCH_FILE=FILE ZPNG_BENCH_MODEL=MODEL.safetensors go test -run - -bench Policy -benchtime 1x ./core/neural
 func BenchmarkPolicy(b *testing.B) {
+	torchtest.Require(b, torch.Load)
 	file, spec := os.Getenv("ZPNG_BENCH_FILE"), os.Getenv("ZPNG_BENCH_MODEL")
 	if file == "" || spec == "" {
 		b.Skip("set ZPNG_BENCH_FILE and ZPNG_BENCH_MODEL")

@@ -257,12 +257,13 @@ func (e *encoder) fineTune(ctx context.Context, pick *modelChoice) (*model.Quant
 	case steps <= 0:
 		e.notes = append(e.notes, "no fine-tune (0 steps: levels 8 and 9 fine-tune, or --finetune-steps N)")
 		return nil, nil, nil
-	case trainer == nil:
-		e.notes = append(e.notes, "no fine-tune: this zpng is built without libtorch, which the trainer needs")
-		return nil, nil, nil
 	case e.n < minTune:
 		e.notes = append(e.notes, fmt.Sprintf("no fine-tune: %d bytes are too few for a delta of model %s to pay (from %d bytes)",
 			e.n, pick.file.Name, minTune))
+		return nil, nil, nil
+	}
+	if err := TrainerReady(); err != nil {
+		e.notes = append(e.notes, "no fine-tune: "+err.Error())
 		return nil, nil, nil
 	}
 	e.r.Phase("fine-tune", int64(steps), 0, 0.3)

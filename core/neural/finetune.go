@@ -2,6 +2,7 @@ package neural
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -25,9 +26,22 @@ type tuneSettings struct {
 type tuneFunc func(ctx context.Context, w *model.Weights, data []byte, s tuneSettings,
 	report func(step int, loss float64)) (*model.Weights, error)
 
-// trainer is the float trainer; nil in builds without libtorch
-// (finetune_torch.go sets it).
-var trainer tuneFunc
+// trainer is the float trainer and loadTrainer loads the library it runs
+// on; both nil in builds without libtorch (finetune_torch.go sets them).
+var (
+	trainer     tuneFunc
+	loadTrainer func() error
+)
+
+// TrainerReady returns nil when the fine-tune can run here, else why not:
+// a build without libtorch, or libtorch's part of zpng missing. It loads
+// that part, and with it libtorch, so ask only when a fine-tune is wanted.
+func TrainerReady() error {
+	if trainer == nil {
+		return errors.New("this zpng is built without libtorch, which the fine-tune needs")
+	}
+	return loadTrainer()
+}
 
 // A subset is what the fine-tune may change, and so what a delta carries.
 // Layer 0's input bias is left alone in every subset: the integer model

@@ -11,7 +11,7 @@ import (
 	"zpng/core/model"
 )
 
-func init() { trainer = torchFinetune }
+func init() { trainer, loadTrainer = torchFinetune, torch.Load }
 
 // torchFinetune trains the chosen tensors of w with Adam in libtorch.
 func torchFinetune(ctx context.Context, w *model.Weights, data []byte, s tuneSettings,

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"testing"
 
+	"zpng/core/engine/torch"
+	"zpng/core/engine/torch/torchtest"
 	"zpng/core/model"
 )
 
@@ -18,6 +20,7 @@ import (
 // exactly the tensors its subset names, reports every step, refuses a file
 // too short for a window and stops when its context is cancelled.
 func TestTorchFinetune(t *testing.T) {
+	torchtest.Require(t, torch.Load)
 	w, err := model.RandomWeights(model.Config{Layers: 1, Hidden: 32, Embed: 32}, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -235,20 +235,42 @@ func engineFor(s *Settings) (engine.Factory, engine.Options, error) {
 }
 
 // defaultEngine is the engine that runs on dev when none is named: on CUDA
-// libtorch; on the CPU the native engine (plain C, no libtorch), else
-// libtorch, else the pure-Go engine. All give identical tables, so the
-// choice changes speed only.
+// libtorch, the only engine that runs there (a build without it then
+// reports that it lacks it); on the CPU the native engine (plain C, no
+// libtorch), else libtorch, else the pure-Go engine. All give identical
+// tables, so the choice changes speed only.
 func defaultEngine(dev string) string {
-	order := []string{"native", "torch", "go"}
 	if dev == "cuda" {
-		order = []string{"torch"}
+		return "torch"
 	}
-	for _, name := range order {
+	for _, name := range []string{"native", "torch", "go"} {
 		if _, err := engine.Lookup(name); err == nil {
 			return name
 		}
 	}
 	return "go"
+}
+
+// EngineReady returns nil when the engine named (or, for "", the default
+// for device) can run on device here, else why not: its library missing,
+// or no CUDA device for "cuda". It loads the engine's library, so callers
+// ask only when the user named an engine or a device.
+func EngineReady(name, device string) error {
+	f, eo, err := engineFor(&Settings{Engine: name, Device: device})
+	if err != nil {
+		return err
+	}
+	if l, ok := f.(engine.Loader); ok {
+		if err := l.Load(); err != nil {
+			return err
+		}
+	}
+	if eo.Device == "cuda" {
+		if dev, ok := f.Available(); !ok || dev != "cuda" {
+			return fmt.Errorf("no CUDA device for engine %s here", f.Name())
+		}
+	}
+	return nil
 }
 
 // Engines lists the engines built into this zpng.

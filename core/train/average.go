@@ -100,6 +100,10 @@ func ReadModelFile(path string) (*model.Weights, *model.Meta, string, error) {
 	return w, meta, fmt.Sprintf("%s (sha256 %x)", filepath.Base(path), sha256.Sum256(data)), nil
 }
 
+// Ready loads libtorch's part of zpng, which training, evaluation and
+// averaging with --corpus run on, and returns why it cannot when it cannot.
+func Ready() error { return torch.Load() }
+
 // ResolveDevice says which device "auto", "cpu" or "cuda" means here, or
 // why it cannot be used.
 func ResolveDevice(device string) (string, error) { return torch.ResolveDevice(device) }

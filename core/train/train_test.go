@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"zpng/core/engine/enginetest"
+	"zpng/core/engine/torch"
+	"zpng/core/engine/torch/torchtest"
 	"zpng/core/model"
 )
 
@@ -156,6 +158,7 @@ func TestLoadCorpus(t *testing.T) {
 // model, bit for bit, as the uninterrupted run, and that the model file
 // carries the training metadata.
 func TestPretrainResume(t *testing.T) {
+	torchtest.Require(t, torch.Load)
 	text := enginetest.GoSource(t, 60000)
 	c := NewCorpus([][]byte{text[:30000], text[30000:]}, "go source")
 	cfg := model.Config{Layers: 1, Hidden: 16, Embed: 16}
@@ -221,6 +224,7 @@ func TestPretrainResume(t *testing.T) {
 }
 
 func TestPretrainInit(t *testing.T) {
+	torchtest.Require(t, torch.Load)
 	c := NewCorpus([][]byte{enginetest.GoSource(t, 20000)}, "go source")
 	cfg := model.Config{Layers: 1, Hidden: 16, Embed: 16}
 	init, err := model.RandomWeights(cfg, 99)
@@ -265,6 +269,7 @@ func TestPretrainInit(t *testing.T) {
 }
 
 func TestPretrainTimeLimit(t *testing.T) {
+	torchtest.Require(t, torch.Load)
 	c := NewCorpus([][]byte{enginetest.GoSource(t, 20000)}, "go source")
 	out := filepath.Join(t.TempDir(), "m.safetensors")
 	res, err := Pretrain(c, PretrainOptions{Config: model.Config{Layers: 1, Hidden: 8, Embed: 8}, Steps: 1_000_000,

@@ -14,6 +14,7 @@ import (
 	"zpng/core/engine"
 	"zpng/core/engine/enginetest"
 	"zpng/core/engine/native"
+	"zpng/core/engine/torch/torchtest"
 )
 
 // BenchmarkInference measures integer inference in bytes per second (one
@@ -24,6 +25,7 @@ import (
 // to go, torch-float and torch-vnni measured in the same run (x-float: 1.5
 // means 1.5 times the bytes/s of torch-float).
 func BenchmarkInference(b *testing.B) {
+	torchtest.Require(b, Load)
 	paths := GemmPaths()
 	if s := os.Getenv("ZPNG_BENCH_GEMM"); s != "" {
 		paths = strings.Split(s, ",")
@@ -53,6 +55,7 @@ func BenchmarkInference(b *testing.B) {
 // BenchmarkTrainStep measures float training steps (forward, backward, Adam)
 // on windows of 128 bytes; bytes/s counts the bytes of each batch.
 func BenchmarkTrainStep(b *testing.B) {
+	torchtest.Require(b, Load)
 	text := enginetest.GoSource(b, 200_000)
 	for _, s := range enginetest.BenchShapes(b) {
 		for _, batch := range []int{16, 64} {

@@ -3,7 +3,7 @@
 package torch
 
 /*
-#include "binding.h"
+#include "csrc/binding.h"
 */
 import "C"
 
@@ -23,6 +23,8 @@ func init() { engine.Register(factory{}) }
 type factory struct{}
 
 func (factory) Name() string { return "torch" }
+
+func (factory) Load() error { return Load() }
 
 func (factory) Available() (string, bool) {
 	dev, err := ResolveDevice("auto")

@@ -11,10 +11,12 @@ import (
 	"zpng/core/engine"
 	"zpng/core/engine/enginetest"
 	"zpng/core/engine/goengine"
+	"zpng/core/engine/torch/torchtest"
 	"zpng/core/model"
 )
 
 func TestRegistered(t *testing.T) {
+	torchtest.Require(t, Load)
 	f, err := engine.Lookup("torch")
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +30,7 @@ func TestRegistered(t *testing.T) {
 // TestIdenticalToGoEngine steps the torch engine and the pure-Go engine side by
 // side on random models and random input, and requires identical tables.
 func TestIdenticalToGoEngine(t *testing.T) {
+	torchtest.Require(t, Load)
 	devices := []string{"cpu"}
 	if CUDAAvailable() {
 		devices = append(devices, "cuda")
@@ -80,6 +83,7 @@ func compareEngines(t *testing.T, qm *model.Quantized, batch, steps int, opt eng
 }
 
 func TestPredictorErrors(t *testing.T) {
+	torchtest.Require(t, Load)
 	qm := enginetest.RandomQuant(t, model.Config{Layers: 1, Hidden: 8, Embed: 8}, 1, 1)
 	if _, err := NewPredictor(qm, 0, engine.Options{}); err == nil {
 		t.Error("batch 0 accepted")
@@ -113,6 +117,7 @@ func TestPredictorErrors(t *testing.T) {
 // TestGemmChoice checks that ZPNG_TORCH_GEMM picks the path and that auto
 // takes VNNI where the CPU has it.
 func TestGemmChoice(t *testing.T) {
+	torchtest.Require(t, Load)
 	qm := enginetest.RandomQuant(t, model.Config{Layers: 1, Hidden: 8, Embed: 8}, 1, 1)
 	want := "float"
 	if slices.Contains(GemmPaths(), "vnni") {
@@ -145,6 +150,7 @@ func TestGemmChoice(t *testing.T) {
 // (tails of the 6-row, 64-column and 4-k blocks) and on extreme values:
 // int8's full range, beyond the ±127 that quant produces.
 func TestGemmInt8(t *testing.T) {
+	torchtest.Require(t, Load)
 	shapes := [][3]int{{1, 1, 1}, {3, 5, 7}, {7, 17, 13}, {13, 48, 144}, {5, 33, 2}, {6, 256, 384}, {25, 70, 99}, {1, 1536, 512}, {50, 200, 1024}}
 	fills := map[string]func(rng *rand.Rand, x, w []int8){
 		"random": func(rng *rand.Rand, x, w []int8) {

@@ -3,7 +3,7 @@
 package torch
 
 /*
-#include "binding.h"
+#include "csrc/binding.h"
 */
 import "C"
 
@@ -21,8 +21,12 @@ const GemmEnv = "ZPNG_TORCH_GEMM"
 
 var gemmCodes = map[string]C.int{"float": C.ZT_GEMM_FLOAT, "int8": C.ZT_GEMM_INT8, "vnni": C.ZT_GEMM_VNNI}
 
-// GemmPaths lists the CPU product paths this machine can run.
+// GemmPaths lists the CPU product paths this machine can run; none when
+// the library does not load.
 func GemmPaths() []string {
+	if Load() != nil {
+		return nil
+	}
 	if C.zt_vnni_supported() != 0 {
 		return []string{"float", "int8", "vnni"}
 	}
@@ -62,6 +66,9 @@ func (p *Predictor) Gemm() string {
 // gemmInt8 runs the int8 GEMM of the given path ("int8" or "vnni") on x
 // [rows][k] and w [n][k], both row-major, and returns x·wᵀ [rows][n]; for tests.
 func gemmInt8(path string, x []int8, rows, k int, w []int8, n int) ([]int32, error) {
+	if err := Load(); err != nil {
+		return nil, err
+	}
 	code, ok := gemmCodes[path]
 	if !ok || code == C.ZT_GEMM_FLOAT || len(x) != rows*k || len(w) != n*k || rows < 1 || n < 1 || k < 1 {
 		return nil, fmt.Errorf("torch: bad gemm test call %q %dx%d·%dx%d", path, rows, k, n, k)

@@ -1,28 +1,28 @@
 #!/usr/bin/env bash
-# gpu.sh: build the headless zpng against the libtorch inside PyTorch's wheel
-# (CUDA) on the GPU machine, which has no Go and no network, then run a
-# command there. Two steps:
+# gpu.sh: build the headless zpng and libzpng-torch.so, the latter against
+# the libtorch inside PyTorch's wheel (CUDA), on the GPU machine, which has no
+# Go and no network, then run a command there. Two steps:
 #
 #   here:   core/engine/torch/gpu.sh pack
 #           packs the Go toolchain (.gotc/go.tar.xz) and the Go packages the
 #           headless build and the core tests need (.gotc/vendor.tar.xz) into
 #           .gotc/, which git ignores; carry ".gotc" to the GPU machine.
 #   there:  core/engine/torch/gpu.sh run COMMAND [ARGS...]
-#           unpacks .gotc, builds .gotc/zpng (go build -tags nogui ./app) with
-#           CGO flags for PyTorch's libtorch, puts .gotc on PATH and runs
-#           COMMAND, e.g.
+#           unpacks .gotc, builds .gotc/libzpng-torch.so (csrc/build.sh) with
+#           flags for PyTorch's libtorch and .gotc/zpng (go build -tags nogui
+#           ./app, which does not link libtorch), exports ZPNG_TORCH_LIB for
+#           the tests, puts .gotc on PATH and runs COMMAND, e.g.
 #             core/engine/torch/gpu.sh run zpng train --corpus DIR --preset large ...
 #             core/engine/torch/gpu.sh run go test -tags nogui ./core/engine/torch -run Matches -v
 #             core/engine/torch/gpu.sh run env ZPNG_BENCH_DEVICE=cuda go test -tags nogui \
 #                 ./core/engine/torch -run XXX -bench Inference
 #
-# The #cgo lines of core/engine/torch name Debian's paths; CGO_CXXFLAGS/CGO_LDFLAGS
-# come first on the command lines, so PyTorch's headers and libraries win.
-# ZPNG_TORCH_INCLUDE / ZPNG_TORCH_LIB override where libtorch is (default:
-# from `python3 -c 'import torch'`), ZPNG_TORCH_CUDA=0 links no CUDA
-# libraries (to try this script on a CPU machine), ZPNG_CXXSTD the C++ standard.
+# LIBTORCH_INCLUDE / LIBTORCH_LIB override where libtorch's headers and
+# libraries are (default: from `python3 -c 'import torch'`), ZPNG_TORCH_CUDA=0
+# links no CUDA libraries (to try this script on a CPU machine), ZPNG_CXXSTD
+# the C++ standard.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
+root=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$root"
 
 pack() {
@@ -67,8 +67,8 @@ run() {
 	if [ -f .gotc/vendor.tar.xz ] && [ ! -d vendor ]; then tar -xJf .gotc/vendor.tar.xz; fi
 	export PATH=$root/.gotc/go/bin:$PATH GOTOOLCHAIN=local GOFLAGS=-mod=vendor CGO_ENABLED=1
 	local inc lib std abi cuda
-	if [ -n "${ZPNG_TORCH_INCLUDE:-}" ]; then
-		inc=$ZPNG_TORCH_INCLUDE lib=${ZPNG_TORCH_LIB:?set ZPNG_TORCH_LIB too} abi=1
+	if [ -n "${LIBTORCH_INCLUDE:-}" ]; then
+		inc=$LIBTORCH_INCLUDE lib=${LIBTORCH_LIB:?set LIBTORCH_LIB too} abi=1
 	else
 		local torch
 		torch=$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')
@@ -79,17 +79,19 @@ run() {
 	if [ -z "${ZPNG_CXXSTD:-}" ] && grep -rqs 'need C++20' "$inc/c10/util" "$inc/c10/macros"; then std=c++20; fi
 	cuda="-Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed"
 	[ "${ZPNG_TORCH_CUDA:-1}" = 0 ] && cuda=""
-	export CGO_CXXFLAGS="-O3 -std=$std -D_GLIBCXX_USE_CXX11_ABI=$abi -I$inc -I$inc/torch/csrc/api/include"
+	export TORCH_CXXFLAGS="-std=$std -D_GLIBCXX_USE_CXX11_ABI=$abi -I$inc -I$inc/torch/csrc/api/include"
 	# --no-as-needed keeps libtorch_cuda, which no symbol names, so that
 	# libtorch registers its CUDA backend.
-	export CGO_LDFLAGS="-L$lib -Wl,-rpath,$lib $cuda"
+	export TORCH_LDFLAGS="-L$lib -Wl,-rpath,$lib $cuda -ltorch -ltorch_cpu -lc10"
+	export ZPNG_TORCH_LIB=$root/.gotc/libzpng-torch.so
 	nvidia-smi -L 2>/dev/null || echo "(no nvidia-smi)"
 	go version
-	echo "CGO_CXXFLAGS=$CGO_CXXFLAGS"
-	echo "CGO_LDFLAGS=$CGO_LDFLAGS"
+	echo "TORCH_CXXFLAGS=$TORCH_CXXFLAGS"
+	echo "TORCH_LDFLAGS=$TORCH_LDFLAGS"
 	local t0=$SECONDS
+	core/engine/torch/csrc/build.sh "$ZPNG_TORCH_LIB"
 	go build -tags nogui -o .gotc/zpng ./app
-	echo "built .gotc/zpng in $((SECONDS - t0))s"
+	echo "built .gotc/libzpng-torch.so and .gotc/zpng in $((SECONDS - t0))s"
 	export PATH=$root/.gotc:$PATH
 	"$@"
 }
@@ -97,5 +99,5 @@ run() {
 case "${1:-}" in
 pack) pack ;;
 run) shift; run "$@" ;;
-*) sed -n '2,25p' "$0" >&2; exit 2 ;;
+*) sed -n '2,23p' "$0" >&2; exit 2 ;;
 esac

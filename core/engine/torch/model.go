@@ -4,7 +4,7 @@ package torch
 
 /*
 #include <stdlib.h>
-#include "binding.h"
+#include "csrc/binding.h"
 */
 import "C"
 

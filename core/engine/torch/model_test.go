@@ -9,12 +9,14 @@ import (
 	"testing"
 
 	"zpng/core/engine/enginetest"
+	"zpng/core/engine/torch/torchtest"
 	"zpng/core/model"
 )
 
 var tinyCfg = model.Config{Layers: 2, Hidden: 16, Embed: 16}
 
 func TestParamNamesFollowContract(t *testing.T) {
+	torchtest.Require(t, Load)
 	m, err := NewModel(tinyCfg, "cpu", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +35,7 @@ func TestParamNamesFollowContract(t *testing.T) {
 }
 
 func TestWeightsRoundTrip(t *testing.T) {
+	torchtest.Require(t, Load)
 	w, err := model.RandomWeights(tinyCfg, 7)
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +91,7 @@ func TestWeightsRoundTrip(t *testing.T) {
 }
 
 func TestModelErrors(t *testing.T) {
+	torchtest.Require(t, Load)
 	m, err := NewModel(tinyCfg, "cpu", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +124,7 @@ func TestModelErrors(t *testing.T) {
 // TestTrainingLowersLoss trains a tiny model with the binding's primitives
 // and checks the loss on held-out text falls well below its start.
 func TestTrainingLowersLoss(t *testing.T) {
+	torchtest.Require(t, Load)
 	text := enginetest.GoSource(t, 120_000)
 	train, val := text[:100_000], text[100_000:]
 	cfg := model.Config{Layers: 1, Hidden: 64, Embed: 64}
@@ -166,6 +171,7 @@ func TestTrainingLowersLoss(t *testing.T) {
 // TestTrainableSubset checks that only the selected parameters move, and
 // that the optimizer state round-trips.
 func TestTrainableSubset(t *testing.T) {
+	torchtest.Require(t, Load)
 	m, err := NewModel(tinyCfg, "cpu", 4)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,5 @@
-// binding.cpp: the libtorch side of package torch. It is the only file that
+// binding.cpp: the libtorch side of package torch, built with kernel.cpp
+// into libzpng-torch.so (build.sh). It is the only file that
 // includes <torch/torch.h> (slow to compile), and uses only C++ API that
 // libtorch 1.13 and 2.x share. Exceptions never cross into Go: every entry
 // point catches them and returns the message.
@@ -74,6 +75,8 @@ torch::Tensor bytes_to_long(const uint8_t* p, int64_t rows, int64_t cols, torch:
 }  // namespace
 
 // ---------------------------------------------------------------- settings --
+
+extern "C" int zt_abi(void) { return ZT_ABI; }
 
 extern "C" int zt_cuda_available(void) {
   try {

@@ -1,5 +1,6 @@
 // binding.h: the C face of binding.cpp, the only file that includes libtorch.
-// Every function that can fail returns NULL on success or an error message
+// binding.cpp and kernel.cpp build into libzpng-torch.so (build.sh), which
+// package torch loads at run time (loader.c). Every function that can fail returns NULL on success or an error message
 // allocated with malloc (the caller frees it). Objects are opaque handles that
 // the caller frees with the matching *_free function.
 #ifndef ZPNG_TORCH_BINDING_H
@@ -10,6 +11,11 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+// ZT_ABI numbers this interface: a change to any declaration below changes
+// it, so that a library built from other sources is refused on load.
+#define ZT_ABI 1
+int zt_abi(void);
 
 // ---- process-wide settings ----
 

@@ -1,0 +1,3 @@
+module early.zpng/langenv
+
+go 1.26.8
