@@ -178,27 +178,33 @@ func (x *Extractor) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// openNext creates the next file that has bytes to come, creating the empty
+// openNext creates the next file that has bytes to come, and the empty
 // ones before it.
 func (x *Extractor) openNext() error {
-	for {
+	for x.cur == nil {
 		if x.next == len(x.files) {
 			return fmt.Errorf("%w: the content stream is longer than the tree's files", codec.ErrCorrupt)
 		}
-		e := &x.entries[x.files[x.next]]
-		x.next++
-		f, err := x.root.OpenFile(filepath.FromSlash(e.Path), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return err
-		}
-		x.cur, x.curE, x.left = f, e, e.Size
-		if e.Size > 0 {
-			return nil
-		}
-		if err := x.closeFile(); err != nil {
+		if err := x.create(); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// create creates the next file; an empty one is complete at once.
+func (x *Extractor) create() error {
+	e := &x.entries[x.files[x.next]]
+	x.next++
+	f, err := x.root.OpenFile(filepath.FromSlash(e.Path), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	x.cur, x.curE, x.left = f, e, e.Size
+	if e.Size == 0 {
+		return x.closeFile()
+	}
+	return nil
 }
 
 // closeFile closes the current file and gives it its mode and time.
@@ -233,7 +239,7 @@ func (x *Extractor) Finish() error {
 		if x.entries[x.files[x.next]].Size > 0 {
 			return fmt.Errorf("%w: the content stream ends before %s", codec.ErrCorrupt, x.entries[x.files[x.next]].Path)
 		}
-		if err := x.openNext(); err != nil {
+		if err := x.create(); err != nil {
 			return err
 		}
 	}
