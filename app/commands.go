@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"zpng/core"
@@ -309,7 +310,11 @@ func printTree(info *core.Info) {
 	folders, files, links := archive.Count(info.Tree)
 	fmt.Fprintf(stdout, "tree:          %d folders, %d files, %d links; restores as the folder %s\n", folders, files, links, info.Name)
 	for _, e := range info.Tree[1:] {
-		line := fmt.Sprintf("  %s %12d  %s  %s", modeString(e), e.Size, e.ModTime.UTC().Format("2006-01-02 15:04:05"), e.Path)
+		when := e.ModTime.UTC().Format("2006-01-02 15:04:05")
+		if e.Kind == archive.Symlink {
+			when = strings.Repeat(" ", len(when)) // not kept for links
+		}
+		line := fmt.Sprintf("  %s %12d  %s  %s", modeString(e), e.Size, when, e.Path)
 		switch e.Kind {
 		case archive.Folder:
 			line += "/"

@@ -405,3 +405,28 @@ func TestTreePipes(t *testing.T) {
 		t.Fatalf("a tree to a writer: %v, %d bytes written", err, back.Len())
 	}
 }
+
+// TestGoldenTree: testdata/golden-tree.zpng.png, an image of sampleTree
+// (method cm) made when trees were introduced, restores to that tree, and
+// the same tree still makes it byte for byte.
+func TestGoldenTree(t *testing.T) {
+	golden := filepath.Join("testdata", "golden-tree.zpng.png")
+	want := snapshot(t, makeTree(t, t.TempDir(), "golden-tree", sampleTree))
+	out := t.TempDir()
+	r, err := Decompress(context.Background(), golden, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshot(t, r.Output); r.Output != filepath.Join(out, "golden-tree") || !slices.Equal(got, want) {
+		t.Fatalf("%s restores to %s:\n%s\nwant\n%s", golden, r.Output, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	img := filepath.Join(t.TempDir(), "again.png")
+	if _, err := Compress(context.Background(), r.Output, img, Options{Method: "cm"}); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(img)
+	old, _ := os.ReadFile(golden)
+	if !bytes.Equal(again, old) {
+		t.Errorf("the same tree makes an image of %d bytes that differs from %s (%d bytes)", len(again), golden, len(old))
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"zpng/codec"
@@ -164,7 +165,9 @@ func (b *Listing) visit(p, rel string, st fs.FileInfo) error {
 		if !utf8.ValidString(target) || len(target) > MaxPathLen || target == "" {
 			return fmt.Errorf("%s: the link's target is not UTF-8 of at most %d bytes", p, MaxPathLen)
 		}
-		e.Kind, e.Mode, e.Target = Symlink, 0o777, filepath.ToSlash(target)
+		// A link's mode and time are not kept (most systems ignore them):
+		// fixed values keep the image the same for the same tree.
+		e.Kind, e.Mode, e.ModTime, e.Target = Symlink, 0o777, time.Unix(0, 0), filepath.ToSlash(target)
 		b.add(e, 0, "")
 	default:
 		return fmt.Errorf("%s is %s; a tree holds files, folders and symbolic links only", p, typeName(mode))
