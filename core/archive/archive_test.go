@@ -2,6 +2,7 @@ package archive
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -125,4 +126,14 @@ func FuzzUnmarshal(f *testing.F) {
 			t.Fatalf("entries do not survive Marshal: %v", err)
 		}
 	})
+}
+
+// TestFormatExample: the example of codec/FORMAT.md section 14.
+func TestFormatExample(t *testing.T) {
+	at := time.Unix(1700000000, 0)
+	got := fmt.Sprintf("% x", Marshal([]Entry{{Kind: Folder, Mode: 0o755, ModTime: at}, {Path: "a.txt", Kind: File, Mode: 0o644, ModTime: at, Size: 2}}))
+	want := "02 00 ed 03 80 c4 9f d5 0c 00 00 00 01 a4 03 80 c4 9f d5 0c 00 00 05 61 2e 74 78 74 02"
+	if got != want {
+		t.Fatalf("TREE of the example:\n%s\nwant\n%s", got, want)
+	}
 }
