@@ -99,14 +99,14 @@ func TestCLIFolder(t *testing.T) {
 	root := cliTree(t, dir)
 	want := treeLines(t, root)
 	code, out, errs := zpng(t, "compress", root, "--method", "zstd")
-	if code != 0 || !strings.Contains(out, "(8 entries)") || !strings.Contains(out, "verified") {
+	if code != 0 || !strings.Contains(out, "(9 entries)") || !strings.Contains(out, "verified") {
 		t.Fatalf("compress: exit %d\n%s%s", code, out, errs)
 	}
 	img := root + ".zpng.png"
 	checkPNG(t, img)
 
 	code, out, _ = zpng(t, "info", img)
-	for _, s := range []string{"ZPNG version 2", "3 folders, 4 files, 1 links; restores as the folder proj",
+	for _, s := range []string{"ZPNG version 2", "3 folders, 5 files, 1 links; restores as the folder proj",
 		"-rwxr-xr-x", "src/deep/日本語.txt", "main -> src/main.go", "empty/"} {
 		if code != 0 || !strings.Contains(out, s) {
 			t.Fatalf("info: exit %d, no %q in\n%s", code, s, out)
@@ -119,7 +119,7 @@ func TestCLIFolder(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &v); err != nil || code != 0 {
 		t.Fatalf("info --json: exit %d, %v\n%s", code, err, out)
 	}
-	if len(v.Entries) != 9 || v.Entries[0].Path != "" || !slices.ContainsFunc(v.Entries, func(e struct{ Path, Kind, Mode, Target string }) bool {
+	if len(v.Entries) != 10 || v.Entries[0].Path != "" || !slices.ContainsFunc(v.Entries, func(e struct{ Path, Kind, Mode, Target string }) bool {
 		return e.Path == "run.sh" && e.Kind == "file" && e.Mode == "0755"
 	}) {
 		t.Fatalf("info --json entries: %+v", v.Entries)
@@ -136,7 +136,7 @@ func TestCLIFolder(t *testing.T) {
 		t.Fatalf("decompress of a tree to stdout: exit %d, %d bytes, %q", code, len(out), errs)
 	}
 	restored := t.TempDir()
-	if code, out, errs := zpng(t, "decompress", img, "-o", restored); code != 0 || !strings.Contains(out, "(8 entries)") {
+	if code, out, errs := zpng(t, "decompress", img, "-o", restored); code != 0 || !strings.Contains(out, "(9 entries)") {
 		t.Fatalf("decompress -o: exit %d\n%s%s", code, out, errs)
 	}
 	if got := treeLines(t, filepath.Join(restored, "proj")); !slices.Equal(got, want) {
