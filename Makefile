@@ -61,7 +61,7 @@ bench: zpng
 FUZZTIME ?= 10m
 FUZZ_TARGETS := ./codec:FuzzRead ./codec:FuzzContainer ./codec/cm:FuzzCMDecode ./codec/cm:FuzzMixDecode \
 	./codec/entropy:FuzzCoder ./core/neural:FuzzGroupsDecode ./core/model:FuzzUnmarshal \
-	./core/model:FuzzApplyDelta ./core/model:FuzzDecode
+	./core/model:FuzzApplyDelta ./core/model:FuzzDecode ./core/archive:FuzzUnmarshal
 fuzz:
 	set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

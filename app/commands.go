@@ -4,22 +4,26 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"zpng/core"
+	"zpng/core/archive"
 )
 
 func init() {
 	register(command{
 		name:    "compress",
-		usage:   "FILE [-o OUT] [-1 … -9 | --level N] [--method auto|hybrid|neural|cm|zstd|xz|stored] [--force]",
-		summary: "compress FILE into FILE.zpng.png (checked by decoding it again)",
+		usage:   "FILE|FOLDER|- ... [-o OUT|-] [--name NAME] [-1 … -9 | --level N] [--method auto|hybrid|neural|cm|zstd|xz|stored] [--force]",
+		summary: "compress FILE into FILE.zpng.png, a FOLDER into FOLDER.zpng.png, several into one image with -o, - (standard input) with -o; -o - writes the image to standard output (checked by decoding it again)",
 		run:     runCompress,
 	})
 	register(command{
 		name:    "decompress",
-		usage:   "FILE.zpng.png [-o OUT] [--force]",
-		summary: "restore the original file next to the image, under its stored name",
+		usage:   "FILE.zpng.png [-o OUT|-] [--force]",
+		summary: "restore the original file (or folder) next to the image, under its stored name; -o - writes a file to standard output",
 		run:     runDecompress,
 	})
 	register(command{
@@ -53,9 +57,10 @@ func fail(name string, err error) int {
 func runCompress(args []string) int {
 	fs := newFlags("compress", commands["compress"].usage)
 	var opt core.Options
-	var out string
+	var out, name string
 	var eng engineFlags
-	fs.StringVar(&out, "o", "", "output PNG (default: FILE.zpng.png next to FILE)")
+	fs.StringVar(&out, "o", "", "output PNG, or - for standard output (default: FILE.zpng.png next to FILE; needed for several files or -)")
+	fs.StringVar(&name, "name", "", "the name stored in the image (default: the file's or folder's; \"stdin\" for -)")
 	addLevel(fs, &opt.Level)
 	fs.StringVar(&opt.Method, "method", "auto", "auto (the level's choice: the smallest of its methods), hybrid, neural, cm, zstd, xz or stored")
 	fs.StringVar(&opt.Model, "model", "auto", "model for methods hybrid and neural: auto (the level's choice), small, large or a file")
@@ -67,7 +72,7 @@ func runCompress(args []string) int {
 	if !ok {
 		return code
 	}
-	in, ok := oneFile("compress", pos)
+	src, ok := compressSource(pos, out, name)
 	if !ok {
 		return exitUsage
 	}
@@ -75,22 +80,84 @@ func runCompress(args []string) int {
 	if !checkOptions("compress", &opt) {
 		return exitUsage
 	}
+	if len(pos) > 1 && out == "" {
+		// Several files without -o: one image each, as the window does.
+		failed := 0
+		for _, p := range pos {
+			if code := compressOne(core.Source{Paths: []string{p}}, "", opt); code != exitOK {
+				if code != exitFail {
+					return code // interrupted
+				}
+				failed++
+			}
+		}
+		if failed > 0 {
+			return exitFail
+		}
+		return exitOK
+	}
+	return compressOne(src, out, opt)
+}
+
+// compressSource checks the positional arguments of compress: files and
+// folders, or "-" alone for standard input.
+func compressSource(pos []string, out, name string) (core.Source, bool) {
+	src := core.Source{Paths: pos, Name: name}
+	switch {
+	case len(pos) == 0:
+		fmt.Fprintln(stderr, "zpng compress: want a file, a folder or - (standard input) (see zpng help compress)")
+		return src, false
+	case slices.Contains(pos, "-") && len(pos) > 1:
+		fmt.Fprintln(stderr, "zpng compress: - (standard input) cannot be mixed with files")
+		return src, false
+	case pos[0] == "-" && out == "":
+		fmt.Fprintln(stderr, "zpng compress: standard input needs -o OUT.zpng.png, or -o - for standard output")
+		return src, false
+	case len(pos) > 1 && out == "" && name != "":
+		fmt.Fprintln(stderr, "zpng compress: --name names the one image of -o; several files without -o make one image each")
+		return src, false
+	}
+	if pos[0] == "-" {
+		src.Paths, src.Reader = nil, os.Stdin
+	}
+	return src, true
+}
+
+// compressOne runs one compression and prints its result: on stdout, or on
+// stderr when stdout carries the image (out "-").
+func compressOne(src core.Source, out string, opt core.Options) int {
 	show, clear := progressLine()
 	opt.Progress = show
 	intr := interruptible()
 	defer intr.stop()
-	r, err := core.Compress(intr.ctx, in, out, opt)
+	var r *core.Result
+	var err error
+	report := stdout
+	if out == "-" {
+		report = stderr
+		r, err = core.CompressTo(intr.ctx, src, stdout, opt)
+	} else {
+		r, err = core.CompressSource(intr.ctx, src, out, opt)
+	}
 	clear()
 	if err != nil {
 		return intr.fail("compress", err)
 	}
-	if r.InputSize == 0 {
-		fmt.Fprintf(stdout, "%s: an empty file; its image (%d bytes) holds only the name and restores it empty, %s, verified -> %s\n",
-			r.Input, r.OutputSize, r.Elapsed.Round(time.Millisecond), r.Output)
+	dest := r.Output
+	if dest == "" {
+		dest = "standard output"
+	}
+	what := r.Input
+	if r.Entries > 0 {
+		what = fmt.Sprintf("%s (%d entries)", r.Input, r.Entries)
+	}
+	if r.InputSize == 0 && r.Entries == 0 {
+		fmt.Fprintf(report, "%s: an empty file; its image (%d bytes) holds only the name and restores it empty, %s, verified -> %s\n",
+			what, r.OutputSize, r.Elapsed.Round(time.Millisecond), dest)
 	} else {
-		fmt.Fprintf(stdout, "%s: %d -> %d bytes (%.1f%%, %.3f bpb), %s, %s, verified -> %s\n",
-			r.Input, r.InputSize, r.OutputSize, percent(r.OutputSize, r.InputSize), r.BitsPerByte,
-			methodModel(r), r.Elapsed.Round(time.Millisecond), r.Output)
+		fmt.Fprintf(report, "%s: %d -> %d bytes (%.1f%%, %.3f bpb), %s, %s, verified -> %s\n",
+			what, r.InputSize, r.OutputSize, percent(r.OutputSize, r.InputSize), r.BitsPerByte,
+			methodModel(r), r.Elapsed.Round(time.Millisecond), dest)
 	}
 	// How the method and model were chosen, on stderr so that stdout stays one line.
 	for _, n := range r.Notes {
@@ -104,8 +171,8 @@ func runDecompress(args []string) int {
 	var opt core.Options
 	var out string
 	var eng engineFlags
-	fs.StringVar(&out, "o", "", "output file (default: the stored name, in the image's folder)")
-	fs.BoolVar(&opt.Force, "force", false, "overwrite OUT if it exists")
+	fs.StringVar(&out, "o", "", "output file or folder, or - for standard output (default: the stored name, in the image's folder)")
+	fs.BoolVar(&opt.Force, "force", false, "overwrite OUT if it exists (a restored folder replaces it)")
 	eng.add(fs)
 	pos, code, ok := parse(fs, args)
 	if !ok {
@@ -123,13 +190,29 @@ func runDecompress(args []string) int {
 	opt.Progress = show
 	intr := interruptible()
 	defer intr.stop()
-	r, err := core.Decompress(intr.ctx, in, out, opt)
-	clear()
+	var r *core.Result
+	var err error
+	report := stdout
+	if out == "-" {
+		report = stderr
+		r, err = core.DecompressTo(intr.ctx, in, stdout, opt)
+		clear()
+	} else {
+		r, err = core.Decompress(intr.ctx, in, out, opt)
+		clear()
+	}
 	if err != nil {
 		return intr.fail("decompress", err)
 	}
-	fmt.Fprintf(stdout, "%s: %d -> %d bytes, %s, %s, verified -> %s\n",
-		r.Input, r.InputSize, r.OutputSize, r.Method, r.Elapsed.Round(time.Millisecond), r.Output)
+	dest := r.Output
+	switch {
+	case dest == "":
+		dest = "standard output"
+	case r.Entries > 0:
+		dest = fmt.Sprintf("%s%c (%d entries)", dest, os.PathSeparator, r.Entries)
+	}
+	fmt.Fprintf(report, "%s: %d -> %d bytes, %s, %s, verified -> %s\n",
+		r.Input, r.InputSize, r.OutputSize, r.Method, r.Elapsed.Round(time.Millisecond), dest)
 	for _, n := range r.Notes {
 		fmt.Fprintf(stderr, "  %s\n", n)
 	}
@@ -215,7 +298,38 @@ func runInfo(args []string) int {
 	} else if len(info.Meta) > 0 {
 		fmt.Fprintf(stdout, "meta:          %s\n", info.Meta)
 	}
+	if info.Tree != nil {
+		printTree(info)
+	}
 	return exitOK
+}
+
+// printTree lists the entries of an image of a tree as `ls -l` would:
+// mode, size, modification time (UTC), path.
+func printTree(info *core.Info) {
+	folders, files, links := archive.Count(info.Tree)
+	fmt.Fprintf(stdout, "tree:          %d folders, %d files, %d links; restores as the folder %s\n", folders, files, links, info.Name)
+	for _, e := range info.Tree[1:] {
+		when := e.ModTime.UTC().Format("2006-01-02 15:04:05")
+		if e.Kind == archive.Symlink {
+			when = strings.Repeat(" ", len(when)) // not kept for links
+		}
+		line := fmt.Sprintf("  %s %12d  %s  %s", modeString(e), e.Size, when, e.Path)
+		switch e.Kind {
+		case archive.Folder:
+			line += "/"
+		case archive.Symlink:
+			line += " -> " + e.Target
+		}
+		fmt.Fprintln(stdout, line)
+	}
+}
+
+// modeString is an entry's mode as ls shows it: drwxr-xr-x, -rw-r--r--,
+// lrwxrwxrwx.
+func modeString(e archive.Entry) string {
+	kind := map[archive.Kind]string{archive.Folder: "d", archive.File: "-", archive.Symlink: "l"}[e.Kind]
+	return kind + e.Mode.Perm().String()[1:]
 }
 
 // printNeuralMeta shows how a neural image was made: model, fine-tune, what
@@ -245,6 +359,14 @@ func printJSON(info *core.Info) int {
 		Length int64  `json:"length"`
 		CRC32C string `json:"crc32c"`
 	}
+	type entry struct {
+		Path    string `json:"path"`
+		Kind    string `json:"kind"`
+		Mode    string `json:"mode"`
+		Size    int64  `json:"size"`
+		ModTime string `json:"mtime"`
+		Target  string `json:"target,omitempty"`
+	}
 	v := struct {
 		Path         string          `json:"path"`
 		FileSize     int64           `json:"file_size"`
@@ -264,6 +386,7 @@ func printJSON(info *core.Info) int {
 		BitsPerByte  float64         `json:"bits_per_byte"`
 		Sections     []section       `json:"sections"`
 		Meta         json.RawMessage `json:"meta,omitempty"`
+		Entries      []entry         `json:"entries,omitempty"`
 	}{
 		Path: info.Path, FileSize: info.FileSize, Width: info.Width, Height: info.Height,
 		Version: info.Version, Method: info.Method, MethodID: info.MethodID, Flags: info.Flags,
@@ -279,6 +402,10 @@ func printJSON(info *core.Info) int {
 	}
 	if json.Valid(info.Meta) {
 		v.Meta = info.Meta
+	}
+	for _, e := range info.Tree {
+		v.Entries = append(v.Entries, entry{e.Path, e.Kind.String(), fmt.Sprintf("%04o", e.Mode.Perm()), e.Size,
+			e.ModTime.UTC().Format(time.RFC3339Nano), e.Target})
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

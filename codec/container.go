@@ -16,8 +16,15 @@ import (
 	"unicode/utf8"
 )
 
-// Version is the container format version this package writes and reads.
-const Version = 1
+// Container format versions (FORMAT.md section 2). Version 1 holds one
+// file; version 2, the same layout, holds a tree of files and folders and
+// has a TREE section (section 14), so that a reader that knows only
+// version 1 refuses it rather than restoring the tree's content stream as
+// one file.
+const (
+	Version     = 1
+	VersionTree = 2
+)
 
 // Limits of the format (FORMAT.md, "Limits").
 const (
@@ -85,6 +92,7 @@ var (
 	SectionStreams = SectionType{'S', 'T', 'R', 'M'} // stream table (AppendStreamTable)
 	SectionWeights = SectionType{'W', 'G', 'H', 'T'} // model weights or weight delta
 	SectionPayload = SectionType{'D', 'A', 'T', 'A'} // the coded data
+	SectionTree    = SectionType{'T', 'R', 'E', 'E'} // the entries of a tree (version 2)
 )
 
 func (t SectionType) String() string { return string(t[:]) }
@@ -129,6 +137,10 @@ type Header struct {
 	Width, Height int64 // of the image
 }
 
+// IsTree reports whether the image holds a tree of files and folders
+// (version 2) rather than one file.
+func (h *Header) IsTree() bool { return h.Version == VersionTree }
+
 // Container is a header and its sections.
 type Container struct {
 	Header
@@ -164,12 +176,15 @@ func marshalHeader(h *Header, sections []Section) ([]byte, error) {
 			return nil, fmt.Errorf("codec: invalid or repeated section type %q", s.Type[:])
 		}
 		seen[s.Type] = true
+		if s.Type == SectionTree {
+			h.Version = VersionTree
+		}
 		h.Table = append(h.Table, SectionInfo{Type: s.Type, Length: int64(len(s.Data)), CRC: Checksum(s.Data)})
 	}
 	hl := fixedHeaderLen + len(h.Name) + sectionEntryLen*len(sections) + 4
 	b := make([]byte, 0, hl)
 	b = append(b, "ZPNG"...)
-	b = binary.LittleEndian.AppendUint16(b, Version)
+	b = binary.LittleEndian.AppendUint16(b, uint16(h.Version))
 	b = binary.LittleEndian.AppendUint16(b, uint16(hl))
 	b = append(b, byte(h.Method), 0)
 	b = binary.LittleEndian.AppendUint16(b, h.Flags)
@@ -247,8 +262,8 @@ func NewReader(r io.Reader, size int64) (*Reader, error) {
 	if _, err := io.ReadFull(p, fixed[4:8]); err != nil {
 		return nil, eofAs(err, ErrCorrupt)
 	}
-	if v := binary.LittleEndian.Uint16(fixed[4:]); v != Version {
-		return nil, fmt.Errorf("%w: version %d (this reader knows version %d)", ErrUnsupportedVersion, v, Version)
+	if v := binary.LittleEndian.Uint16(fixed[4:]); v != Version && v != VersionTree {
+		return nil, fmt.Errorf("%w: version %d (this reader knows versions %d and %d)", ErrUnsupportedVersion, v, Version, VersionTree)
 	}
 	hl := int64(binary.LittleEndian.Uint16(fixed[6:]))
 	if hl < fixedHeaderLen+4 || hl > fixedHeaderLen+MaxNameLen+sectionEntryLen*MaxSections+4 || hl > capacity {
@@ -323,6 +338,12 @@ func parseHeader(b []byte, capacity int64) (*Header, error) {
 		s.Length = int64(length)
 		h.DataLen += s.Length
 		h.Table = append(h.Table, s)
+	}
+	switch {
+	case h.IsTree() && !seen[SectionTree]:
+		return nil, fmt.Errorf("%w: an image of a tree (version %d) without a TREE section", ErrCorrupt, h.Version)
+	case !h.IsTree() && seen[SectionTree]:
+		return nil, fmt.Errorf("%w: an image of one file (version %d) with a TREE section", ErrCorrupt, h.Version)
 	}
 	return h, nil
 }

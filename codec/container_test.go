@@ -11,6 +11,7 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"strings"
 	"testing"
 
 	"zpng/codec/internal/sample"
@@ -70,6 +71,30 @@ func TestContainerRoundTrip(t *testing.T) {
 			t.Errorf("meta read back as %q", meta)
 		}
 		checkWithImagePNG(t, png, c)
+	}
+}
+
+// TestTreeVersion: an image with a TREE section is version 2 and reads back
+// so; a version-1 image with a TREE section is corrupt.
+func TestTreeVersion(t *testing.T) {
+	c := sampleContainer([]byte("abc"))
+	c.Sections = append(c.Sections, Section{Type: SectionTree, Data: []byte{1, 2, 3}})
+	png := encode(t, c)
+	rc, err := ReadBytes(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != VersionTree || rc.Version != VersionTree || !rc.IsTree() {
+		t.Fatalf("written as version %d, read as %d (tree %v)", c.Version, rc.Version, rc.IsTree())
+	}
+	if tree, ok := rc.Section(SectionTree); !ok || !bytes.Equal(tree, []byte{1, 2, 3}) {
+		t.Fatalf("TREE read back as %v", tree)
+	}
+	pix := pixels(t, c)
+	pix[4] = Version
+	fixHeaderCRC(pix)
+	if _, err := ReadBytes(rawPNG(t, pix)); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "TREE") {
+		t.Fatalf("version 1 with a TREE section: %v, want corrupt", err)
 	}
 }
 
@@ -210,6 +235,7 @@ func TestCorruption(t *testing.T) {
 		{"section bit flip", modified(func(p []byte) []byte { p[hl+5] ^= 1; return p }), ErrCorrupt},
 		{"payload bit flip", modified(func(p []byte) []byte { p[len(p)-3] ^= 0x10; return p }), ErrCorrupt},
 		{"future version", modified(func(p []byte) []byte { p[4] = 9; fixHeaderCRC(p); return p }), ErrUnsupportedVersion},
+		{"tree version without TREE", modified(func(p []byte) []byte { p[4] = VersionTree; fixHeaderCRC(p); return p }), ErrCorrupt},
 		{"wrong header length", modified(func(p []byte) []byte { p[6]++; return p }), ErrCorrupt},
 		{"reserved byte", modified(func(p []byte) []byte { p[9] = 1; fixHeaderCRC(p); return p }), ErrCorrupt},
 		{"huge original size", modified(func(p []byte) []byte { p[19] = 0xff; fixHeaderCRC(p); return p }), ErrCorrupt},

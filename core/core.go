@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"zpng/codec"
+	"zpng/core/archive"
 	"zpng/core/catalog"
 	"zpng/core/neural"
 )
@@ -43,6 +44,10 @@ type Options struct {
 	Policy *neural.Policy
 	// Progress, if set, is called from the worker goroutine.
 	Progress func(Progress)
+	// Tree bounds what restoring a tree may create (entries, bytes) and
+	// can refuse names that differ only in case; zero values are the
+	// defaults.
+	Tree archive.Options
 }
 
 func (o *Options) catalog() *catalog.Catalog {
@@ -73,6 +78,7 @@ type Result struct {
 	Verified              bool
 	Elapsed               time.Duration
 	Notes                 []string
+	Entries               int // folders, files and links of a tree, its root not counted; 0 for one file
 }
 
 // Errors callers can test with errors.Is.
@@ -105,9 +111,10 @@ type Info struct {
 	ModelID       [32]byte
 	ModelFile     string // the file of a superseded model that ModelID names, and where it is
 	Sections      []SectionInfo
-	Meta          []byte  // the META section (JSON) if it comes first, else nil
-	BitsPerByte   float64 // PNG bits per original byte
-	Decodable     bool    // this build has the method
+	Meta          []byte          // the META section (JSON) if it comes first, else nil
+	Tree          []archive.Entry // an image of a tree: its entries, the root first; nil for one file
+	BitsPerByte   float64         // PNG bits per original byte
+	Decodable     bool            // this build has the method
 }
 
 // SectionInfo is one entry of the container's section table.

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"zpng/codec"
+	"zpng/core/archive"
 )
 
 // DefaultSuffix is appended to the input name to name the PNG.
@@ -32,26 +33,14 @@ func SafeName(name string) string {
 	return shorten(cleanName(name), MaxRestoredName)
 }
 
-// cleanName is SafeName before the length limit.
+// cleanName is SafeName before the length limit: the base name, cleaned as
+// archive.CleanName cleans each name of a tree.
 func cleanName(name string) string {
 	name = strings.ToValidUTF8(name, "_")
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
 	}
-	name = strings.Map(func(r rune) rune {
-		switch {
-		case unicode.Is(unicode.Cf, r):
-			return -1
-		case unicode.IsControl(r) || r == ':' && os.PathSeparator == '\\':
-			return '_'
-		}
-		return r
-	}, name)
-	name = strings.TrimSpace(name)
-	if name == "." || name == ".." || strings.Trim(name, ".") == "" {
-		return ""
-	}
-	return name
+	return archive.CleanName(name)
 }
 
 // shorten cuts name to at most max bytes at a rune boundary, keeping its

@@ -13,44 +13,44 @@ import (
 	"time"
 
 	"zpng/codec"
+	"zpng/core/archive"
 	"zpng/core/catalog"
 	"zpng/core/neural"
 )
 
-// Compress writes input as a ZPNG image to output ("" = input + ".zpng.png").
-// The image is written to a temporary file, decoded again from that file and
+// Compress writes input, a file or a folder, as a ZPNG image to output (""
+// = beside input, its name + ".zpng.png"; a folder = in that folder). The
+// image is written to a temporary file, decoded again from that file and
 // checked against the input's SHA-256 before it is moved into place.
 func Compress(ctx context.Context, input, output string, opt Options) (*Result, error) {
+	return CompressSource(ctx, Source{Paths: []string{input}}, output, opt)
+}
+
+// CompressSource is Compress of any Source: several files and folders in
+// one image, or a stream.
+func CompressSource(ctx context.Context, source Source, output string, opt Options) (*Result, error) {
 	start := time.Now()
 	if err := opt.Check(); err != nil {
 		return nil, err
 	}
 	j := newJob(opt)
-	if output == "" {
-		output = input + DefaultSuffix
-	} else if isDir(output) {
-		output = filepath.Join(output, filepath.Base(input)+DefaultSuffix)
-	}
 	ms, err := candidates(&j.opt)
 	if err != nil {
 		return nil, err
 	}
-	st, err := os.Stat(input)
+	in, err := openSource(source)
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", input)
-	}
-	if st.Size() > codec.MaxOriginalSize {
-		return nil, fmt.Errorf("%s is %d bytes; ZPNG holds at most %d", input, st.Size(), int64(codec.MaxOriginalSize))
-	}
-	if err := checkOutput(input, output, opt.Force); err != nil {
+	if output, err = in.outputFor(output); err != nil {
 		return nil, err
 	}
-	j.progress.plan(compressPlan(ms, &j.opt, st.Size())...)
-	j.progress.begin("read", st.Size())
-	src, err := os.ReadFile(input)
+	if err := checkOutput(in.path, output, opt.Force); err != nil {
+		return nil, err
+	}
+	j.progress.plan(compressPlan(ms, &j.opt, in.size)...)
+	j.progress.begin("read", in.size)
+	src, tree, entries, readNotes, err := in.read(j)
 	if err != nil {
 		return nil, err
 	}
@@ -94,10 +94,10 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 		}
 	}
 	if best == nil {
-		return nil, fmt.Errorf("no method could compress %s: %s", input, strings.Join(tried, "; "))
+		return nil, fmt.Errorf("no method could compress %s: %s", in.display, strings.Join(tried, "; "))
 	}
-	header := codec.Header{OriginalSize: int64(len(src)), SHA256: sum, Name: storedName(input)}
-	tmp, err := writeChecked(ctx, j, output, header, bestM, best)
+	header := codec.Header{OriginalSize: int64(len(src)), SHA256: sum, Name: in.name}
+	tmp, err := writeChecked(ctx, j, output, header, bestM, best, tree)
 	if err != nil && neural.IsMethod(bestM.id()) && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
 		// A neural image that does not decode is a bug (engines must agree
 		// bit for bit); the file still gets stored, classically.
@@ -111,7 +111,7 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 		note := fmt.Sprintf("BUG: %s decode did not verify (%v); stored with %s instead — please report", bestM.name(), checkErr, bestCM.name())
 		best, bestM = bestC, bestCM
 		best.notes = append([]string{note}, best.notes...)
-		tmp, err = writeChecked(ctx, j, output, header, bestM, best)
+		tmp, err = writeChecked(ctx, j, output, header, bestM, best, tree)
 	}
 	if err != nil {
 		return nil, err
@@ -129,9 +129,12 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 	}
 	j.progress.finish()
 	r := &Result{
-		Input: input, Output: output, InputSize: int64(len(src)), OutputSize: pngSize,
+		Input: in.display, Output: output, InputSize: int64(len(src)), OutputSize: pngSize,
 		Method: bestM.name(), Model: best.model, SHA256: sum, Verified: true,
-		Elapsed: time.Since(start), Notes: best.notes,
+		Elapsed: time.Since(start), Notes: append(readNotes, best.notes...),
+	}
+	if tree != nil {
+		r.Entries = len(entries) - 1
 	}
 	if auto {
 		r.Notes = append(r.Notes, "auto: "+strings.Join(tried, ", "))
@@ -144,11 +147,13 @@ func Compress(ctx context.Context, input, output string, opt Options) (*Result, 
 var errSelfCheck = errors.New("self-check of the new image failed")
 
 // writeChecked writes the image of e (made by m) to a temporary file next to
-// output and decodes it again from that file. It returns the file's name;
-// on error nothing is left.
-func writeChecked(ctx context.Context, j *job, output string, h codec.Header, m method, e *encoded) (string, error) {
+// output and decodes it again from that file. tree, if not nil, is the
+// TREE section of an image of a tree; it follows META where a method puts
+// that first, so that Inspect reads both without the payload. It returns
+// the file's name; on error nothing is left.
+func writeChecked(ctx context.Context, j *job, output string, h codec.Header, m method, e *encoded, tree []byte) (string, error) {
 	h.Method, h.Flags, h.ModelID = m.id(), e.flags, e.modelID
-	c := &codec.Container{Header: h, Sections: e.sections}
+	c := &codec.Container{Header: h, Sections: withTree(e.sections, tree)}
 	j.progress.begin("write", 0)
 	tmp, err := writeTemp(output, func(w io.Writer) error { return codec.Write(w, c) })
 	if err != nil {
@@ -172,7 +177,8 @@ func writeChecked(ctx context.Context, j *job, output string, h codec.Header, m 
 // Decompress restores the original file of a ZPNG image to output ("" = the
 // stored name, reduced to a safe base name, in the image's folder). The file
 // is written to a temporary file, read back and checked against the stored
-// SHA-256 before it is moved into place.
+// SHA-256 before it is moved into place. An image of a tree restores as a
+// new folder (decompressTree).
 func Decompress(ctx context.Context, input, output string, opt Options) (*Result, error) {
 	start := time.Now()
 	j := newJob(opt)
@@ -190,6 +196,9 @@ func Decompress(ctx context.Context, input, output string, opt Options) (*Result
 	m, err := methodByID(c.Method)
 	if err != nil {
 		return nil, err
+	}
+	if c.IsTree() {
+		return decompressTree(ctx, j, c, m, input, output, size, start)
 	}
 	var notes []string
 	if output == "" || isDir(output) {
@@ -267,6 +276,11 @@ func decodeFile(ctx context.Context, j *job, path string, w io.Writer) (*codec.C
 	if err != nil {
 		return nil, 0, err
 	}
+	if c.IsTree() {
+		if _, err := treeOf(c); err != nil {
+			return nil, 0, err
+		}
+	}
 	j.progress.begin("verify", c.OriginalSize)
 	h := sha256.New()
 	cw := &countWriter{}
@@ -306,12 +320,23 @@ func Inspect(input string) (*Info, error) {
 	for _, s := range r.Table {
 		info.Sections = append(info.Sections, SectionInfo{Type: s.Type.String(), Length: s.Length, CRC32C: s.CRC})
 	}
-	if len(r.Table) > 0 && r.Table[0].Type == codec.SectionMeta {
+	// META and TREE come first where an image has them.
+	for _, e := range r.Table {
+		if e.Type != codec.SectionMeta && e.Type != codec.SectionTree {
+			break
+		}
 		s, err := r.Next()
 		if err != nil {
 			return nil, err
 		}
-		info.Meta = s.Data
+		if s.Type == codec.SectionMeta {
+			info.Meta = s.Data
+		} else if info.Tree, err = archive.Unmarshal(s.Data); err != nil {
+			return nil, err
+		}
+	}
+	if r.IsTree() && info.Tree == nil {
+		return nil, fmt.Errorf("%w: the TREE section does not come first", codec.ErrCorrupt)
 	}
 	return info, nil
 }

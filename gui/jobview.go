@@ -112,6 +112,9 @@ func (v *jobView) showResult(j *job, r *core.Result, onShow, onSave func()) {
 	v.preview.SetMinSize(fyne.NewSize(previewSize, previewSize))
 
 	lines := []string{sizeLine(j.action, r), methodLine(r)}
+	if r.Entries > 0 {
+		lines = append(lines, fmt.Sprintf("A folder of %d entries (folders, files and links)", r.Entries))
+	}
 	lines = append(lines, r.Notes...)
 	if j.renamed {
 		lines = append(lines, "A file of that name existed; saved as "+out+".")

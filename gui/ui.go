@@ -287,16 +287,16 @@ func (u *UI) run(j *job) {
 	})
 }
 
-// process runs the pipeline, writing beside the input under a free name.
+// process runs the pipeline, writing beside the input under a free name
+// (an image of a tree restores as a folder under a free name).
 func (u *UI) process(j *job) (*core.Result, error) {
-	if st, err := os.Stat(j.input); err != nil {
+	// A folder compresses into one image of its tree.
+	if _, err := os.Stat(j.input); err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = fmt.Errorf("%s: %w", pe.Path, pe.Err) // without "stat"
 		}
 		return nil, err
-	} else if st.IsDir() {
-		return nil, fmt.Errorf("%s: is a folder, not a file", j.input)
 	}
 	want := j.input + zpngSuffix
 	if j.action == Restore {

@@ -209,6 +209,51 @@ func TestQueueRunsInOrder(t *testing.T) {
 	}
 }
 
+// TestDropFolder: a dropped folder becomes one image of its tree, and the
+// image restores as a folder beside it under a free name; both cards show
+// the entry count.
+func TestDropFolder(t *testing.T) {
+	u, _ := newTestUI(t, "zstd")
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "photos")
+	if err := os.MkdirAll(filepath.Join(folder, "2026", "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := sample(t, filepath.Join(folder, "2026", "list.txt"), 5000)
+	if err := os.WriteFile(filepath.Join(folder, "run.sh"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	drop(u, folder)
+	c := lastJob(t, u)
+	if c.action != Compress || c.view.status != "done" {
+		t.Fatalf("compress: action %v, status %q, message %q", c.action, c.view.status, labelText(c.view.message))
+	}
+	png := folder + zpngSuffix
+	if c.result.Output != png || c.result.Entries != 4 || !strings.Contains(labelText(c.view.message), "A folder of 4 entries") {
+		t.Fatalf("compressed to %q, %d entries, card %q", c.result.Output, c.result.Entries, labelText(c.view.message))
+	}
+
+	drop(u, png)
+	r := lastJob(t, u)
+	restored := filepath.Join(dir, "photos (2)")
+	if r.action != Restore || r.view.status != "done" || r.result.Output != restored {
+		t.Fatalf("restore: action %v, status %q, output %q, message %q", r.action, r.view.status, r.result.Output, labelText(r.view.message))
+	}
+	if !strings.Contains(labelText(r.view.message), "A folder of 4 entries") {
+		t.Fatalf("restore card %q", labelText(r.view.message))
+	}
+	if got, err := os.ReadFile(filepath.Join(restored, "2026", "list.txt")); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("restored list.txt: %v", err)
+	}
+	if st, err := os.Stat(filepath.Join(restored, "run.sh")); err != nil || st.Mode().Perm() != 0o755 {
+		t.Fatalf("restored run.sh: %v", err)
+	}
+	if st, err := os.Stat(filepath.Join(restored, "2026", "empty")); err != nil || !st.IsDir() {
+		t.Fatalf("restored empty folder: %v", err)
+	}
+}
+
 func TestDropErrors(t *testing.T) {
 	dir := t.TempDir()
 	notZPNG := filepath.Join(dir, "x.zpng.png")
@@ -230,7 +275,6 @@ func TestDropErrors(t *testing.T) {
 	}{
 		{"not ZPNG", notZPNG, "not a ZPNG image", core.Options{Method: "zstd"}},
 		{"missing file", missing, missing + ": no such file or directory", core.Options{Method: "zstd"}},
-		{"folder", dir, "is a folder", core.Options{Method: "zstd"}},
 		{"missing model", text, modelErr.Error(), noModel},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
