@@ -148,7 +148,7 @@ func (m *model3) setContexts() {
 		c[6] = hash2(4, m.word, m.prevWord)
 		c[7] = hash2(5, c4&0xFFFF00, 0)
 		c[8] = hash2(8, m.word, c4&0xFF)
-		c[9] = hash2(9, col, m.at(m.pos-m.lineStart+1)|(c4&0xFF)<<8)
+		c[9] = hash2(9, col, c4&0xFF)
 	case profileBinary:
 		col := uint32(0)
 		if m.rlen > 0 {
