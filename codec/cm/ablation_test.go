@@ -19,8 +19,7 @@ import (
 // CM_ABLATION=DIR it codes every file of DIR with cm2 and with cm as it
 // is, then as it would be with each variant of CM_VARIANTS (a
 // comma-separated list: pN profile N, x86 / nox86 the filter on or off,
-// offN input N switched off, noam without the APM on the match state) and
-// prints the bytes. A measurement, not a
+// offN input N switched off) and prints the bytes. A measurement, not a
 // check: it is skipped without CM_ABLATION.
 func TestAblation(t *testing.T) {
 	dir := os.Getenv("CM_ABLATION")
@@ -82,10 +81,7 @@ func variantSize(t *testing.T, v string, src []byte) int {
 	}
 	flags := Flags(src)
 	var off uint32
-	var noAM bool
 	switch {
-	case v == "noam":
-		noAM = true
 	case v == "cm":
 	case v == "x86":
 		flags |= flagX86
@@ -100,11 +96,11 @@ func variantSize(t *testing.T, v string, src []byte) int {
 	default:
 		t.Fatalf("unknown variant %q", v)
 	}
-	if off == 0 && !noAM {
+	if off == 0 {
 		return len(cmCompressMethod(t, codec.MethodCM, flags, src))
 	}
 	m := newModel3(int64(len(src)), profile(flags&flagProfile))
-	m.off, m.noAM = off, noAM
+	m.off = off
 	m.predict()
 	return len(encodeWith(m, flags, src))
 }

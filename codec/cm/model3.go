@@ -6,12 +6,11 @@ package cm
 // binary, kept in the header flags), and each profile fills the hashed
 // contexts that suit it, so that the model stays about as fast as
 // revision 2 while text gets a word and a line-column context and binary
-// data sparse and record-column contexts. An APM on the match state joins
-// the last step.
+// data sparse and record-column contexts. Its last step is revision 2's.
 //
-// The model's inputs and last step are kept apart (inputs3, stage3), so
-// that a later hybrid can add an outside model's prediction as one more
-// input and mix it again after the APMs.
+// Its inputs (inputs3) are set apart from the mixing, so that a later
+// hybrid can add an outside model's prediction as one more input and mix
+// it again after the APMs, as hybridStage does for revision 2.
 
 const (
 	r3Hashed = 10
@@ -68,15 +67,12 @@ type model3 struct {
 	w2sel int
 	pr2   int32
 
-	stage stage3
+	stage *cmStage
 	hb    uint
 	apmO2 int
 	pr    int32
 
-	// measurement only (TestAblation): inputs switched off, no match APM;
-	// unset in method cm
-	off  uint32
-	noAM bool
+	off uint32 // inputs switched off: measurement only (TestAblation), 0 in method cm
 }
 
 // r3MixerSets: mixer 0 by c0, mixer 1 by c1, mixer 2 by match, record
@@ -111,7 +107,7 @@ func newModel3(n int64, prof profile) *model3 {
 	hb := min(max(ceilLog2(n), 6), cmMaxHistBits)
 	m.hist = make([]byte, 1<<hb)
 	m.histMask = 1<<hb - 1
-	m.stage = newStage3(m.hb)
+	m.stage = newCMStage(m.hb)
 	m.setContexts()
 	m.findSlots()
 	m.predict()
@@ -275,38 +271,7 @@ func (m *model3) predict() {
 		sum2 += int64(m.dots[k]) * int64(m.w2[m.w2sel+k])
 	}
 	m.pr2 = squash(min(max(int32(sum2>>16), -2047), 2047))
-	m.pr = min(max(m.stage.refine(m, m.pr2), 1), 4095)
-}
-
-// stage3 is revision 3's last step: countAPMs on p by order 0, order 1,
-// hashed order 2 and the match state, averaged with p.
-type stage3 struct{ a1, a2, a3, am *countAPM }
-
-func newStage3(hb uint) stage3 {
-	return stage3{newCountAPM(256), newCountAPM(1 << 16), newCountAPM(1 << (hb + 8)), newCountAPM(1 << 14)}
-}
-
-func (s *stage3) refine(m *model3, p int32) int32 {
-	c0 := int(m.c0)
-	ms := 0
-	if m.matchBit >= 0 {
-		ms = (1+m.matchBit)*16 + min(m.matchLen>>2, 15)
-	}
-	a1 := s.a1.refine(p, c0)
-	a2 := s.a2.refine(p, c0|int(m.c4&0xFF)<<8)
-	a3 := s.a3.refine(p, c0|m.apmO2)
-	am := s.am.refine(p, c0|ms<<8)
-	if m.noAM {
-		return (p + a1 + a2 + a3 + 2) >> 2
-	}
-	return (2*p + a1 + a2 + 2*a3 + 2*am + 4) >> 3
-}
-
-func (s *stage3) update(bit int) {
-	s.a1.update(bit)
-	s.a2.update(bit)
-	s.a3.update(bit)
-	s.am.update(bit)
+	m.pr = min(max(m.stage.refine3(m, m.pr2), 1), 4095)
 }
 
 // update learns from the coded bit and predicts the next.
@@ -346,7 +311,7 @@ func (m *model3) update(bit int) {
 	for k := range w2 {
 		w2[k] = min(max(w2[k]+(m.dots[k]*err2+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
 	}
-	m.stage.update(bit)
+	m.stage.update(nil, bit)
 
 	m.c0 = m.c0<<1 | uint32(bit)
 	m.bitPos++
