@@ -18,7 +18,8 @@ var canterburyDir = filepath.Join("..", "..", "shared", "bench", "canterbury")
 // classical methods that every level from 3 up runs: a higher level, the
 // default among them, keeps the smallest of more candidates, so its image
 // is no bigger. (The default level would also run the large network on
-// the texts, minutes rather than seconds.)
+// the texts, minutes rather than seconds.) In -short mode only the files
+// under 200 KB.
 func TestClassicalFloor(t *testing.T) {
 	for _, tool := range []string{"xz", "zstd"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -35,6 +36,9 @@ func TestClassicalFloor(t *testing.T) {
 		src, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if testing.Short() && len(src) >= 200_000 {
+			continue
 		}
 		xz := toolSize(t, src, "xz", "-9e", "-c")
 		zstd := toolSize(t, src, "zstd", "-q", "-19", "--long", "-c")
