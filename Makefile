@@ -10,7 +10,7 @@ APT_PACKAGES := libtorch-dev libopenblas0 gcc g++ pkg-config \
 	liblzma-dev libzstd-dev \
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev \
 	libxxf86vm-dev libgtk-3-dev xvfb xauth imagemagick pngcheck \
-	xz-utils zstd bzip2 brotli gzip \
+	xz-utils zstd bzip2 brotli gzip zpaq p7zip-full \
 	dpkg-dev xdg-utils libglib2.0-bin desktop-file-utils shared-mime-info dbus-daemon
 
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)

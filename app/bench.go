@@ -16,10 +16,22 @@ import (
 func init() {
 	register(command{
 		name:    "bench",
-		usage:   "[--models small,large] [--methods auto] [--peers gzip,bzip2,xz,zstd,brotli] [--out DIR] [--force] DIR|FILE...",
+		usage:   "[--models small,large] [--methods auto] [--peers gzip,bzip2,xz,zstd,brotli,zpaq,7z-ppmd] [--out DIR] [--force] DIR|FILE...",
 		summary: "measure ZPNG against classical compressors on the files; write bench.md, bench.csv and bench.png",
 		run:     runBench,
 	})
+}
+
+// defaultPeers are the peers bench runs unless told: gzip, bzip2, xz,
+// zstd and brotli, and zpaq -m5 and 7z's PPMd where they are installed.
+func defaultPeers() string {
+	p := "gzip,bzip2,xz,zstd,brotli"
+	for _, name := range []string{"zpaq", "7z-ppmd"} {
+		if bench.Installed(name) {
+			p += "," + name
+		}
+	}
+	return p
 }
 
 // The three reports bench writes.
@@ -29,7 +41,7 @@ func runBench(args []string) int {
 	fs := newFlags("bench", commands["bench"].usage)
 	models := fs.String("models", "small,large", "models to run with --method hybrid, one row each (\"\": none)")
 	methods := fs.String("methods", "auto", "other zpng --method values, one row each: auto (what `zpng compress` does), hybrid or neural (their own model choice), cm, zstd, xz, stored (\"\": none)")
-	peers := fs.String("peers", "gzip,bzip2,xz,zstd,brotli", "classical compressors at their strongest settings (\"\": none)")
+	peers := fs.String("peers", defaultPeers(), "classical compressors at their strongest settings; zpaq and 7z-ppmd by default where installed (\"\": none)")
 	out := fs.String("out", ".", "folder for bench.md, bench.csv and bench.png")
 	force := fs.Bool("force", false, "overwrite the reports if they exist")
 	var eng engineFlags

@@ -45,9 +45,9 @@ func Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 type Method uint8
 
 // Methods cm1 and hybrid1 run revision 1 of the cm model (FORMAT.md
-// section 10), hybrid2 and hybrid revision 2; hybrid codes groups of
-// streams independently (section 13). zpng decodes cm1, hybrid1 and hybrid2
-// but makes cm and hybrid.
+// section 10), cm2, hybrid2 and hybrid revision 2, cm revision 3; hybrid
+// codes groups of streams independently (section 13). zpng decodes cm1,
+// hybrid1, cm2 and hybrid2 but makes cm and hybrid.
 const (
 	MethodStored  Method = 0
 	MethodZstd    Method = 1
@@ -55,15 +55,16 @@ const (
 	MethodNeural  Method = 3
 	MethodCM1     Method = 4
 	MethodHybrid1 Method = 5
-	MethodCM      Method = 6
+	MethodCM2     Method = 6
 	MethodHybrid2 Method = 7
 	MethodHybrid  Method = 8
+	MethodCM      Method = 9
 )
 
 var methodNames = map[Method]string{
 	MethodStored: "stored", MethodZstd: "zstd", MethodXz: "xz", MethodNeural: "neural",
-	MethodCM1: "cm1", MethodHybrid1: "hybrid1", MethodCM: "cm", MethodHybrid2: "hybrid2",
-	MethodHybrid: "hybrid",
+	MethodCM1: "cm1", MethodHybrid1: "hybrid1", MethodCM2: "cm2", MethodHybrid2: "hybrid2",
+	MethodHybrid: "hybrid", MethodCM: "cm",
 }
 
 func (m Method) String() string {

@@ -56,15 +56,16 @@ func checkDecode(t *testing.T, data []byte) {
 		}
 	}
 	payload, ok := c.Section(codec.SectionPayload)
-	classical := c.Method <= codec.MethodXz || c.Method == codec.MethodCM || c.Method == codec.MethodCM1
-	if !ok || !classical || c.OriginalSize > 1<<22 || c.Method >= codec.MethodCM1 && c.OriginalSize > 1<<16 {
+	isCM := c.Method == codec.MethodCM || c.Method == codec.MethodCM2 || c.Method == codec.MethodCM1
+	if !ok || !(c.Method <= codec.MethodXz || isCM) || c.OriginalSize > 1<<22 || isCM && c.OriginalSize > 1<<16 {
 		return
 	}
-	newDecompressor := classic.NewDecompressor
-	if c.Method >= codec.MethodCM1 {
-		newDecompressor = cm.NewDecompressor
+	var r io.ReadCloser
+	if isCM {
+		r, err = cm.NewFlagDecompressor(c.Method, payload, c.OriginalSize, c.Flags)
+	} else {
+		r, err = classic.NewDecompressor(c.Method, payload, c.OriginalSize)
 	}
-	r, err := newDecompressor(c.Method, payload, c.OriginalSize)
 	if err != nil {
 		if !expectedReadError(err) {
 			t.Fatalf("decompressor: %v", err)
@@ -90,11 +91,18 @@ func image(t testing.TB, c *codec.Container) []byte {
 }
 
 // compressed returns a container holding src compressed with method m, one
-// of stored, zstd, xz, cm and cm1.
+// of stored, zstd, xz, cm, cm2 and cm1.
 func compressed(t testing.TB, m codec.Method, src []byte) *codec.Container {
+	var flags uint16
 	newCompressor := classic.NewCompressor
-	if m == codec.MethodCM || m == codec.MethodCM1 {
-		newCompressor = cm.NewCompressor
+	switch m {
+	case codec.MethodCM:
+		flags = cm.Flags(src)
+		fallthrough
+	case codec.MethodCM2, codec.MethodCM1:
+		newCompressor = func(m codec.Method, w io.Writer, n int64) (io.WriteCloser, error) {
+			return cm.NewFlagCompressor(m, w, n, flags)
+		}
 	}
 	var payload bytes.Buffer
 	w, err := newCompressor(m, &payload, int64(len(src)))
@@ -106,14 +114,14 @@ func compressed(t testing.TB, m codec.Method, src []byte) *codec.Container {
 		t.Fatal(err)
 	}
 	return &codec.Container{
-		Header:   codec.Header{Method: m, OriginalSize: int64(len(src)), SHA256: sha256.Sum256(src), Name: "f"},
+		Header:   codec.Header{Method: m, Flags: flags, OriginalSize: int64(len(src)), SHA256: sha256.Sum256(src), Name: "f"},
 		Sections: []codec.Section{{Type: codec.SectionPayload, Data: payload.Bytes()}},
 	}
 }
 
 func seedImages(f *testing.F) [][]byte {
 	var seeds [][]byte
-	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz, codec.MethodCM, codec.MethodCM1} {
+	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz, codec.MethodCM, codec.MethodCM2, codec.MethodCM1} {
 		for _, src := range [][]byte{nil, []byte("hello, hello, hello"), sample.Random(2, 300)} {
 			seeds = append(seeds, image(f, compressed(f, m, src)))
 		}

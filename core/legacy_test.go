@@ -16,8 +16,9 @@ import (
 // TestLegacyImages decodes images of testdata/legacy.txt (the shipped
 // small-v5 model, no fine-tune) in methods zpng no longer makes but must
 // restore: cm1 and hybrid1, made before revision 2 of the cm model (commit
-// cfb5128), and hybrid2, made before method hybrid coded groups of streams
-// (commit c18dd3f).
+// cfb5128), hybrid2, made before method hybrid coded groups of streams
+// (commit c18dd3f), and cm2, made before revision 3 of the cm model (at
+// commit 421b7ea, when it was method cm).
 func TestLegacyImages(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join("testdata", "legacy.txt"))
 	if err != nil {
@@ -27,6 +28,7 @@ func TestLegacyImages(t *testing.T) {
 		{"legacy-cm1.zpng.png", "cm1"},
 		{"legacy-hybrid1.zpng.png", "hybrid1"},
 		{"golden-hybrid2.zpng.png", "hybrid2"},
+		{"legacy-cm2.zpng.png", "cm2"},
 	} {
 		info, err := Inspect(filepath.Join("testdata", c.image))
 		if err != nil {
@@ -50,7 +52,7 @@ func TestLegacyImages(t *testing.T) {
 	if err := os.WriteFile(in, want, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"cm1", "hybrid1", "hybrid2"} {
+	for _, m := range []string{"cm1", "hybrid1", "hybrid2", "cm2"} {
 		_, err := Compress(context.Background(), in, "", Options{Method: m})
 		if err == nil || !strings.Contains(err.Error(), "only decodes") {
 			t.Errorf("--method %s: %v, want it refused as decode-only", m, err)
@@ -59,7 +61,8 @@ func TestLegacyImages(t *testing.T) {
 }
 
 // TestGoldenImages: images of testdata/legacy.txt that zpng made with
-// methods stored, zstd, xz and cm (at commit 421b7ea) and hybrid (the
+// methods stored, zstd and xz (at commit 421b7ea), cm (revision 3 of the
+// cm model, flags: text profile) and hybrid (the
 // shipped small-v5 model, no fine-tune; one group of streams) restore, and
 // the same input and settings still make them byte for byte, except zstd
 // and xz where the C libraries encode them (classic.Native).

@@ -128,17 +128,20 @@ func methodByID(id codec.Method) (method, error) {
 	return nil, fmt.Errorf("%w: this zpng cannot decode method %s (id %d)", codec.ErrUnsupportedMethod, id, uint8(id))
 }
 
-// classical is stored, zstd, xz (package classic), cm or cm1 (package cm):
-// one DATA section that codes the whole file.
+// classical is stored, zstd, xz (package classic), cm, cm2 or cm1 (package
+// cm): one DATA section that codes the whole file.
 type classical struct{ m codec.Method }
 
 // isCM says whether the method is one of package cm's.
-func (c classical) isCM() bool { return c.m == codec.MethodCM || c.m == codec.MethodCM1 }
+func (c classical) isCM() bool {
+	return c.m == codec.MethodCM || c.m == codec.MethodCM2 || c.m == codec.MethodCM1
+}
 
 func init() {
 	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz, codec.MethodCM} {
 		registerMethod(classical{m}, useMake)
 	}
+	registerMethod(classical{codec.MethodCM2}, useDecodeOnly)
 	registerMethod(classical{codec.MethodCM1}, useDecodeOnly)
 }
 
@@ -148,11 +151,15 @@ func (c classical) available(*Options) error { return nil }
 
 func (c classical) encode(ctx context.Context, j *job, src []byte) (*encoded, error) {
 	var payload bytes.Buffer
-	newCompressor := classic.NewCompressor
+	var flags uint16
+	var w io.WriteCloser
+	var err error
 	if c.isCM() {
-		newCompressor = cm.NewCompressor
+		flags = cm.Flags(src)
+		w, err = cm.NewFlagCompressor(c.m, &payload, int64(len(src)), flags)
+	} else {
+		w, err = classic.NewCompressor(c.m, &payload, int64(len(src)))
 	}
-	w, err := newCompressor(c.m, &payload, int64(len(src)))
 	if err != nil {
 		return nil, err
 	}
@@ -163,22 +170,24 @@ func (c classical) encode(ctx context.Context, j *job, src []byte) (*encoded, er
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	return &encoded{sections: []codec.Section{{Type: codec.SectionPayload, Data: payload.Bytes()}}}, nil
+	return &encoded{flags: flags, sections: []codec.Section{{Type: codec.SectionPayload, Data: payload.Bytes()}}}, nil
 }
 
 func (c classical) decode(ctx context.Context, j *job, ct *codec.Container, w io.Writer) error {
-	if ct.Flags != 0 {
+	if ct.Flags != 0 && !c.isCM() { // package cm checks its methods' flags
 		return fmt.Errorf("%w: flags %#x for method %s", codec.ErrCorrupt, ct.Flags, c.name())
 	}
 	payload, ok := ct.Section(codec.SectionPayload)
 	if !ok {
 		return fmt.Errorf("%w: no DATA section", codec.ErrCorrupt)
 	}
-	newDecompressor := classic.NewDecompressor
+	var r io.ReadCloser
+	var err error
 	if c.isCM() {
-		newDecompressor = cm.NewDecompressor
+		r, err = cm.NewFlagDecompressor(c.m, payload, ct.OriginalSize, ct.Flags)
+	} else {
+		r, err = classic.NewDecompressor(c.m, payload, ct.OriginalSize)
 	}
-	r, err := newDecompressor(c.m, payload, ct.OriginalSize)
 	if err != nil {
 		return err
 	}

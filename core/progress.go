@@ -154,7 +154,7 @@ func phaseCost(id codec.Method, opt *Options, n int64) (encode, decode float64) 
 		return 0.5, 0.02
 	case codec.MethodXz:
 		return 1.5, 0.05
-	case codec.MethodCM, codec.MethodCM1:
+	case codec.MethodCM, codec.MethodCM2, codec.MethodCM1:
 		return 3.3, 3.3
 	}
 	c := 8.0 // the small model

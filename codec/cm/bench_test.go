@@ -27,17 +27,21 @@ func benchInputs(b *testing.B) map[string][]byte {
 	return in
 }
 
-// BenchmarkCMCompress runs method cm and, as its baseline, cm1 (revision
-// 1 of the model).
+// BenchmarkCMCompress runs method cm and, as its baselines, cm2 and cm1
+// (revisions 2 and 1 of the model).
 func BenchmarkCMCompress(b *testing.B) {
 	for name, src := range benchInputs(b) {
-		for _, m := range []codec.Method{codec.MethodCM, codec.MethodCM1} {
+		for _, m := range []codec.Method{codec.MethodCM, codec.MethodCM2, codec.MethodCM1} {
 			b.Run(name+"/"+m.String(), func(b *testing.B) {
 				b.SetBytes(int64(len(src)))
+				var flags uint16
+				if m == codec.MethodCM {
+					flags = Flags(src)
+				}
 				var n int
 				for b.Loop() {
 					var buf bytes.Buffer
-					w, _ := NewCompressor(m, &buf, int64(len(src)))
+					w, _ := NewFlagCompressor(m, &buf, int64(len(src)), flags)
 					w.Write(src)
 					if err := w.Close(); err != nil {
 						b.Fatal(err)

@@ -1,5 +1,5 @@
-// Package cm holds ZPNG's context-mixing methods: cm and cm1, which code a
-// whole file, and hybrid2 and hybrid1, which mix an outside model's byte
+// Package cm holds ZPNG's context-mixing methods: cm, cm2 and cm1, which
+// code a whole file, and hybrid2 and hybrid1, which mix an outside model's byte
 // predictions into the same context-mixing model (FORMAT.md sections 10
 // and 12). The bits are coded with the binary arithmetic coder of package
 // entropy.
@@ -13,10 +13,11 @@ import (
 	"zpng/codec/entropy"
 )
 
-// Methods cm and cm1: the model (model.go) predicts every bit and the
-// binary arithmetic coder codes it. The payload is the coder's bytes and
-// nothing else; the model's tables are sized by the original size, which
-// the container declares.
+// Methods cm, cm2 and cm1: the model (model3.go for cm, model.go for the
+// others) predicts every bit and the binary arithmetic coder codes it. The
+// payload is the coder's bytes and nothing else; the model's tables are
+// sized by the original size, which the container declares, and method
+// cm's profile and filter are in the header flags (flags.go).
 
 // maxRatio bounds the original size by the payload: a bit costs at least
 // log2(4096/4095) bits, so n bytes need more than n/2900 payload bytes. The
@@ -27,33 +28,65 @@ func sizeFits(payload int, n int64) bool {
 	return n <= maxRatio*(int64(payload)+8)
 }
 
-type writer struct {
-	w     io.Writer
-	size  int64
-	done  int64
-	m     *model
-	enc   *entropy.BinEncoder
-	err   error
-	close bool
+// A predictor is a model of one of the revisions: p is the probability
+// that the next bit is 1, in 12 bits, and update learns the coded bit.
+type predictor interface {
+	p() int32
+	update(bit int)
 }
 
-// NewCompressor returns a writer that compresses into w with method m, cm
-// or cm1; size is the number of bytes that will be written (it sizes the
-// model). Close flushes the end of the stream.
+func (m *model) p() int32 { return m.pr }
+
+// newPredictor returns the model of method m with header flags for an
+// input of n > 0 bytes, its first bit predicted.
+func newPredictor(m codec.Method, flags uint16, n int64) predictor {
+	if m == codec.MethodCM {
+		return newModel3(n, profile(flags&flagProfile))
+	}
+	return newModel(m, n)
+}
+
+type writer struct {
+	w      io.Writer
+	size   int64
+	done   int64
+	m      predictor
+	filter *x86Filter
+	buf    []byte
+	enc    *entropy.BinEncoder
+	err    error
+	close  bool
+}
+
+// NewCompressor returns a writer that compresses into w with method m (cm,
+// cm2 or cm1) and header flags 0; size is the number of bytes that will be
+// written (it sizes the model). Close flushes the end of the stream.
 func NewCompressor(m codec.Method, w io.Writer, size int64) (io.WriteCloser, error) {
+	return NewFlagCompressor(m, w, size, 0)
+}
+
+// NewFlagCompressor is NewCompressor with the header flags of method cm,
+// which Flags chooses from the data.
+func NewFlagCompressor(m codec.Method, w io.Writer, size int64, flags uint16) (io.WriteCloser, error) {
 	if err := checkCM(m); err != nil {
+		return nil, err
+	}
+	if err := checkFlags(m, flags); err != nil {
 		return nil, err
 	}
 	c := &writer{w: w, size: size, enc: entropy.NewBinEncoder()}
 	if size > 0 {
-		c.m = newModel(m, size)
+		c.m = newPredictor(m, flags, size)
+	}
+	if flags&flagX86 != 0 {
+		c.filter = &x86Filter{n: size}
 	}
 	return c, nil
 }
 
-// checkCM refuses a method other than cm and cm1.
+// checkCM refuses a method other than cm, cm2 and cm1.
 func checkCM(m codec.Method) error {
-	if m != codec.MethodCM && m != codec.MethodCM1 {
+	if m != codec.MethodCM && m != codec.MethodCM2 && m != codec.MethodCM1 {
 		return fmt.Errorf("%w: %s is not a cm method", codec.ErrUnsupportedMethod, m)
 	}
 	return nil
@@ -70,11 +103,19 @@ func (c *writer) Write(p []byte) (int, error) {
 		c.err = fmt.Errorf("cm: more than the declared %d bytes", c.size)
 		return 0, c.err
 	}
+	in := p
+	if c.filter != nil {
+		c.buf = c.buf[:0]
+		for _, b := range p {
+			c.buf = c.filter.push(b, c.buf)
+		}
+		in = c.buf
+	}
 	m, e := c.m, c.enc
-	for _, b := range p {
+	for _, b := range in {
 		for i := 7; i >= 0; i-- {
 			bit := int(b>>uint(i)) & 1
-			e.Encode(bit, m.pr)
+			e.Encode(bit, m.p())
 			m.update(bit)
 		}
 		if e.Len() >= 1<<16 {
@@ -106,18 +147,30 @@ func (c *writer) Close() error {
 }
 
 type reader struct {
-	m    *model
-	dec  *entropy.BinDecoder
-	n    int   // bytes of payload
-	left int64 // bytes yet to decode
+	m       predictor
+	dec     *entropy.BinDecoder
+	filter  *x86Filter
+	pending []byte // bytes out of the filter not yet read
+	n       int    // bytes of payload
+	left    int64  // bytes yet to decode
+	out     int64  // bytes yet to read
 }
 
 // NewDecompressor returns a reader of the original bytes of a payload of
-// method m, cm or cm1. It yields exactly size bytes, or an error wrapping
-// codec.ErrCorrupt if the payload holds more or fewer; its work is bounded
-// by the payload.
+// method m (cm, cm2 or cm1) with header flags 0. It yields exactly size
+// bytes, or an error wrapping codec.ErrCorrupt if the payload holds more or
+// fewer; its work is bounded by the payload.
 func NewDecompressor(m codec.Method, payload []byte, size int64) (io.ReadCloser, error) {
+	return NewFlagDecompressor(m, payload, size, 0)
+}
+
+// NewFlagDecompressor is NewDecompressor with the header's flags; flags
+// that method m does not define are codec.ErrCorrupt.
+func NewFlagDecompressor(m codec.Method, payload []byte, size int64, flags uint16) (io.ReadCloser, error) {
 	if err := checkCM(m); err != nil {
+		return nil, err
+	}
+	if err := checkFlags(m, flags); err != nil {
 		return nil, err
 	}
 	if size == 0 {
@@ -129,34 +182,49 @@ func NewDecompressor(m codec.Method, payload []byte, size int64) (io.ReadCloser,
 	if !sizeFits(len(payload), size) {
 		return nil, fmt.Errorf("%w: cm payload of %d bytes cannot hold %d bytes", codec.ErrCorrupt, len(payload), size)
 	}
-	return &reader{m: newModel(m, size), dec: entropy.NewBinDecoder(payload), n: len(payload), left: size}, nil
+	r := &reader{m: newPredictor(m, flags, size), dec: entropy.NewBinDecoder(payload), n: len(payload), left: size, out: size}
+	if flags&flagX86 != 0 {
+		r.filter = &x86Filter{n: size, reverse: true}
+	}
+	return r, nil
 }
 
 func (r *reader) Read(p []byte) (int, error) {
-	if r.left == 0 {
+	if r.out == 0 {
 		return 0, io.EOF
 	}
-	if int64(len(p)) > r.left {
-		p = p[:r.left]
+	if int64(len(p)) > r.out {
+		p = p[:r.out]
 	}
+	n := copy(p, r.pending)
+	r.pending = r.pending[n:]
 	m, d := r.m, r.dec
-	for i := range p {
+	for n < len(p) && r.left > 0 {
 		c := 0
 		for k := 0; k < 8; k++ {
-			bit := d.Decode(m.pr)
+			bit := d.Decode(m.p())
 			m.update(bit)
 			c = c<<1 | bit
 		}
-		p[i] = byte(c)
+		r.left--
+		if r.filter == nil {
+			p[n] = byte(c)
+			n++
+			continue
+		}
+		r.pending = r.filter.push(byte(c), r.pending)
+		k := copy(p[n:], r.pending)
+		n += k
+		r.pending = r.pending[k:]
 	}
-	r.left -= int64(len(p))
-	if r.left == 0 {
+	r.out -= int64(n)
+	if r.left == 0 && r.m != nil {
 		r.m = nil
 		if d.Used() != r.n {
-			return len(p), fmt.Errorf("%w: cm payload has %d bytes, the data used %d", codec.ErrCorrupt, r.n, d.Used())
+			return n, fmt.Errorf("%w: cm payload has %d bytes, the data used %d", codec.ErrCorrupt, r.n, d.Used())
 		}
 	}
-	return len(p), nil
+	return n, nil
 }
 
 func (r *reader) Close() error { r.m = nil; return nil }

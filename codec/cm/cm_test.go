@@ -160,8 +160,9 @@ func TestCMCanterbury(t *testing.T) {
 	}
 }
 
-// TestCMRevisions: method cm1 (revision 1 of the model, which zpng still
-// decodes) round-trips, and revision 2 codes text smaller.
+// TestCMRevisions: methods cm1 and cm2 (revisions 1 and 2 of the model,
+// which zpng still decodes) round-trip, revision 2 codes text smaller than
+// revision 1, and revision 3 smaller again.
 func TestCMRevisions(t *testing.T) {
 	code := func(m codec.Method, src []byte) []byte {
 		var buf bytes.Buffer
@@ -187,11 +188,14 @@ func TestCMRevisions(t *testing.T) {
 		text = alice
 	}
 	for _, src := range [][]byte{nil, {7}, bytes.Repeat([]byte("abc"), 5000), text} {
-		v1, v2 := code(codec.MethodCM1, src), code(codec.MethodCM, src)
+		v1, v2, v3 := code(codec.MethodCM1, src), code(codec.MethodCM2, src), code(codec.MethodCM, src)
 		if len(src) == len(text) {
-			t.Logf("%d bytes of text: cm1 %d B, cm %d B", len(src), len(v1), len(v2))
+			t.Logf("%d bytes of text: cm1 %d B, cm2 %d B, cm %d B", len(src), len(v1), len(v2), len(v3))
 			if float64(len(v2)) > 0.95*float64(len(v1)) {
 				t.Errorf("revision 2: %d B, revision 1 %d B: want at least 5%% smaller", len(v2), len(v1))
+			}
+			if float64(len(v3)) > 0.98*float64(len(v2)) {
+				t.Errorf("revision 3: %d B, revision 2 %d B: want at least 2%% smaller", len(v3), len(v2))
 			}
 		}
 	}

@@ -209,6 +209,15 @@ func (s *cmStage) refine(m *model, p int32) int32 {
 	return (p + a1 + a2 + a3 + 2) >> 2
 }
 
+// refine3 is refine for revision 3's model, whose contexts are the same.
+func (s *cmStage) refine3(m *model3, p int32) int32 {
+	c0 := int(m.c0)
+	a1 := s.a1.refine(p, c0)
+	a2 := s.a2.refine(p, c0|int(m.c4&0xFF)<<8)
+	a3 := s.a3.refine(p, c0|m.apmO2)
+	return (p + a1 + a2 + a3 + 2) >> 2
+}
+
 func (s *cmStage) update(_ *model, bit int) {
 	s.a1.update(bit)
 	s.a2.update(bit)

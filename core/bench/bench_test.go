@@ -140,3 +140,30 @@ func TestSpeedRatios(t *testing.T) {
 		t.Errorf("totals line missing:\n%s", md.String())
 	}
 }
+
+// TestArchiverPeers: zpaq and 7z's PPMd, which make archives rather than
+// streams, round-trip through their shell wrappers and compress text. make
+// setup installs both; a machine without one skips it, naming it.
+func TestArchiverPeers(t *testing.T) {
+	files := writeFiles(t, 20000)
+	for _, name := range []string{"zpaq", "7z-ppmd"} {
+		if !Installed(name) {
+			t.Logf("%s is not installed: not measured", name)
+			continue
+		}
+		p, err := Peer(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Run(context.Background(), Config{Files: files, Methods: []Method{p}, Baseline: p.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := rep.Rows[0][0]; !r.OK || r.Packed <= 0 || r.Packed > 2000 {
+			t.Errorf("%s: %+v, want a round trip in at most 2000 bytes (zpaq's archive has about 1 KB of its own)", name, r)
+		}
+	}
+	if !Installed("zpaq") && !Installed("7z-ppmd") {
+		t.Skip("neither zpaq nor 7z is installed")
+	}
+}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"os/exec"
 	"sort"
 	"strings"
 
@@ -9,7 +10,8 @@ import (
 )
 
 // peers are the classical compressors at their strongest settings; each
-// reads stdin and writes stdout.
+// reads stdin and writes stdout, or names its files through a shell (zpaq
+// and 7z make archives, and add an extension to a name without one).
 var peers = map[string]Method{
 	"gzip": {
 		Name:     "gzip -9",
@@ -36,6 +38,37 @@ var peers = map[string]Method{
 		Compress: []string{"brotli", "-q", "11", "-c"}, Decompress: []string{"brotli", "-d", "-c"},
 		Version: []string{"brotli", "--version"},
 	},
+	// zpaq stores the file's name: it archives a copy called f in a
+	// folder of its own and extracts it there.
+	"zpaq": {
+		Name: "zpaq -m5",
+		Compress: shell(`d=$(mktemp -d) && cp "$1" "$d/f" && (cd "$d" && zpaq a a.zpaq f -m5 >/dev/null) && mv "$d/a.zpaq" "$2"; s=$?; rm -rf "$d"; exit $s`,
+			"{in}", "{out}"),
+		Decompress: shell(`d=$(mktemp -d) && cp "$1" "$d/a.zpaq" && (cd "$d" && zpaq x a.zpaq >/dev/null) && mv "$d/f" "$2"; s=$?; rm -rf "$d"; exit $s`,
+			"{in}", "{out}"),
+		Version: []string{"sh", "-c", "zpaq 2>&1 | head -1"},
+	},
+	"7z-ppmd": {
+		Name:       "7z PPMd -mx=9",
+		Compress:   shell(`7z a -bd -t7z -m0=PPMd -mx=9 -si "$1.7z" >/dev/null && mv "$1.7z" "$1"`, "{out}"),
+		Decompress: []string{"7z", "x", "-so", "{in}"},
+		Version:    []string{"sh", "-c", "7z 2>&1 | grep -m1 7-Zip"},
+	},
+}
+
+// shell is the argv that runs script with sh, args as $1, $2, ….
+func shell(script string, args ...string) []string {
+	return append([]string{"sh", "-c", script, "sh"}, args...)
+}
+
+// Installed says whether the program that the peer called name runs is in PATH.
+func Installed(name string) bool {
+	tool := map[string]string{"7z-ppmd": "7z"}[name]
+	if tool == "" {
+		tool = name
+	}
+	_, err := exec.LookPath(tool)
+	return err == nil
 }
 
 // XZ is the name of the xz peer, the usual speed baseline.
@@ -52,7 +85,7 @@ func PeerNames() string {
 }
 
 // Peer returns the classical compressor called name (gzip, bzip2, xz,
-// zstd or brotli).
+// zstd, brotli, zpaq or 7z-ppmd).
 func Peer(name string) (Method, error) {
 	m, ok := peers[name]
 	if !ok {

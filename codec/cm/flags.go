@@ -1,0 +1,106 @@
+package cm
+
+import (
+	"bytes"
+	"fmt"
+
+	"zpng/codec"
+)
+
+// Method cm's header flags (FORMAT.md 10.8): bit 0 the profile of the
+// model's contexts (0 text, 1 binary), bit 1 the x86 filter. Methods cm1
+// and cm2 have none.
+const (
+	flagProfile = 1
+	flagX86     = 2
+	flagsKnown  = flagProfile | flagX86
+)
+
+// Flags returns the header flags with which method cm codes src: the
+// profile its bytes suggest, and the x86 filter for an x86 or x86-64
+// executable. They depend on the bytes alone.
+func Flags(src []byte) uint16 {
+	f := uint16(chooseProfile(src))
+	if isX86(src) {
+		f |= flagX86
+	}
+	return f
+}
+
+// chooseProfile counts the bytes: text when at most 1 in 32 is a control
+// byte other than tab, newline and carriage return, else binary.
+func chooseProfile(src []byte) profile {
+	ctl := 0
+	for _, c := range src {
+		if c < 32 && c != '\t' && c != '\n' && c != '\r' || c == 127 {
+			ctl++
+		}
+	}
+	if ctl*32 <= len(src) {
+		return profileText
+	}
+	return profileBinary
+}
+
+// isX86 says whether src starts as an ELF file for x86 or x86-64 or as a
+// DOS/Windows executable (MZ).
+func isX86(src []byte) bool {
+	if len(src) >= 20 && bytes.HasPrefix(src, []byte("\x7fELF")) {
+		machine := uint16(src[18]) | uint16(src[19])<<8
+		if src[5] == 2 { // big-endian
+			machine = machine>>8 | machine<<8
+		}
+		return machine == 3 || machine == 62
+	}
+	return len(src) >= 64 && bytes.HasPrefix(src, []byte("MZ"))
+}
+
+func checkFlags(m codec.Method, flags uint16) error {
+	if m != codec.MethodCM && flags != 0 || flags&^flagsKnown != 0 {
+		return fmt.Errorf("%w: flags %#x for method %s", codec.ErrCorrupt, flags, m)
+	}
+	return nil
+}
+
+// The x86 filter makes the targets of x86 calls and jumps (opcodes E8
+// and E9 with a 32-bit displacement) absolute, so that calls of one
+// function look alike: each E8 or E9 byte at position i whose 4 following
+// bytes lie in the file has them, a little-endian displacement d, replaced
+// by d + i (mod 2^32) big-endian, most significant byte first, and the
+// scan goes on after them. The opcode bytes stay as they are, so the
+// reverse finds the same positions.
+
+// x86Filter applies the filter, or its reverse, to a stream of n bytes.
+type x86Filter struct {
+	n, pos  int64 // bytes in all, bytes passed in so far
+	reverse bool
+	op      [5]byte // an opcode and the displacement bytes seen so far
+	k       int     // bytes in op
+}
+
+// push passes c into the filter and appends to out what is ready.
+func (f *x86Filter) push(c byte, out []byte) []byte {
+	i := f.pos
+	f.pos++
+	if f.k > 0 {
+		f.op[f.k] = c
+		f.k++
+		if f.k < 5 {
+			return out
+		}
+		f.k = 0
+		at := uint32(i - 4) // the opcode's position
+		var d uint32
+		if f.reverse {
+			d = (uint32(f.op[1])<<24 | uint32(f.op[2])<<16 | uint32(f.op[3])<<8 | uint32(f.op[4])) - at
+			return append(out, f.op[0], byte(d), byte(d>>8), byte(d>>16), byte(d>>24))
+		}
+		d = (uint32(f.op[1]) | uint32(f.op[2])<<8 | uint32(f.op[3])<<16 | uint32(f.op[4])<<24) + at
+		return append(out, f.op[0], byte(d>>24), byte(d>>16), byte(d>>8), byte(d))
+	}
+	if (c == 0xE8 || c == 0xE9) && i+5 <= f.n {
+		f.op[0], f.k = c, 1
+		return out
+	}
+	return append(out, c)
+}

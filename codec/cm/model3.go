@@ -1,0 +1,396 @@
+package cm
+
+// Revision 3 of the model, run by method cm (id 9; FORMAT.md 10.8). It
+// shares revision 2's counters, slots, hashes and counting APMs, but not
+// its context set: the encoder picks a profile from the data (text or
+// binary, kept in the header flags), and each profile fills the hashed
+// contexts that suit it, so that the model stays about as fast as
+// revision 2 while text gets a word and a line-column context and binary
+// data sparse and record-column contexts. Its last step is revision 2's.
+//
+// Its inputs (inputs3) are set apart from the mixing, so that a later
+// hybrid can add an outside model's prediction as one more input and mix
+// it again after the APMs, as hybridStage does for revision 2.
+
+const (
+	r3Hashed = 10
+	r3Inputs = 2 + r3Hashed + 2 + 1 // direct orders 0, 1; hashed; match (2); bias
+	r3Mixers = 3
+)
+
+// A profile chooses the hashed contexts of revision 3.
+type profile uint8
+
+const (
+	profileText   profile = iota // text: word and line-column contexts
+	profileBinary                // binary data: sparse and record-column contexts
+)
+
+type model3 struct {
+	hist     []byte
+	histMask int
+	pos      int
+	c0       uint32
+	bitPos   uint
+	c4, c8   uint32
+	prof     profile
+
+	word, prevWord uint32 // text: hashes of the current and previous word
+	lineStart      int    // text: position after the last newline
+
+	lastPos  [256]int
+	lastDist [256]int
+	rlen     int
+	rconf    int
+
+	t0, t1   []uint32
+	tabs     [r3Hashed][]slot
+	slotBits uint
+	ctx      [r3Hashed]uint64
+	slots    [r3Hashed]*slot
+	ctr      [r3Hashed + 2]*uint32
+
+	matchTab  []uint32
+	matchMask uint32
+	matchPtr  int
+	matchLen  int
+	matchBit  int
+	matchSM   [64]uint32
+	matchCtr  *uint32
+
+	x     [r3Inputs]int32
+	w     [r3Mixers][]int32
+	wsel  [r3Mixers]int
+	dots  [r3Mixers]int32
+	pm    [r3Mixers]int32
+	w2    []int32
+	w2sel int
+	pr2   int32
+
+	stage *cmStage
+	hb    uint
+	apmO2 int
+	pr    int32
+
+	off uint32 // inputs switched off: measurement only (TestAblation), 0 in method cm
+}
+
+// r3MixerSets: mixer 0 by c0, mixer 1 by c1, mixer 2 by match, record
+// and bit position, as revision 2. (Mixer 1 by the number of slots found
+// rather than new, with the bit position, did 0.3% worse on the test set.)
+var r3MixerSets = [r3Mixers]int{256, 256, 256}
+
+func newModel3(n int64, prof profile) *model3 {
+	m := &model3{c0: 1, matchBit: -1, prof: prof, hb: hashBits(n)}
+	m.slotBits = min(max(ceilLog2(n)-3, cmMinSlotBits), cmMaxSlotBits)
+	for i := range m.tabs {
+		m.tabs[i] = make([]slot, 1<<m.slotBits)
+	}
+	mb := min(max(ceilLog2(n), 8), cmMaxMatchBits)
+	m.matchTab = make([]uint32, 1<<mb)
+	m.matchMask = 1<<mb - 1
+	m.t0 = make([]uint32, 256)
+	m.t1 = make([]uint32, 1<<16)
+	for i := range m.w {
+		m.w[i] = make([]int32, r3MixerSets[i]*r3Inputs)
+		for j := range m.w[i] {
+			m.w[i][j] = 1 << 14
+		}
+	}
+	m.w2 = make([]int32, 8*r3Mixers)
+	for j := range m.w2 {
+		m.w2[j] = 65536 / r3Mixers
+	}
+	for i := range m.lastPos {
+		m.lastPos[i] = -1
+	}
+	hb := min(max(ceilLog2(n), 6), cmMaxHistBits)
+	m.hist = make([]byte, 1<<hb)
+	m.histMask = 1<<hb - 1
+	m.stage = newCMStage(m.hb)
+	m.setContexts()
+	m.findSlots()
+	m.predict()
+	return m
+}
+
+func (m *model3) p() int32 { return m.pr }
+
+func (m *model3) at(back int) uint32 {
+	if back > m.pos {
+		return 0
+	}
+	return uint32(m.hist[(m.pos-back)&m.histMask])
+}
+
+// setContexts computes the hashed contexts for the next byte: orders 2, 3,
+// 4 and 6 and two record contexts in every profile, then the profile's own.
+func (m *model3) setContexts() {
+	c4, c8 := m.c4, m.c8
+	var above, above2 uint32
+	if m.rlen > 0 {
+		above, above2 = m.at(m.rlen), m.at(2*m.rlen)
+	}
+	c := &m.ctx
+	c[0] = hash2(0, c4&0xFFFF, 0)
+	c[1] = hash2(1, c4&0xFFFFFF, 0)
+	c[2] = hash2(2, c4, 0)
+	c[3] = hash2(3, c4, c8&0xFFFF)
+	c[4] = hash2(6, uint32(m.rlen), above|above2<<8)
+	c[5] = hash2(7, uint32(m.rlen), above|(c4&0xFF)<<8)
+	switch m.prof {
+	case profileText:
+		col := uint32(min(m.pos-m.lineStart, 255))
+		c[6] = hash2(4, m.word, m.prevWord)
+		c[7] = hash2(5, c4&0xFFFF00, 0)
+		c[8] = hash2(8, m.word, c4&0xFF)
+		c[9] = hash2(9, col, c4&0xFF)
+	case profileBinary:
+		col := uint32(0)
+		if m.rlen > 0 {
+			col = uint32(m.pos % m.rlen)
+		}
+		c[6] = hash2(5, c4&0xFFFF00, 0)
+		c[7] = hash2(10, c4&0xFF00FF, 0)
+		c[8] = hash2(11, col|uint32(m.rlen)<<16, above)
+		c[9] = hash2(12, c4&0xFFFF0000, 0)
+	}
+	m.apmO2 = orderHash(c4, 2, m.hb) << 8
+}
+
+// findSlots looks up the slots of the current nibble, as revision 2.
+func (m *model3) findSlots() {
+	shift := 64 - m.slotBits
+	var idx [r3Hashed]int
+	var chk, first [r3Hashed]uint32
+	for i := range m.tabs {
+		x := slotHash(m.ctx[i], m.c0)
+		chk[i] = uint32(x) & 0xFFFF0000
+		idx[i] = int(x >> shift)
+		first[i] = m.tabs[i][idx[i]][0]
+	}
+	for i := range m.tabs {
+		t := m.tabs[i]
+		j := idx[i]
+		s := &t[j]
+		if first[i]&0xFFFF0000 != chk[i] {
+			s2 := &t[j^1]
+			if s2[0]&0xFFFF0000 == chk[i] {
+				s = s2
+			} else {
+				if s2[0]&0xFFFF < first[i]&0xFFFF {
+					s = s2
+				}
+				*s = slot{}
+				s[0] = chk[i]
+			}
+		}
+		if s[0]&0xFFFF < 0xFFFF {
+			s[0]++
+		}
+		m.slots[i] = s
+	}
+}
+
+// inputs3 sets the mixers' inputs for the next bit.
+func (m *model3) inputs3() {
+	c0 := m.c0
+	j := c0
+	if m.bitPos >= 4 {
+		j = c0&(1<<(m.bitPos-4)-1) | 1<<(m.bitPos-4)
+	}
+	x := &m.x
+	m.ctr[0] = &m.t0[c0&255]
+	m.ctr[1] = &m.t1[(m.c4&0xFF)<<8|c0&255]
+	for i := range m.slots {
+		m.ctr[2+i] = &m.slots[i][j&15]
+	}
+	for i, c := range m.ctr {
+		x[i] = stretch(counterP(*c))
+	}
+	const mi = r3Inputs - 3
+	m.matchBit = -1
+	x[mi], x[mi+1] = 0, 0
+	if m.matchLen > 0 {
+		eb := uint32(m.hist[m.matchPtr&m.histMask]) | 256
+		if eb>>(8-m.bitPos) == c0 {
+			m.matchBit = int(eb>>(7-m.bitPos)) & 1
+			l := m.matchLen
+			if l > 15 {
+				l = 16 + min((l-16)>>3, 15)
+			}
+			m.matchCtr = &m.matchSM[l*2+m.matchBit]
+			x[mi] = stretch(counterP(*m.matchCtr))
+			k := int32(min(m.matchLen, 32)) * 32
+			if m.matchBit == 0 {
+				k = -k
+			}
+			x[mi+1] = k
+		} else {
+			m.matchLen = 0
+		}
+	}
+	x[r3Inputs-1] = 256
+	if m.off != 0 {
+		for i := range x {
+			if m.off>>i&1 != 0 {
+				x[i] = 0
+			}
+		}
+	}
+}
+
+// predict sets m.pr, the probability that the next bit is 1.
+func (m *model3) predict() {
+	m.inputs3()
+	ml := 0
+	if m.matchBit >= 0 {
+		ml = 1 + min(m.matchLen>>4, 2)
+	}
+	rc := 0
+	if m.rconf >= 4 {
+		rc = 1
+	}
+	m.wsel[0] = int(m.c0 & 255)
+	m.wsel[1] = int(m.c4 & 0xFF)
+	m.wsel[2] = ((ml<<1|rc)<<3|int(m.bitPos))<<2 | m.pos&3
+	x := &m.x
+	for k := range m.w {
+		w := (*[r3Inputs]int32)(m.w[k][m.wsel[k]*r3Inputs:])
+		var dot int64
+		for i := range x {
+			dot += int64(x[i]) * int64(w[i])
+		}
+		d := min(max(int32(dot>>16), -2047), 2047)
+		m.dots[k] = d
+		m.pm[k] = squash(d)
+	}
+	m.w2sel = int(m.bitPos) * r3Mixers
+	var sum2 int64
+	for k := range m.dots {
+		sum2 += int64(m.dots[k]) * int64(m.w2[m.w2sel+k])
+	}
+	m.pr2 = squash(min(max(int32(sum2>>16), -2047), 2047))
+	m.pr = min(max(m.stage.refine3(m, m.pr2), 1), 4095)
+}
+
+// update learns from the coded bit and predicts the next.
+func (m *model3) update(bit int) {
+	counterUpdate(m.ctr[0], bit, cmLimitLow)
+	counterUpdate(m.ctr[1], bit, cmLimitLow)
+	for i := 2; i < len(m.ctr); i++ {
+		counterUpdate(m.ctr[i], bit, cmLimitHigh)
+	}
+	if m.matchBit >= 0 {
+		counterUpdate(m.matchCtr, bit, 1023)
+		if m.matchBit != bit {
+			m.matchLen = 0
+		}
+	}
+	phase := 2
+	if m.pos < 4096 {
+		phase = 0
+	} else if m.pos < 65536 {
+		phase = 1
+	}
+	r := &rates2
+	lr, lr2, shift := r.first[phase], r.second, r.shift
+	x := &m.x
+	for k := range m.w {
+		err := (int32(bit)<<12 - m.pm[k]) * lr
+		if err == 0 {
+			continue
+		}
+		w := (*[r3Inputs]int32)(m.w[k][m.wsel[k]*r3Inputs:])
+		for i := range x {
+			w[i] = min(max(w[i]+(x[i]*err+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
+		}
+	}
+	err2 := (int32(bit)<<12 - m.pr2) * lr2
+	w2 := m.w2[m.w2sel : m.w2sel+r3Mixers]
+	for k := range w2 {
+		w2[k] = min(max(w2[k]+(m.dots[k]*err2+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
+	}
+	m.stage.update(nil, bit)
+
+	m.c0 = m.c0<<1 | uint32(bit)
+	m.bitPos++
+	if m.bitPos == 8 {
+		m.endByte(byte(m.c0))
+		m.c0, m.bitPos = 1, 0
+		m.findSlots()
+	} else if m.bitPos == 4 {
+		m.findSlots()
+	}
+	m.predict()
+}
+
+func (m *model3) endByte(c byte) {
+	p := m.pos
+	m.hist[p&m.histMask] = c
+	m.pos++
+	m.c8 = m.c8<<8 | m.c4>>24
+	m.c4 = m.c4<<8 | uint32(c)
+
+	switch m.prof {
+	case profileText:
+		if isWordByte(c) {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			m.word = (m.word + uint32(c) + 1) * 0x2F0F4E63
+		} else if m.word != 0 {
+			m.prevWord, m.word = m.word, 0
+		}
+		if c == '\n' {
+			m.lineStart = m.pos
+		}
+	}
+
+	b := m.c4 & 0xFF
+	if last := m.lastPos[b]; last >= 0 {
+		d := p - last
+		if d > 1 && d == m.lastDist[b] && d < 1<<16 {
+			if d == m.rlen {
+				m.rconf = min(m.rconf+1, 15)
+			} else if m.rconf > 0 {
+				m.rconf--
+			} else {
+				m.rlen = d
+			}
+		}
+		m.lastDist[b] = d
+	}
+	m.lastPos[b] = p
+
+	if m.matchLen > 0 {
+		m.matchLen = min(m.matchLen+1, 65535)
+		m.matchPtr++
+	}
+	if m.pos >= cmMinMatch {
+		h := uint32((uint64(m.c4)<<16 | uint64(m.c8&0xFFFF)) * 0x9E3779B97F4A7C15 >> 40)
+		if m.matchLen == 0 {
+			m.tryMatch(int(m.matchTab[h&m.matchMask]))
+		}
+		m.matchTab[h&m.matchMask] = uint32(m.pos)
+	}
+	m.setContexts()
+}
+
+// tryMatch starts a match at cand, a position that once followed the same
+// hashed bytes as the next one, if at least cmMinMatch bytes before both
+// agree.
+func (m *model3) tryMatch(cand int) {
+	a := m.pos
+	if cand <= 0 || a-cand >= len(m.hist) {
+		return
+	}
+	l := 0
+	for l < cmMaxCheck && l < cand && a-cand+l < len(m.hist) &&
+		m.hist[(cand-1-l)&m.histMask] == m.hist[(a-1-l)&m.histMask] {
+		l++
+	}
+	if l >= cmMinMatch {
+		m.matchLen, m.matchPtr = l, cand
+	}
+}
