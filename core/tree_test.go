@@ -407,7 +407,7 @@ func TestTreePipes(t *testing.T) {
 }
 
 // TestGoldenTree: testdata/golden-tree.zpng.png, an image of sampleTree
-// (method cm) made when trees were introduced, restores to that tree, and
+// (method cm, revision 3), restores to that tree, and
 // the same tree still makes it byte for byte.
 func TestGoldenTree(t *testing.T) {
 	golden := filepath.Join("testdata", "golden-tree.zpng.png")
