@@ -177,6 +177,19 @@ func (u *UI) Open(paths []string) {
 	}
 }
 
+// handedOver opens files that a second launch handed to this window, and
+// brings the window to the front. Call it from any goroutine.
+func (u *UI) handedOver(files []string) {
+	u.doOnMain(func() {
+		if u.closed.Load() {
+			return
+		}
+		u.Open(files)
+		u.win.Show()
+		u.win.RequestFocus()
+	}, false)
+}
+
 // Enqueue adds one job to the queue with the current settings.
 func (u *UI) Enqueue(action Action, path string) {
 	ctx, cancel := context.WithCancel(context.Background())
