@@ -88,7 +88,7 @@ func TestCardSpeaksPlainly(t *testing.T) {
 	if c.view.mark.Resource.Name() != theme.NewSuccessThemedResource(theme.ConfirmIcon()).Name() {
 		t.Errorf("the mark is %q, want the success tick", c.view.mark.Resource.Name())
 	}
-	if c.view.preview.MinSize().Width < 200 {
+	if c.view.preview.MinSize().Width < 160 {
 		t.Errorf("the image is drawn %v wide, too small to see", c.view.preview.MinSize().Width)
 	}
 

@@ -39,7 +39,7 @@ func Run(files []string) (err error) {
 	win.SetContent(u.Content())
 	win.SetOnDropped(u.Drop)
 	win.SetOnClosed(func() { u.closed.Store(true) })
-	win.Resize(fyne.NewSize(860, 600))
+	win.Resize(fyne.NewSize(860, 640))
 
 	// Queue the files once the window runs, so progress has a window to go to.
 	a.Lifecycle().SetOnStarted(func() {

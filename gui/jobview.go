@@ -20,7 +20,7 @@ import (
 
 // previewSize is the side of the square the result image is drawn in:
 // large enough to see its static pixel by pixel.
-const previewSize = 220
+const previewSize = 170
 
 // jobView is one job's card in the queue. Use it on the main thread only.
 type jobView struct {
@@ -36,8 +36,8 @@ type jobView struct {
 	// Filled in by showResult, for tests and the buttons.
 	status    string // "queued", "running", "done", "failed", "cancelled"
 	outcome   outcome
-	headline  *widget.Label // before → after
-	saving    *widget.Label // "67% smaller", or why it is not
+	headline  *widget.Label // before → after · 67% smaller
+	saving    *widget.Label // why a file did not shrink
 	mark      *widget.Icon
 	verified  *widget.Label
 	message   *widget.Label // a note for the person: a rename, an error
@@ -155,11 +155,15 @@ func (v *jobView) showResult(j *job, r *core.Result, h cardHandlers) {
 	v.preview.FillMode = canvas.ImageFillContain
 	v.preview.SetMinSize(fyne.NewSize(previewSize, previewSize))
 
-	v.headline = widget.NewLabelWithStyle(humanBytes(float64(r.InputSize))+"  →  "+humanBytes(float64(r.OutputSize)),
-		fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	sizes := humanBytes(float64(r.InputSize)) + "  →  " + humanBytes(float64(r.OutputSize))
 	saving, why := savingText(j.action, r)
+	v.headline = widget.NewLabelWithStyle(sizes, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	v.saving = widget.NewLabel(saving)
 	v.saving.Wrapping = fyne.TextWrapWord
+	v.saving.Hide() // a saving fits on the headline; only a warning needs a line
+	if saving != "" {
+		v.headline.SetText(sizes + "  ·  " + saving)
+	}
 
 	okMark := theme.NewSuccessThemedResource(theme.ConfirmIcon())
 	what := "Verified: it restores to exactly the original"
@@ -173,8 +177,10 @@ func (v *jobView) showResult(j *job, r *core.Result, h cardHandlers) {
 	case j.action == Compress && r.OutputSize >= r.InputSize:
 		v.outcome = notSmaller
 		okMark = theme.NewWarningThemedResource(theme.WarningIcon())
+		v.headline.SetText(sizes)
 		v.saving.Importance = widget.WarningImportance
 		v.saving.SetText(saving + " " + why)
+		v.saving.Show()
 		what = "Restores exactly, but keep the original: it is the smaller copy"
 	}
 	v.mark = widget.NewIcon(okMark)
@@ -223,16 +229,15 @@ func (v *jobView) showResult(j *job, r *core.Result, h cardHandlers) {
 	v.card.SetContent(container.NewBorder(nil, nil, container.NewPadded(v.preview), nil, info))
 }
 
-// savingText says what a job saved, in words; for a compression that did
-// not shrink the file, why says why.
+// savingText says what a compression saved, in words ("" for a restore);
+// for one that did not shrink the file, why says why.
 func savingText(a Action, r *core.Result) (saving, why string) {
 	in, out := r.InputSize, r.OutputSize
 	if a == Restore {
-		return "Restored from a " + humanBytes(float64(in)) + " image.", ""
+		return "", ""
 	}
 	if out < in {
-		pct := 100 * float64(in-out) / float64(in)
-		return fmt.Sprintf("%s smaller (%s saved).", percent(pct), humanBytes(float64(in-out))), ""
+		return percent(100*float64(in-out)/float64(in)) + " smaller", ""
 	}
 	saving = fmt.Sprintf("Not smaller: the image is %s larger than the file.", humanBytes(float64(out-in)))
 	switch {
