@@ -48,12 +48,12 @@ export DISPLAY=:$(cat "$work/display")
 
 "$bin" "$work/files/README.md" "$work/files/letter.txt.zpng.png" &
 app=$!
-for _ in $(seq 600); do
+for _ in $(seq 1500); do
 	[ -f "$work/files/README.md.zpng.png" ] && [ -f "$work/files/letter.txt" ] && break
 	kill -0 "$app" 2>/dev/null || { echo "screenshot.sh: zpng exited early" >&2; exit 1; }
 	sleep 0.2
 done
-[ -f "$work/files/letter.txt" ] || { echo "screenshot.sh: the window did not finish in 2 minutes" >&2; exit 1; }
+[ -f "$work/files/letter.txt" ] || { echo "screenshot.sh: the window did not finish in 5 minutes" >&2; exit 1; }
 sleep 2 # the cards draw their results
 
 win=$(xwininfo -root -tree | awk '/"ZPNG"/ { print $1; exit }')

@@ -20,6 +20,8 @@ type errorSummary struct {
 	text    *widget.Label
 	dismiss *widget.Button
 	msgs    []string
+	// relayout lays the window out again when the summary shows or hides.
+	relayout func()
 }
 
 func newErrorSummary() *errorSummary {
@@ -30,6 +32,7 @@ func newErrorSummary() *errorSummary {
 	icon := widget.NewIcon(theme.NewErrorThemedResource(theme.ErrorIcon()))
 	e.box = container.NewBorder(nil, nil, icon, e.dismiss, e.text)
 	e.box.Hide()
+	e.relayout = func() {}
 	return e
 }
 
@@ -42,6 +45,7 @@ func (e *errorSummary) add(msg string) {
 		e.text.SetText(fmt.Sprintf("%d problems; the last: %s", len(e.msgs), msg))
 	}
 	e.box.Show()
+	e.relayout()
 }
 
 // clear hides the summary until the next failure.
@@ -49,4 +53,5 @@ func (e *errorSummary) clear() {
 	e.msgs = nil
 	e.text.SetText("")
 	e.box.Hide()
+	e.relayout()
 }

@@ -147,6 +147,7 @@ func (u *UI) build() {
 	u.errors = newErrorSummary()
 	top := container.NewVBox(bar, settings, u.errors.box, widget.NewSeparator())
 	u.content = container.NewBorder(top, nil, nil, nil, container.NewStack(u.hint, u.scroll))
+	u.errors.relayout = u.content.Refresh
 }
 
 // Drop queues files dropped on the window: the Window.SetOnDropped handler.
