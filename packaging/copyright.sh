@@ -35,7 +35,7 @@ Comment: ZPNG's authors have not yet chosen a license for ZPNG's own code
  texts are in each module's source.
 
 Files: *
-Copyright: the ZPNG developers
+Copyright: 2026 the ZPNG developers
 License: none-granted
  No license has been chosen yet.
 HEAD

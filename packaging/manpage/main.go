@@ -21,7 +21,7 @@ func main() {
 		os.Exit(2)
 	}
 	bin, version := os.Args[1], os.Args[2]
-	top, err := helpOf(bin, "help")
+	top, err := helpOf(bin, "zpng ", "help")
 	if err != nil {
 		fail(err)
 	}
@@ -30,7 +30,7 @@ func main() {
 		fail(fmt.Errorf("%s help lists no commands:\n%s", bin, top))
 	}
 	for i, c := range p.commands {
-		if p.commands[i].flags, err = helpOf(bin, c.name, "-h"); err != nil {
+		if p.commands[i].flags, err = helpOf(bin, "usage: zpng "+c.name, c.name, "-h"); err != nil {
 			fail(err)
 		}
 	}
@@ -46,14 +46,18 @@ func fail(err error) {
 	os.Exit(1)
 }
 
-// helpOf runs the command and returns what it printed. Help may exit
-// non-zero (flag's -h does); only no output at all is an error.
-func helpOf(bin string, args ...string) (string, error) {
+// helpOf runs the command and returns its help, from the first line that
+// starts with from: what the window's libraries log as they load (GTK,
+// Fyne's locale) comes before it. Help may exit non-zero (flag's -h does);
+// no help at all is an error.
+func helpOf(bin, from string, args ...string) (string, error) {
 	out, err := exec.Command(bin, args...).CombinedOutput()
-	if len(out) == 0 {
-		return "", fmt.Errorf("%s %s printed nothing (%v)", bin, strings.Join(args, " "), err)
+	text := "\n" + string(out)
+	i := strings.Index(text, "\n"+from)
+	if i < 0 {
+		return "", fmt.Errorf("%s %s printed no line starting %q (%v):\n%s", bin, strings.Join(args, " "), from, err, out)
 	}
-	return string(out), nil
+	return text[i+1:], nil
 }
 
 // usage is the command's top-level help, taken apart.
