@@ -74,8 +74,9 @@ type command struct {
 }
 
 // parseUsage reads `zpng help`: a summary line, then "usage:" and lines
-// "  zpng ARGS   what" (the window) or "  zpng NAME ARGS" followed by an
-// indented summary (a command), then a closing paragraph.
+// "  zpng ARGS   what" (the window) or "  zpng NAME ARGS" (continued in
+// lines indented by 7) followed by a summary indented by 6 (a command),
+// then a closing paragraph.
 func parseUsage(text string) usage {
 	var u usage
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
@@ -88,6 +89,11 @@ func parseUsage(text string) usage {
 		switch {
 		case strings.HasPrefix(l, "  zpng "):
 			syn := strings.TrimSpace(l)
+			// A long synopsis goes on in lines indented further.
+			for i+1 < len(lines) && strings.HasPrefix(lines[i+1], "       ") {
+				syn += " " + strings.TrimSpace(lines[i+1])
+				i++
+			}
 			if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "      ") {
 				name, _, _ := strings.Cut(strings.TrimPrefix(syn, "zpng "), " ")
 				u.commands = append(u.commands, command{name: name, synopsis: syn, summary: strings.TrimSpace(lines[i+1])})

@@ -12,6 +12,9 @@ usage:
   zpng FILE...         open the window with these files
   zpng compress FILE [-o OUT] [-1 … -9]
       compress FILE into FILE.zpng.png
+  zpng train --corpus DIR --out FILE
+       [--lr X] [--crlf SHARE]
+      pretrain a byte model
   zpng verify FILE.zpng.png
       decode fully and check the SHA-256
 
@@ -20,7 +23,8 @@ Run ` + "`zpng help COMMAND`" + ` for a command's flags.
 
 func TestPage(t *testing.T) {
 	u := parseUsage(help)
-	if len(u.window) != 2 || len(u.commands) != 2 || u.commands[0].name != "compress" || u.commands[1].summary != "decode fully and check the SHA-256" {
+	if len(u.window) != 2 || len(u.commands) != 3 || u.commands[0].name != "compress" || u.commands[2].summary != "decode fully and check the SHA-256" ||
+		u.commands[1].synopsis != "zpng train --corpus DIR --out FILE [--lr X] [--crlf SHARE]" || u.commands[1].summary != "pretrain a byte model" {
 		t.Fatalf("parsed %+v", u)
 	}
 	u.commands[0].flags = "usage: zpng compress FILE\n\nflags:\n  -force\n    \toverwrite OUT\n  -o string\n    \toutput PNG\n"
