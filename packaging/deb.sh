@@ -53,7 +53,7 @@ rm -rf "$work"
 if command -v lintian >/dev/null; then
 	# Lintian's findings are shown, not fatal: some concern Debian's own
 	# archive (a signed changes file, a Debian maintainer).
-	lintian --no-tag-display-limit "$out" >&2 || true
+	lintian --tag-display-limit 0 "$out" >&2 || true
 else
 	echo "deb.sh: lintian is not installed; the package was not linted" >&2
 fi
