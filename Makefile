@@ -79,7 +79,7 @@ windows:
 	GO=$(GO) packaging/windows.sh
 
 test-windows: windows
-	ZPNG_WINDOWS_EXE=$$(ls dist/zpng_*_windows_amd64.exe) $(GO) test -tags 'nogui notorch' -run TestWindowsUnderWine -count=1 -v ./app
+	ZPNG_WINDOWS_EXE=$$(realpath dist/zpng_*_windows_amd64.exe) $(GO) test -tags 'nogui notorch' -run TestWindowsUnderWine -count=1 -v ./app
 
 screenshot: zpng
 	docs/screenshot.sh ./zpng docs/screenshot.png
