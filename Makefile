@@ -75,8 +75,10 @@ clean:
 # --- Packaging (packaging/README.md) ---
 # tarxz: dist/zpng_VERSION_linux_ARCH.tar.xz (fyne package -os linux);
 # deb: dist/zpng_VERSION_ARCH.deb; test-deb: installs the .deb (root) and
-# checks that opening a .zpng.png restores it; windows: the Windows .exe.
-.PHONY: tarxz deb test-deb windows
+# checks that opening a .zpng.png restores it; windows: the Windows .exe;
+# test-windows: that .exe compresses and restores under Wine (wine64);
+# screenshot: docs/screenshot.png, the window with default settings (Xvfb).
+.PHONY: tarxz deb test-deb windows test-windows screenshot
 tarxz: zpng
 	GO=$(GO) packaging/tarxz.sh ./zpng
 
@@ -88,3 +90,9 @@ test-deb: deb
 
 windows:
 	GO=$(GO) packaging/windows.sh
+
+test-windows: windows
+	ZPNG_WINDOWS_EXE=$$(realpath dist/zpng_*_windows_amd64.exe) $(GO) test -tags 'nogui notorch' -run TestWindowsUnderWine -count=1 -v ./app
+
+screenshot: zpng
+	docs/screenshot.sh ./zpng docs/screenshot.png

@@ -38,6 +38,7 @@ func TestWindowUnderXvfb(t *testing.T) {
 	t.Run("OpenFile", func(t *testing.T) { testOpenFile(t, bin, display) })
 	t.Run("DialogAndDrop", func(t *testing.T) { testDialogAndDrop(t, bin, display) })
 	t.Run("DropFolder", func(t *testing.T) { testDropFolder(t, bin, display) })
+	t.Run("SecondLaunch", func(t *testing.T) { testSecondLaunch(t, bin, display) })
 }
 
 // testOpenFile runs `zpng FILE.zpng.png`, what a double-click runs: the
@@ -90,9 +91,15 @@ func startApp(t *testing.T, bin, display, dir string, args ...string) *runningAp
 	if err := os.WriteFile(filepath.Join(prefs, "preferences.json"), []byte(`{"method":"zstd"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The runtime folder, where the window listens for a second launch,
+	// is the test's own.
+	run := filepath.Join(dir, "run")
+	if err := os.MkdirAll(run, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	a := &runningApp{exited: make(chan error, 1)}
 	a.cmd = exec.Command(bin, args...)
-	a.cmd.Env = guiEnv(display, home)
+	a.cmd.Env = append(guiEnv(display, home), "XDG_RUNTIME_DIR="+run)
 	a.cmd.Stdout, a.cmd.Stderr = &a.log, &a.log
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -89,7 +89,7 @@ func (s Settings) form() *widget.Form {
 		}
 	}
 
-	self := widget.NewCheck("embed the whole model, not a delta from the shipped one", func(v bool) {
+	self := widget.NewCheck("embed the whole model", func(v bool) {
 		s.prefs.SetBool(prefSelfContained, v)
 	})
 	self.SetChecked(opt.SelfContained)
@@ -100,13 +100,20 @@ func (s Settings) form() *widget.Form {
 	device.SetSelected(opt.Device)
 
 	return widget.NewForm(
-		widget.NewFormItem("Speed", speed),
-		widget.NewFormItem("Method", method),
-		widget.NewFormItem("Model", model),
-		widget.NewFormItem("Fine-tune steps", steps),
-		widget.NewFormItem("Self-contained", self),
-		widget.NewFormItem("Device", device),
+		hinted("Speed", speed, "How hard ZPNG tries: level 6 suits most files"),
+		hinted("Method", method, "auto keeps the smallest of the level's methods"),
+		hinted("Model", model, "The neural model: auto, small, large, or a model file"),
+		hinted("Fine-tune steps", steps, "Training on your file first: slower, often smaller; empty: the level's"),
+		hinted("Self-contained", self, "The image restores even where ZPNG's shipped model differs"),
+		hinted("Device", device, "Where the model runs: cuda is an NVIDIA graphics card"),
 	)
+}
+
+// hinted is a form item with a line under it that says what it does.
+func hinted(label string, w fyne.CanvasObject, hint string) *widget.FormItem {
+	item := widget.NewFormItem(label, w)
+	item.HintText = hint
+	return item
 }
 
 type stepsError string

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -76,8 +75,9 @@ type UI struct {
 	dialogs  FileDialogs
 	settings Settings
 
-	// openFolder shows a folder in the file manager.
-	openFolder func(dir string) error
+	// openPath opens a file with its default program, or a folder in the
+	// file manager; it may block for seconds, so it runs off the main thread.
+	openPath func(path string) error
 	// doOnMain runs f on Fyne's main thread (fyne.Do, or fyne.DoAndWait
 	// when wait is set). Tests replace it with their own main loop.
 	doOnMain func(f func(), wait bool)
@@ -87,6 +87,7 @@ type UI struct {
 	scroll  *container.Scroll
 	hint    fyne.CanvasObject
 	content fyne.CanvasObject
+	errors  *errorSummary
 
 	mu      sync.Mutex
 	queue   []*job
@@ -99,9 +100,7 @@ type UI struct {
 // and route drops to u.Drop.
 func New(a fyne.App, win fyne.Window, p Pipeline, d FileDialogs) *UI {
 	u := &UI{app: a, win: win, pipe: p, dialogs: d, settings: Settings{a.Preferences()}}
-	u.openFolder = func(dir string) error {
-		return a.OpenURL(&url.URL{Scheme: "file", Path: dir})
-	}
+	u.openPath = openWithDesktop
 	u.doOnMain = func(f func(), wait bool) {
 		if wait {
 			fyne.DoAndWait(f)
@@ -110,7 +109,19 @@ func New(a fyne.App, win fyne.Window, p Pipeline, d FileDialogs) *UI {
 		}
 	}
 	u.build()
+	u.addShortcuts(win.Canvas())
 	return u
+}
+
+// addShortcuts binds Ctrl+O (a file to compress), Ctrl+R (an image to
+// restore) and Ctrl+Q (quit); Cmd on macOS.
+func (u *UI) addShortcuts(c fyne.Canvas) {
+	bind := func(key fyne.KeyName, f func()) {
+		c.AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}, func(fyne.Shortcut) { f() })
+	}
+	bind(fyne.KeyO, u.chooseCompress)
+	bind(fyne.KeyR, u.chooseRestore)
+	bind(fyne.KeyQ, u.app.Quit)
 }
 
 // Content is the window's content.
@@ -127,13 +138,16 @@ func (u *UI) build() {
 
 	u.list = container.NewVBox()
 	u.scroll = container.NewVScroll(u.list)
-	hintText := widget.NewLabelWithStyle("Drop files here.\nA ZPNG image is restored; any other file is compressed.",
+	hintText := widget.NewLabelWithStyle("Drop files here.\nA ZPNG image is restored; any other file is compressed.\n"+
+		"Ctrl+O: compress a file  ·  Ctrl+R: restore an image  ·  Ctrl+Q: quit",
 		fyne.TextAlignCenter, fyne.TextStyle{})
 	icon := container.NewGridWrap(fyne.NewSquareSize(64), widget.NewIcon(theme.UploadIcon()))
 	u.hint = container.NewCenter(container.NewVBox(container.NewCenter(icon), hintText))
 
-	top := container.NewVBox(bar, settings, widget.NewSeparator())
+	u.errors = newErrorSummary()
+	top := container.NewVBox(bar, settings, u.errors.box, widget.NewSeparator())
 	u.content = container.NewBorder(top, nil, nil, nil, container.NewStack(u.hint, u.scroll))
+	u.errors.relayout = u.content.Refresh
 }
 
 // Drop queues files dropped on the window: the Window.SetOnDropped handler.
@@ -141,7 +155,7 @@ func (u *UI) Drop(_ fyne.Position, uris []fyne.URI) {
 	paths := make([]string, 0, len(uris))
 	for _, uri := range uris {
 		if uri.Scheme() != "file" {
-			u.showError(fmt.Errorf("%s: only local files can be dropped", uri))
+			u.errors.add(fmt.Sprintf("%s: only local files can be dropped", uri))
 			continue
 		}
 		paths = append(paths, uri.Path())
@@ -162,6 +176,19 @@ func (u *UI) Open(paths []string) {
 		}
 		u.Enqueue(action, p)
 	}
+}
+
+// handedOver opens files that a second launch handed to this window, and
+// brings the window to the front. Call it from any goroutine.
+func (u *UI) handedOver(files []string) {
+	u.doOnMain(func() {
+		if u.closed.Load() {
+			return
+		}
+		u.Open(files)
+		u.win.Show()
+		u.win.RequestFocus()
+	}, false)
 }
 
 // Enqueue adds one job to the queue with the current settings.
@@ -268,7 +295,7 @@ func (u *UI) run(j *job) {
 		u.onMain(func() { j.view.showCancelled(j) })
 		return
 	}
-	u.onMain(func() { j.view.started(j) })
+	u.onMain(func() { j.view.started(j, time.Now()) })
 
 	j.opt.Progress = func(p core.Progress) { u.report(j, p) }
 	r, err := u.process(j)
@@ -277,12 +304,16 @@ func (u *UI) run(j *job) {
 		switch {
 		case err == nil:
 			j.result = r
-			j.view.showResult(j, r, func() { u.showInFolder(j) }, func() { u.saveAs(j) })
+			j.view.showResult(j, r, cardHandlers{
+				open:    func() { u.openAsync(j, j.result.Output) },
+				showDir: func() { u.openAsync(j, filepath.Dir(j.result.Output)) },
+				saveAs:  func() { u.saveAs(j) },
+			})
 		case j.ctx.Err() != nil:
 			j.view.showCancelled(j)
 		default:
 			j.view.showError(j, err)
-			u.showError(err)
+			u.errors.add(filepath.Base(j.input) + ": " + err.Error())
 		}
 	})
 }
@@ -342,25 +373,24 @@ func (u *UI) report(j *job, p core.Progress) {
 		j.mu.Lock()
 		p := j.latest
 		j.mu.Unlock()
-		j.view.progress(p)
+		j.view.progress(j.action, p, time.Now())
 	}, false)
 }
 
-// showError shows the error's exact message in a dialog. (Fyne's
-// dialog.ShowError would capitalise it.)
-func (u *UI) showError(err error) {
-	msg := widget.NewLabel(err.Error())
-	msg.Wrapping = fyne.TextWrapWord
-	icon := widget.NewIcon(theme.NewErrorThemedResource(theme.ErrorIcon()))
-	d := dialog.NewCustom("Error", "OK", container.NewBorder(nil, nil, icon, nil, msg), u.win)
-	d.Resize(fyne.NewSize(520, 200))
-	d.Show()
-}
-
-func (u *UI) showInFolder(j *job) {
-	if err := u.openFolder(filepath.Dir(j.result.Output)); err != nil {
-		u.showError(err)
-	}
+// openAsync opens path with the desktop, off the main thread; a failure
+// shows on the job's card.
+func (u *UI) openAsync(j *job, path string) {
+	u.wg.Add(1)
+	go func() {
+		defer u.wg.Done()
+		if err := u.openPath(path); err != nil {
+			u.doOnMain(func() {
+				if !u.closed.Load() {
+					j.view.actionFailed(err)
+				}
+			}, false)
+		}
+	}()
 }
 
 // saveAs copies the job's output to a place the person chooses.
@@ -371,7 +401,7 @@ func (u *UI) saveAs(j *job) {
 			return
 		}
 		if err := copyFile(src, dst); err != nil {
-			u.showError(err)
+			j.view.actionFailed(err)
 		}
 	})
 }

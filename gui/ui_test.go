@@ -292,10 +292,13 @@ func TestDropErrors(t *testing.T) {
 			if !strings.Contains(msg, tc.want) {
 				t.Fatalf("card says %q, want it to contain %q", msg, tc.want)
 			}
-			// The dialog shows the same, exact message.
-			top := w.Canvas().Overlays().Top()
-			if top == nil || !containsText(top, msg) {
-				t.Fatalf("no error dialog with %q", msg)
+			// The summary at the top says the same, exact message, and
+			// no dialog covers the window.
+			if top := w.Canvas().Overlays().Top(); top != nil {
+				t.Fatal("an overlay (a dialog) covers the window")
+			}
+			if !u.errors.box.Visible() || !strings.Contains(u.errors.text.Text, msg) {
+				t.Fatalf("error summary %q (shown %v), want it to contain %q", u.errors.text.Text, u.errors.box.Visible(), msg)
 			}
 			if after := listDir(t, dir); after != before {
 				t.Fatalf("a failed job wrote files: %q -> %q", before, after)
@@ -341,10 +344,14 @@ func TestShowInFolderAndSaveAs(t *testing.T) {
 	j := lastJob(t, u)
 
 	var opened string
-	u.openFolder = func(d string) error { opened = d; return nil }
+	u.openPath = func(d string) error { opened = d; return nil }
 	test.Tap(j.view.showDir)
+	settle(u)
 	if opened != dir {
 		t.Fatalf("Show in folder opened %q, want %q", opened, dir)
+	}
+	if j.view.actionErr.Visible() {
+		t.Fatalf("a failure is shown after a good Show in folder: %q", j.view.actionErr.Text)
 	}
 
 	dst := filepath.Join(t.TempDir(), "copy.png")
@@ -415,16 +422,6 @@ func TestFreeName(t *testing.T) {
 		if got := freeName(filepath.Join(dir, in)); got != filepath.Join(dir, want) {
 			t.Errorf("freeName(%q) = %q, want %q", in, filepath.Base(got), want)
 		}
-	}
-}
-
-func TestProgressDetail(t *testing.T) {
-	p := core.Progress{Phase: "finetune", Done: 10, Total: 50, BytesPerSec: 1_500_000, ETA: 75_000_000_000, Loss: 2.5}
-	if got, want := progressDetail(p), "10 / 50  ·  1.5 MB/s  ·  ETA 1:15  ·  loss 2.5000"; got != want {
-		t.Fatalf("progressDetail = %q, want %q", got, want)
-	}
-	if got := humanBytes(999); got != "999 B" {
-		t.Fatalf("humanBytes(999) = %q", got)
 	}
 }
 

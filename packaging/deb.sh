@@ -4,7 +4,9 @@
 # embedded by package weights), /usr/lib/zpng/libzpng-torch.so (libtorch's
 # side, which zpng loads for the fine-tune, --engine torch, CUDA and
 # training), the desktop entry, the MIME type and the icon, with maintainer
-# scripts that refresh the desktop's caches.
+# scripts that refresh the desktop's caches; and the copyright, changelog
+# and manual page (packaging/copyright.sh, packaging/debian/changelog,
+# packaging/manpage).
 #
 # Depends come from the libraries the binary and libzpng-torch.so link
 # (dpkg-shlibdeps, from dpkg-dev), plus OpenBLAS, which libtorch loads for
@@ -31,6 +33,21 @@ depends=$(cd "$work/shlibs" && dpkg-shlibdeps -O "${objects[@]}" 2>/dev/null |
 [ -n "$depends" ] || die "dpkg-shlibdeps found no dependencies"
 case $depends in *libtorch*) depends="$depends, libopenblas0" ;; esac
 
+# /usr/share/doc/zpng: copyright, changelog; the manual page, from the
+# command's own help.
+doc=$work/root/usr/share/doc/zpng
+man=$work/root/usr/share/man/man1
+install -d -m0755 "$doc" "$man"
+top=$(sed -n '1s/^zpng (\([^)]*\)).*/\1/p' "$ROOT/packaging/debian/changelog")
+[ "$top" = "$VERSION" ] || die "packaging/debian/changelog begins with $top, not $VERSION (FyneApp.toml)"
+gzip -9n <"$ROOT/packaging/debian/changelog" >"$doc/changelog.gz"
+"$ROOT/packaging/copyright.sh" "$work/root/usr/bin/zpng" >"$doc/copyright"
+if grep -q '^License: unknown' "$doc/copyright"; then
+	die "a compiled-in module has a license copyright.sh does not know:"$'\n'"$(grep -B2 '^License: unknown' "$doc/copyright")"
+fi
+(cd "$ROOT" && "$GO" run ./packaging/manpage "$work/root/usr/bin/zpng" "$VERSION") | gzip -9n >"$man/zpng.1.gz"
+chmod 0644 "$doc/changelog.gz" "$doc/copyright" "$man/zpng.1.gz"
+
 size=$(du -sk --exclude=DEBIAN "$work/root" | cut -f1)
 sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
 	-e "s/@DEPENDS@/$depends/" "$ROOT/packaging/debian/control.in" >"$work/root/DEBIAN/control"
@@ -39,4 +56,11 @@ install -m0755 "$ROOT/packaging/debian/postinst" "$ROOT/packaging/debian/postrm"
 out=$DIST/zpng_${VERSION}_$arch.deb
 dpkg-deb --root-owner-group -Zxz --build "$work/root" "$out" >/dev/null
 rm -rf "$work"
+if command -v lintian >/dev/null; then
+	# Lintian's findings are shown, not fatal: some concern Debian's own
+	# archive (a signed changes file, a Debian maintainer).
+	lintian --tag-display-limit 0 "$out" >&2 || true
+else
+	echo "deb.sh: lintian is not installed; the package was not linted" >&2
+fi
 echo "$out"

@@ -88,6 +88,10 @@ DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 -y -q install 
 	{ cat "$tmp/apt.log" >&2; die "apt-get install failed"; }
 installed=yes
 check "installed version" "$(dpkg-query -W -f='${Version}' zpng)" "$VERSION"
+check "/usr/share/doc/zpng" "$(ls /usr/share/doc/zpng | tr '\n' ' ')" "changelog.gz copyright "
+check "changelog version" "$(zcat /usr/share/doc/zpng/changelog.gz | sed -n '1s/^zpng (\([^)]*\)).*/\1/p')" "$VERSION"
+check "manual page sections" "$(zcat /usr/share/man/man1/zpng.1.gz | grep -c '^\.SS ')" \
+	"$(zpng help 2>/dev/null | grep -cE '^  zpng [a-z]+ ')"
 desktop=/usr/share/applications/$APP_ID.desktop
 desktop-file-validate "$desktop" || die "$desktop is not valid"
 echo "ok: desktop-file-validate $desktop"

@@ -22,10 +22,24 @@ mkdir -p "$work/src"
 	tar -C "$ROOT" --null -T - -cf - | tar -C "$work/src" -xf -
 stage_fyne_metadata "$work/src/app"
 
+# -static links mingw's runtime (libwinpthread-1.dll, which the native
+# engine's threads need) into the .exe: Windows does not have it.
 (cd "$work/src/app" && GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=$cc CXX=x86_64-w64-mingw32-g++ \
+	CGO_LDFLAGS="-static ${CGO_LDFLAGS:-}" \
 	nice "$fyne" package -os windows --release --tags notorch --icon "$ROOT/packaging/icon.png")
 
+# The .exe may import only DLLs that every Windows has.
+exe=$work/src/app/ZPNG.exe
+imports=$(x86_64-w64-mingw32-objdump -p "$exe" | sed -n 's/^\s*DLL Name: //p')
+for dll in $imports; do
+	case ${dll,,} in
+	kernel32.dll | user32.dll | gdi32.dll | shell32.dll | opengl32.dll | msvcrt.dll | advapi32.dll | \
+		ole32.dll | comdlg32.dll | winmm.dll | ws2_32.dll | ntdll.dll | imm32.dll | dwmapi.dll | bcrypt.dll) ;;
+	*) die "ZPNG.exe imports $dll, which Windows does not ship: link it statically" ;;
+	esac
+done
+
 out=$DIST/zpng_${VERSION}_windows_amd64.exe
-mv "$work/src/app/ZPNG.exe" "$out"
+mv "$exe" "$out"
 rm -rf "$work"
 echo "$out"
