@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"zpng/core/catalog"
 	"zpng/core/engine"
 	"zpng/core/engine/torch"
 	"zpng/core/engine/torch/torchtest"
@@ -29,18 +28,7 @@ func BenchmarkPolicy(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mf, err := catalog.Default("").ByName(spec)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w, err := mf.Weights()
-	if err != nil {
-		b.Fatal(err)
-	}
-	base, err := model.Quantize(w)
-	if err != nil {
-		b.Fatal(err)
-	}
+	w, base := benchModel(b, spec)
 	f, err := engine.Lookup("torch")
 	if err != nil {
 		b.Fatal(err)

@@ -32,17 +32,7 @@ func BenchmarkGroups(b *testing.B) {
 		}
 	}
 	if name := os.Getenv("ZPNG_BENCH_MODEL"); name != "" {
-		mf, err := catalog.Default("").ByName(name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		w, err := mf.Weights()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if net.q, err = model.Quantize(w); err != nil {
-			b.Fatal(err)
-		}
+		_, net.q = benchModel(b, name)
 	}
 	if name := os.Getenv("ZPNG_BENCH_ENGINE"); name != "" {
 		var err error
@@ -80,4 +70,22 @@ func BenchmarkGroups(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchModel returns the float weights of the catalog's model name and
+// their integer form.
+func benchModel(b *testing.B, name string) (*model.Weights, *model.Quantized) {
+	mf, err := catalog.Default("").ByName(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := mf.Weights()
+	if err != nil {
+		b.Fatal(err)
+	}
+	q, err := model.Quantize(w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w, q
 }

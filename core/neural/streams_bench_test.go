@@ -11,10 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"zpng/core/catalog"
 	"zpng/core/engine"
 	_ "zpng/core/engine/native"
-	"zpng/core/model"
 )
 
 // BenchmarkStreams codes one file in one group of B streams for each B of
@@ -32,18 +30,7 @@ func BenchmarkStreams(b *testing.B) {
 		b.Fatal(err)
 	}
 	name := cmp(os.Getenv("ZPNG_BENCH_MODEL"), "large")
-	mf, err := catalog.Default("").ByName(name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w, err := mf.Weights()
-	if err != nil {
-		b.Fatal(err)
-	}
-	q, err := model.Quantize(w)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, q := benchModel(b, name)
 	f, err := engine.Lookup(cmp(os.Getenv("ZPNG_BENCH_ENGINE"), "native"))
 	if err != nil {
 		b.Fatal(err)
