@@ -40,7 +40,12 @@ License: none-granted
  No license has been chosen yet.
 HEAD
 
-"$GO" version -m "$bin" | awk '$1 == "dep" { print $2, $3 }' | while read -r mod ver; do
+# A dependency replaced by a folder of this repository (`=> ./…`, such as
+# early.zpng/langenv) is ZPNG's own code, covered by "Files: *" above.
+"$GO" version -m "$bin" | awk '
+	$1 == "dep" { if (mod != "") print mod, ver; mod = $2; ver = $3 }
+	$1 == "=>" && $2 ~ /^\./ { mod = "" }
+	END { if (mod != "") print mod, ver }' | while read -r mod ver; do
 	# The module cache escapes capital letters as !lower.
 	dir=$modcache/$(echo "$mod" | sed 's/[A-Z]/!\L&/g')@$ver
 	printf '\nFiles: (compiled in) %s %s\nCopyright: the authors of %s\nLicense: %s\n' \
