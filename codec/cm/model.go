@@ -329,19 +329,28 @@ func (m *model) setContexts() {
 }
 
 // findSlots looks up the slots of the current nibble.
-func (m *model) findSlots() {
-	shift := 64 - m.slotBits
-	var idx [cmHashed]int
-	var chk, first [cmHashed]uint32
+func (m *model) findSlots() { lookupSlots(m.tabs[:], m.ctx[:], m.slots[:], m.c0, m.slotBits) }
+
+// maxHashed bounds the hashed models of any revision (lookupSlots).
+const maxHashed = 16
+
+// lookupSlots sets slots[i] to the slot of context hash ctx[i] and the
+// nibble so far (c0) in table tabs[i], each table of 2^slotBits slots. A
+// slot is found by its check bits in one of two neighbours; when neither
+// holds it, the less used one is replaced.
+func lookupSlots(tabs [][]slot, ctx []uint64, slots []*slot, c0 uint32, slotBits uint) {
+	shift := 64 - slotBits
+	var idx [maxHashed]int
+	var chk, first [maxHashed]uint32
 	// All loads first: they are independent, so their cache misses overlap.
-	for i := range m.tabs {
-		x := slotHash(m.ctx[i], m.c0)
+	for i := range tabs {
+		x := slotHash(ctx[i], c0)
 		chk[i] = uint32(x) & 0xFFFF0000
 		idx[i] = int(x >> shift)
-		first[i] = m.tabs[i][idx[i]][0]
+		first[i] = tabs[i][idx[i]][0]
 	}
-	for i := range m.tabs {
-		t := m.tabs[i]
+	for i := range tabs {
+		t := tabs[i]
 		j := idx[i]
 		s := &t[j]
 		if first[i]&0xFFFF0000 != chk[i] {
@@ -359,7 +368,7 @@ func (m *model) findSlots() {
 		if s[0]&0xFFFF < 0xFFFF {
 			s[0]++
 		}
-		m.slots[i] = s
+		slots[i] = s
 	}
 }
 

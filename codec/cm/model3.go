@@ -159,38 +159,7 @@ func (m *model3) setContexts() {
 }
 
 // findSlots looks up the slots of the current nibble, as revision 2.
-func (m *model3) findSlots() {
-	shift := 64 - m.slotBits
-	var idx [r3Hashed]int
-	var chk, first [r3Hashed]uint32
-	for i := range m.tabs {
-		x := slotHash(m.ctx[i], m.c0)
-		chk[i] = uint32(x) & 0xFFFF0000
-		idx[i] = int(x >> shift)
-		first[i] = m.tabs[i][idx[i]][0]
-	}
-	for i := range m.tabs {
-		t := m.tabs[i]
-		j := idx[i]
-		s := &t[j]
-		if first[i]&0xFFFF0000 != chk[i] {
-			s2 := &t[j^1]
-			if s2[0]&0xFFFF0000 == chk[i] {
-				s = s2
-			} else {
-				if s2[0]&0xFFFF < first[i]&0xFFFF {
-					s = s2
-				}
-				*s = slot{}
-				s[0] = chk[i]
-			}
-		}
-		if s[0]&0xFFFF < 0xFFFF {
-			s[0]++
-		}
-		m.slots[i] = s
-	}
-}
+func (m *model3) findSlots() { lookupSlots(m.tabs[:], m.ctx[:], m.slots[:], m.c0, m.slotBits) }
 
 // inputs3 sets the mixers' inputs for the next bit.
 func (m *model3) inputs3() {
