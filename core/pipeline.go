@@ -174,6 +174,24 @@ func writeChecked(ctx context.Context, j *job, output string, h codec.Header, m 
 	return tmp, nil
 }
 
+// restoreTarget is where the image input restores to: output, or the
+// stored name, made safe, in the folder output or beside the image; notes
+// say how the name was changed.
+func restoreTarget(c *codec.Container, input, output string) (string, []string) {
+	if output != "" && !isDir(output) {
+		return output, nil
+	}
+	var notes []string
+	name := RestoredName(c.Name, input)
+	if n := nameChange(c.Name, name); n != "" {
+		notes = append(notes, n)
+	}
+	if output == "" {
+		output = filepath.Dir(input)
+	}
+	return filepath.Join(output, name), notes
+}
+
 // Decompress restores the original file of a ZPNG image to output ("" = the
 // stored name, reduced to a safe base name, in the image's folder). The file
 // is written to a temporary file, read back and checked against the stored
@@ -200,17 +218,7 @@ func Decompress(ctx context.Context, input, output string, opt Options) (*Result
 	if c.IsTree() {
 		return decompressTree(ctx, j, c, m, input, output, size, start)
 	}
-	var notes []string
-	if output == "" || isDir(output) {
-		name := RestoredName(c.Name, input)
-		if n := nameChange(c.Name, name); n != "" {
-			notes = append(notes, n)
-		}
-		if output == "" {
-			output = filepath.Dir(input)
-		}
-		output = filepath.Join(output, name)
-	}
+	output, notes := restoreTarget(c, input, output)
 	if err := checkOutput(input, output, opt.Force); err != nil {
 		return nil, err
 	}

@@ -63,17 +63,7 @@ func decompressTree(ctx context.Context, j *job, c *codec.Container, m method, i
 	if err != nil {
 		return nil, err
 	}
-	var notes []string
-	if output == "" || isDir(output) {
-		name := RestoredName(c.Name, input)
-		if n := nameChange(c.Name, name); n != "" {
-			notes = append(notes, n)
-		}
-		if output == "" {
-			output = filepath.Dir(input)
-		}
-		output = filepath.Join(output, name)
-	}
+	output, notes := restoreTarget(c, input, output)
 	exists, err := checkTreeOutput(input, output, j.opt.Force)
 	if err != nil {
 		return nil, err
