@@ -3,6 +3,7 @@
 package neural
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -29,16 +30,16 @@ func BenchmarkStreams(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	name := cmp(os.Getenv("ZPNG_BENCH_MODEL"), "large")
+	name := cmp.Or(os.Getenv("ZPNG_BENCH_MODEL"), "large")
 	_, q := benchModel(b, name)
-	f, err := engine.Lookup(cmp(os.Getenv("ZPNG_BENCH_ENGINE"), "native"))
+	f, err := engine.Lookup(cmp.Or(os.Getenv("ZPNG_BENCH_ENGINE"), "native"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	threads, _ := strconv.Atoi(os.Getenv("ZPNG_BENCH_THREADS"))
 	net := network{f: f, eo: engine.Options{Device: "cpu", Threads: threads}, q: q}
 	var Bs []int
-	for _, s := range strings.Split(cmp(os.Getenv("ZPNG_BENCH_STREAMS"), "9,16,32,64"), ",") {
+	for _, s := range strings.Split(cmp.Or(os.Getenv("ZPNG_BENCH_STREAMS"), "9,16,32,64"), ",") {
 		B, err := strconv.Atoi(s)
 		if err != nil || B < 1 {
 			b.Fatalf("bad stream count %q", s)
@@ -71,11 +72,4 @@ func BenchmarkStreams(b *testing.B) {
 			}
 		})
 	}
-}
-
-func cmp(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
