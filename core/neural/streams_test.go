@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"zpng/codec"
@@ -54,22 +55,12 @@ func TestRunAheadMatchesStepping(t *testing.T) {
 			if sizes[b] <= step {
 				continue // an ended stream's table is not used
 			}
-			if !slicesEqual(freqs[256*b:256*(b+1)], got[step][256*b:256*(b+1)]) {
+			if !slices.Equal(freqs[256*b:256*(b+1)], got[step][256*b:256*(b+1)]) {
 				t.Fatalf("step %d stream %d: the run-ahead table differs", step, b)
 			}
 			in[b] = src[offs[b]+step]
 		}
 	}
-}
-
-func slicesEqual(a, b []uint16) bool { return bytes.Equal(u16bytes(a), u16bytes(b)) }
-
-func u16bytes(s []uint16) []byte {
-	out := make([]byte, 0, 2*len(s))
-	for _, v := range s {
-		out = append(out, byte(v), byte(v>>8))
-	}
-	return out
 }
 
 // failingPredictor fails its nth step.
