@@ -250,24 +250,7 @@ func (x *xClient) next(t *testing.T, what string, match func(xgb.Event) bool) xg
 
 // drop drags files onto (px, py) of window w and drops them (XDND 5): the
 // same messages and selection transfer a file manager uses.
-//
-// A drop the window reports as failed is tried once more, as a person
-// would drop again: the handshake failed once in a full make test (a folder
-// drop, with every package's tests running) and in none of 13 runs of the
-// window tests alone, with and without other load.
 func (x *xClient) drop(t *testing.T, w xproto.Window, px, py int16, paths ...string) {
-	t.Helper()
-	if x.dropOnce(t, w, px, py, paths...) {
-		return
-	}
-	t.Log("the window reports the drop as failed; dropping again")
-	if !x.dropOnce(t, w, px, py, paths...) {
-		t.Fatal("the window reports the drop as failed, twice")
-	}
-}
-
-// dropOnce runs one XDND drop and reports whether the window took it.
-func (x *xClient) dropOnce(t *testing.T, w xproto.Window, px, py int16, paths ...string) bool {
 	t.Helper()
 	var list strings.Builder
 	for _, p := range paths {
@@ -327,5 +310,7 @@ func (x *xClient) dropOnce(t *testing.T, w xproto.Window, px, py int16, paths ..
 		t.Fatal(err)
 	}
 	finished := x.next(t, "XdndFinished", isMessage("XdndFinished")).(xproto.ClientMessageEvent)
-	return finished.Data.Data32[1]&1 != 0
+	if finished.Data.Data32[1]&1 == 0 {
+		t.Fatal("the window reports the drop as failed")
+	}
 }
