@@ -8,6 +8,12 @@
 #include "kernel.h"
 
 #include <torch/torch.h>
+#ifdef ZT_CUDA
+#include <ATen/cuda/CUDAGraph.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/cuda.h>
+#endif
 
 #include <dlfcn.h>
 
@@ -17,6 +23,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -357,6 +365,19 @@ struct zt_engine {
   // GPU: Q15 state per layer (int64 [B, H]) and the integer tables.
   std::vector<torch::Tensor> hq;
   torch::Tensor d_t0, d_sig, d_tanh, d_exp, d_m_head, d_b_head, d_arange;
+  // GPU: a step reads its bytes from d_in and leaves its frequencies in
+  // d_out; h_in and h_out are their host copies (pinned where CUDA is built in).
+  torch::Tensor d_in, d_out, h_in, h_out;
+#ifdef ZT_CUDA
+  // Each engine steps on a stream of its own, so that engines of parallel
+  // stream groups overlap on the GPU, and from its third step replays the
+  // step's kernels as one CUDA graph (ZPNG_CUDA_GRAPH=0: never).
+  std::optional<c10::cuda::CUDAStream> stream;
+  std::unique_ptr<at::cuda::CUDAGraph> graph;
+  enum { kGraphWarming, kGraphReady, kGraphOff } graph_state = kGraphWarming;
+  int eager_steps = 0;
+  void run_graphed();
+#endif
 
   void check_ready() const {
     check(t0_loaded && head_loaded && tables_loaded, "integer model not fully loaded");
@@ -365,6 +386,10 @@ struct zt_engine {
 
   void reset() {
     torch::NoGradGuard no_grad;
+#ifdef ZT_CUDA
+    std::optional<c10::cuda::CUDAStreamGuard> on;
+    if (stream) on.emplace(*stream);
+#endif
     for (auto& t : h8) t.zero_();
     for (auto& v : h) std::fill(v.begin(), v.end(), 0);
     for (auto& v : h8c) std::fill(v.begin(), v.end(), 0);
@@ -373,6 +398,7 @@ struct zt_engine {
 
   void step_cpu(const uint8_t* in, uint16_t* freqs);
   void step_cuda(const uint8_t* in, uint16_t* freqs);
+  void step_cuda_body();
   void layer_cpu(int l, const uint8_t* in, int c, bool split);
   void head_cpu(uint16_t* freqs, int c, bool split);
   void float_input(torch::Tensor& x, int l, int b0, int b1);
@@ -589,9 +615,17 @@ void zt_engine::step_cpu(const uint8_t* in, uint16_t* freqs) {
   run_chunks(this, [&](int c) { head_cpu(freqs, c, false); });
 }
 
-void zt_engine::step_cuda(const uint8_t* in, uint16_t* freqs) {
+#ifdef ZT_CUDA
+constexpr bool kPinned = true;  // host buffers in page-locked memory; copies overlap
+#else
+constexpr bool kPinned = false;
+#endif
+
+// step_cuda_body runs one step from d_in into d_out and updates the state in
+// place, so that its kernels can be captured once and replayed.
+void zt_engine::step_cuda_body() {
   using torch::Tensor;
-  auto x = torch::from_blob(const_cast<uint8_t*>(in), {B}, torch::kUInt8).to(torch::kLong).to(dev);
+  auto x = d_in.to(torch::kLong);
   auto shr = [](const Tensor& t, int s) { return at::bitwise_right_shift(t, s); };
   auto resc = [&](const Tensor& prod, const Tensor& m, const Tensor& bias) {
     return shr(prod.to(torch::kLong) * m + (int64_t{1} << 19), 20) + bias;
@@ -607,8 +641,8 @@ void zt_engine::step_cuda(const uint8_t* in, uint16_t* freqs) {
     auto r = act_d(d_sig, gi.narrow(1, 0, H_) + gh.narrow(1, 0, H_));
     auto z = act_d(d_sig, gi.narrow(1, H_, H_) + gh.narrow(1, H_, H_));
     auto n = act_d(d_tanh, gi.narrow(1, 2 * H_, H_) + shr(r * gh.narrow(1, 2 * H_, H_) + kHalf15, 15));
-    hq[l] = n + shr(z * (hq[l] - n) + kHalf15, 15);
-    h8[l] = shr(hq[l] * 127 + kHalf15, 15).to(torch::kFloat32);
+    hq[l].copy_(n + shr(z * (hq[l] - n) + kHalf15, 15));
+    h8[l].copy_(shr(hq[l] * 127 + kHalf15, 15));
   }
   auto logit = resc(torch::mm(h8[L - 1], w_head.t()), d_m_head, d_b_head);  // [B, 256]
   auto mx = std::get<0>(logit.max(1, true));
@@ -619,8 +653,57 @@ void zt_engine::step_cuda(const uint8_t* in, uint16_t* freqs) {
   auto f = (ev * 65280).div(s, "floor") + 1;
   auto deficit = 65536 - f.sum(1, true);
   f.scatter_add_(1, a, deficit);
-  auto host = f.to(torch::kInt32).to(torch::kCPU).contiguous();
-  const int32_t* hp = host.data_ptr<int32_t>();
+  d_out.copy_(f);
+}
+
+#ifdef ZT_CUDA
+// run_graphed runs the step eagerly twice (which also warms cuBLAS on this
+// stream), captures it on the third and replays the graph from then on. A
+// capture that fails leaves the engine stepping eagerly.
+void zt_engine::run_graphed() {
+  if (graph_state == kGraphReady) {
+    graph->replay();
+    return;
+  }
+  if (graph_state == kGraphOff || eager_steps < 2) {
+    step_cuda_body();
+    eager_steps++;
+    return;
+  }
+  try {
+    graph = std::make_unique<at::cuda::CUDAGraph>();
+    graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
+    step_cuda_body();
+    graph->capture_end();
+    graph_state = kGraphReady;
+  } catch (const std::exception& err) {
+    std::fprintf(stderr, "zpng: CUDA graph capture failed; stepping without it: %s\n", err.what());
+    graph_state = kGraphOff;
+    (void)graph.release();  // a graph whose capture broke is not safe to destroy
+    step_cuda_body();
+    return;
+  }
+  graph->replay();
+}
+#endif
+
+void zt_engine::step_cuda(const uint8_t* in, uint16_t* freqs) {
+#ifdef ZT_CUDA
+  if (eager_steps == 0) torch::cuda::synchronize();  // the loads and zeros on the default stream
+  c10::cuda::CUDAStreamGuard on(*stream);
+#endif
+  std::memcpy(h_in.data_ptr<uint8_t>(), in, B);
+  d_in.copy_(h_in, kPinned);
+#ifdef ZT_CUDA
+  run_graphed();
+#else
+  step_cuda_body();
+#endif
+  h_out.copy_(d_out, kPinned);
+#ifdef ZT_CUDA
+  stream->synchronize();
+#endif
+  const int32_t* hp = h_out.data_ptr<int32_t>();
   for (int64_t i = 0; i < static_cast<int64_t>(B) * 256; i++) freqs[i] = static_cast<uint16_t>(hp[i]);
 }
 
@@ -648,6 +731,16 @@ extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, int 
       auto lopt = torch::TensorOptions().dtype(torch::kLong).device(e->dev);
       for (int l = 0; l < layers; l++) e->hq.push_back(torch::zeros({batch, hidden}, lopt));
       e->d_arange = torch::arange(256, lopt).unsqueeze(0);
+      auto hopt = torch::TensorOptions().pinned_memory(kPinned);
+      e->h_in = torch::empty({batch}, hopt.dtype(torch::kUInt8));
+      e->h_out = torch::empty({batch, 256}, hopt.dtype(torch::kInt32));
+      e->d_in = torch::zeros({batch}, torch::TensorOptions().dtype(torch::kUInt8).device(e->dev));
+      e->d_out = torch::zeros({batch, 256}, torch::TensorOptions().dtype(torch::kInt32).device(e->dev));
+#ifdef ZT_CUDA
+      e->stream = c10::cuda::getStreamFromPool(false, e->dev.index());
+      const char* g = std::getenv("ZPNG_CUDA_GRAPH");
+      if (g != nullptr && std::strcmp(g, "0") == 0) e->graph_state = zt_engine::kGraphOff;
+#endif
     } else {
       e->h.assign(layers, std::vector<int32_t>(static_cast<size_t>(batch) * hidden, 0));
       e->hs = (hidden + 3) / 4 * 4;

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# gpu-hybrid.sh: method hybrid on CUDA (issue 21), one call to the GPU machine.
+# Carried in .gotc/ (built here, see docs/GPU.md): zpng (-tags nogui, stripped),
+# torch.test (go test -c of core/engine/torch), t16.txt.xz (16 MiB of text) and,
+# when present, fuzz/ (fuzz-run.sh and prebuilt fuzz binaries, run beside the
+# rest at nice 19). It builds libzpng-torch.so twice against PyTorch's libtorch,
+# plain and with -DZT_CUDA (a stream per engine, CUDA graphs), checks that both
+# make the same image, then times compressions on CUDA and restores on the CPU
+# with the native, torch and Go engines. Each step has a limit; the whole run
+# stays inside BUDGET seconds. Everything lands in $OUT.
+# CPU dry run (no GPU): DEVICE=cpu TEXT_MB=1 OUT=/tmp/gh bash core/train/gpu/gpu-hybrid.sh
+cd "$(dirname "$0")/../../.." || exit 2 # the repository root
+OUT=${OUT:-/tmp/out}; BUDGET=${BUDGET:-520}; DEVICE=${DEVICE:-cuda}; TEXT_MB=${TEXT_MB:-16}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/gpu-hybrid.log") 2>&1
+ROOT=$PWD G=$PWD/.gotc Z=$PWD/.gotc/zpng W=/tmp/gh; mkdir -p $W
+timed() { # timed NAME LIMIT CMD...: skipped when the budget is spent
+	local name=$1 limit=$2 left=$((BUDGET - SECONDS)); shift 2
+	if [ $left -lt 15 ]; then echo "## $name: skipped, ${left}s of the budget left"; return 125; fi
+	[ "$limit" -gt $left ] && limit=$left
+	echo "## $name: $* (limit ${limit}s)"
+	python3 "$ROOT/core/train/gpu/timed.py" "$name" "$limit" "$@"
+}
+nvidia-smi -L; nproc; uname -m; ldd "$Z" | grep -E 'lzma|zstd|not found'
+if [ -x "$G/fuzz/fuzz-run.sh" ]; then
+	(cd "$G/fuzz" && nice -n 19 timeout $((BUDGET - 20)) ./fuzz-run.sh > "$OUT/fuzz.log" 2>&1) &
+fi
+xz -dc "$G/t16.txt.xz" | head -c $((TEXT_MB << 20)) > $W/t16.txt
+head -c 1048576 $W/t16.txt > $W/t1m.txt; head -c 262144 $W/t16.txt > $W/t256k.txt
+ls -l $W
+
+# Both libraries, in parallel.
+TORCH=$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')
+CUDA_INC=$(dirname "$( (ls /usr/local/cuda/include/cuda_runtime_api.h; find "$(dirname "$TORCH")/nvidia" -name cuda_runtime_api.h) 2>/dev/null | head -1)")
+echo "torch $TORCH, CUDA headers $CUDA_INC"
+build() { # build EXTRA_CXXFLAGS OUT
+	TORCH_CXXFLAGS="$1 -I$TORCH/include -I$TORCH/include/torch/csrc/api/include" \
+		TORCH_LDFLAGS="-L$TORCH/lib -Wl,-rpath,$TORCH/lib -Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed -ltorch -ltorch_cpu -lc10" \
+		core/engine/torch/csrc/build.sh "$2"
+}
+if [ "$DEVICE" = cuda ]; then
+	mkdir -p "$G/plain" "$G/graph"
+	timed build-plain 200 bash -c "$(declare -f build); build '' $G/plain/libzpng-torch.so" &
+	timed build-graph 200 bash -c "$(declare -f build); build '-DZT_CUDA -I$CUDA_INC' $G/graph/libzpng-torch.so"
+	wait
+else # a CPU dry run with the library built here
+	mkdir -p "$G/plain" "$G/graph"; cp libzpng-torch.so "$G/plain/"; cp libzpng-torch.so "$G/graph/"
+fi
+LIB=$G/graph/libzpng-torch.so; [ -f "$LIB" ] || LIB=$G/plain/libzpng-torch.so
+export ZPNG_TORCH_LIB=$LIB
+ls -l "$G"/*/libzpng-torch.so
+
+hy() { # hy NAME LIMIT IN OUT MODEL [ENV...]: compress IN with method hybrid on $DEVICE
+	local name=$1 limit=$2 in=$3 out=$4 model=$5; shift 5
+	timed "$name" "$limit" env "$@" "$Z" compress "$in" -o "$out" --method hybrid --model "$model" --device "$DEVICE" --force
+}
+# The graph library against the plain one and against graphs switched off: one image.
+hy sanity-graph 60 $W/t256k.txt $W/g1.png large
+hy sanity-nograph 60 $W/t256k.txt $W/g0.png large ZPNG_CUDA_GRAPH=0
+hy sanity-plain 60 $W/t256k.txt $W/p0.png large ZPNG_TORCH_LIB=$G/plain/libzpng-torch.so
+cmp $W/g1.png $W/g0.png && cmp $W/g1.png $W/p0.png && echo "## sanity: the three images are identical"
+if ! cmp -s $W/g1.png $W/p0.png && cmp -s $W/g0.png $W/p0.png; then
+	echo "## graphs differ: the rest runs with ZPNG_CUDA_GRAPH=0"; export ZPNG_CUDA_GRAPH=0
+fi
+
+# The whole text, large and small model (8 groups of 128 streams at 16 MiB).
+hy t16-large 170 $W/t16.txt $W/t16-large.png large && cp $W/t16-large.png "$OUT/"
+"$Z" info $W/t16-large.png | grep -E 'size|streams|engine'
+timed restore-t16-native 90 "$Z" decompress $W/t16-large.png -o $W/t16.native --engine native --force
+sha256sum $W/t16.txt $W/t16.native
+# The engines' equality test: CUDA (graphs from the third step) against the Go engine.
+(cd core/engine/torch && timed identical 60 "$G/torch.test" -test.run Identical -test.count 1)
+# The 256 KiB image made with graphs (one group of 16 streams): restored with
+# libtorch on the CPU and with the Go engine.
+cp $W/g1.png "$OUT/t256k-large.png"
+timed restore-t256k-torchcpu 60 "$Z" decompress $W/g1.png -o $W/t256k.torch --engine torch --device cpu --force
+timed restore-t256k-go 90 "$Z" decompress $W/g1.png -o $W/t256k.go --engine go --force
+sha256sum $W/t256k.txt $W/t256k.torch $W/t256k.go
+hy t16-small 110 $W/t16.txt $W/t16-small.png small && cp $W/t16-small.png "$OUT/"
+# The inference benchmark, one thread on the CPU side.
+(cd core/engine/torch && ZPNG_BENCH_DEVICE=$DEVICE ZPNG_BENCH_GEMM=float ZPNG_BENCH_THREADS=1 timed bench 50 "$G/torch.test" -test.run XXX -test.bench "Inference/.*/B=(1|64|1024)$/threads=1/torch-float" -test.benchtime 200x)
+wait
+echo "## done at ${SECONDS}s"
