@@ -22,10 +22,19 @@ timed() { # timed NAME LIMIT CMD...: skipped when the budget is spent
 	python3 "$ROOT/core/train/gpu/timed.py" "$name" "$limit" "$@"
 }
 nvidia-smi -L; nproc; uname -m; ldd "$Z" | grep -E 'lzma|zstd|not found'
+unxz() { python3 -c 'import lzma,sys; sys.stdout.buffer.write(lzma.decompress(sys.stdin.buffer.read()))'; }
+for f in "$G"/zpng.xz "$G"/fuzz/*.test.xz; do [ -f "$f" ] && unxz <"$f" >"${f%.xz}"; done
+chmod +x "$Z"
+# Fuzzing (make fuzz-bin; packaging/fuzz-run.sh) on the cores the rest leaves
+# idle: TARGET:WORKERS:FUZZTIME each, all at once, at nice 19.
 if [ -x "$G/fuzz/fuzz-run.sh" ]; then
-	(cd "$G/fuzz" && nice -n 19 timeout $((BUDGET - 20)) ./fuzz-run.sh > "$OUT/fuzz.log" 2>&1) &
+	chmod +x "$G"/fuzz/*.test
+	for t in ${FUZZ:-codec:FuzzRead:3:10000000x core/neural:FuzzGroupsDecode:3:10000000x codec/cm:FuzzCMDecode:8:$((BUDGET - 90))s codec/cm:FuzzMixDecode:2:$((BUDGET - 90))s}; do
+		IFS=: read -r pkg name workers time <<<"$t"
+		(nice -n 19 "$G/fuzz/fuzz-run.sh" "$pkg:$name" "$time" "$workers" >>"$OUT/fuzz.log" 2>&1) &
+	done
 fi
-xz -dc "$G/t16.txt.xz" | head -c $((TEXT_MB << 20)) > $W/t16.txt
+unxz <"$G/t16.txt.xz" | head -c $((TEXT_MB << 20)) > $W/t16.txt
 head -c 1048576 $W/t16.txt > $W/t1m.txt; head -c 262144 $W/t16.txt > $W/t256k.txt
 ls -l $W
 
@@ -80,4 +89,5 @@ hy t16-small 110 $W/t16.txt $W/t16-small.png small && cp $W/t16-small.png "$OUT/
 # The inference benchmark, one thread on the CPU side.
 (cd core/engine/torch && ZPNG_BENCH_DEVICE=$DEVICE ZPNG_BENCH_GEMM=float ZPNG_BENCH_THREADS=1 timed bench 50 "$G/torch.test" -test.run XXX -test.bench "Inference/.*/B=(1|64|1024)$/threads=1/torch-float" -test.benchtime 200x)
 wait
+tail -n 3 "$G"/fuzz/logs/*.log > "$OUT/fuzz-tails.log" 2>/dev/null
 echo "## done at ${SECONDS}s"
