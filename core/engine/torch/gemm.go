@@ -14,12 +14,14 @@ import (
 
 // GemmEnv names the environment variable that picks how the CPU engine
 // computes its matrix products: "float" (float32 GEMMs in libtorch), "int8"
-// (a portable integer loop), "vnni" (AVX-512 VNNI), or "auto" (the default:
-// vnni where the CPU has it, else float). All are exact, so all give the
-// same tables; they differ in speed only.
+// (a portable integer loop), "vnni" (AVX-512 VNNI), "ops" (the whole step as
+// the CUDA engine's torch ops, run on the CPU: slow, it is there so that
+// machines without a GPU test that code), or "auto" (the default: vnni
+// where the CPU has it, else float). All are exact, so all give the same
+// tables; they differ in speed only.
 const GemmEnv = "ZPNG_TORCH_GEMM"
 
-var gemmCodes = map[string]C.int{"float": C.ZT_GEMM_FLOAT, "int8": C.ZT_GEMM_INT8, "vnni": C.ZT_GEMM_VNNI}
+var gemmCodes = map[string]C.int{"float": C.ZT_GEMM_FLOAT, "int8": C.ZT_GEMM_INT8, "vnni": C.ZT_GEMM_VNNI, "ops": C.ZT_GEMM_OPS}
 
 // GemmPaths lists the CPU product paths this machine can run; none when
 // the library does not load.
@@ -28,9 +30,9 @@ func GemmPaths() []string {
 		return nil
 	}
 	if C.zt_vnni_supported() != 0 {
-		return []string{"float", "int8", "vnni"}
+		return []string{"float", "int8", "vnni", "ops"}
 	}
-	return []string{"float", "int8"}
+	return []string{"float", "int8", "ops"}
 }
 
 func gemmFromEnv() (C.int, error) {
@@ -43,7 +45,7 @@ func gemmFromEnv() (C.int, error) {
 	}
 	code, ok := gemmCodes[name]
 	if !ok {
-		return 0, fmt.Errorf("torch: %s=%q, want auto, float, int8 or vnni", GemmEnv, name)
+		return 0, fmt.Errorf("torch: %s=%q, want auto, float, int8, vnni or ops", GemmEnv, name)
 	}
 	if code == C.ZT_GEMM_VNNI && C.zt_vnni_supported() == 0 {
 		return 0, fmt.Errorf("torch: %s=vnni, but this CPU lacks AVX-512 VNNI", GemmEnv)
@@ -70,7 +72,7 @@ func gemmInt8(path string, x []int8, rows, k int, w []int8, n int) ([]int32, err
 		return nil, err
 	}
 	code, ok := gemmCodes[path]
-	if !ok || code == C.ZT_GEMM_FLOAT || len(x) != rows*k || len(w) != n*k || rows < 1 || n < 1 || k < 1 {
+	if !ok || (code != C.ZT_GEMM_INT8 && code != C.ZT_GEMM_VNNI) || len(x) != rows*k || len(w) != n*k || rows < 1 || n < 1 || k < 1 {
 		return nil, fmt.Errorf("torch: bad gemm test call %q %dx%d·%dx%d", path, rows, k, n, k)
 	}
 	out := make([]int32, rows*n)

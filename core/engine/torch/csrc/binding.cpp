@@ -339,6 +339,7 @@ struct Layer {
 struct zt_engine {
   int L, H, B;
   bool cuda;
+  bool ops;  // the step runs as torch ops on dev: on CUDA, or ZT_GEMM_OPS on the CPU
   torch::Device dev{torch::kCPU};
   std::vector<Layer> layers;
   std::vector<int32_t> t0, sig, tanh_, exp_, b_head;
@@ -362,12 +363,14 @@ struct zt_engine {
   bool split_products = false;  // each chunk computes its own products
   std::vector<std::vector<int32_t>> scratch;  // per chunk: gi, gh [3H] and logits [256]
   std::vector<std::vector<int32_t>> iprod;    // int8 paths, per chunk: products of kRows streams
-  // GPU: Q15 state per layer (int64 [B, H]) and the integer tables.
+  // Ops path: Q15 state per layer (int64 [B, H]) and the integer tables.
   std::vector<torch::Tensor> hq;
   torch::Tensor d_t0, d_sig, d_tanh, d_exp, d_m_head, d_b_head, d_arange;
-  // GPU: a step reads its bytes from d_in and leaves its frequencies in
-  // d_out; h_in and h_out are their host copies (pinned where CUDA is built in).
+  // Ops path: a step reads its bytes from d_in and leaves its frequencies
+  // in d_out; h_in and h_out are their host copies, pinned on CUDA when
+  // the library is built with it (ZT_CUDA), so the copies run asynchronously.
   torch::Tensor d_in, d_out, h_in, h_out;
+  bool pinned = false;
 #ifdef ZT_CUDA
   // Each engine steps on a stream of its own, so that engines of parallel
   // stream groups overlap on the GPU, and from its third step replays the
@@ -397,8 +400,8 @@ struct zt_engine {
   }
 
   void step_cpu(const uint8_t* in, uint16_t* freqs);
-  void step_cuda(const uint8_t* in, uint16_t* freqs);
-  void step_cuda_body();
+  void step_ops(const uint8_t* in, uint16_t* freqs);
+  void step_ops_body();
   void layer_cpu(int l, const uint8_t* in, int c, bool split);
   void head_cpu(uint16_t* freqs, int c, bool split);
   void float_input(torch::Tensor& x, int l, int b0, int b1);
@@ -615,15 +618,9 @@ void zt_engine::step_cpu(const uint8_t* in, uint16_t* freqs) {
   run_chunks(this, [&](int c) { head_cpu(freqs, c, false); });
 }
 
-#ifdef ZT_CUDA
-constexpr bool kPinned = true;  // host buffers in page-locked memory; copies overlap
-#else
-constexpr bool kPinned = false;
-#endif
-
-// step_cuda_body runs one step from d_in into d_out and updates the state in
-// place, so that its kernels can be captured once and replayed.
-void zt_engine::step_cuda_body() {
+// step_ops_body runs one step from d_in into d_out and updates the state in
+// place, so that on CUDA its kernels can be captured once and replayed.
+void zt_engine::step_ops_body() {
   using torch::Tensor;
   auto x = d_in.to(torch::kLong);
   auto shr = [](const Tensor& t, int s) { return at::bitwise_right_shift(t, s); };
@@ -666,42 +663,49 @@ void zt_engine::run_graphed() {
     return;
   }
   if (graph_state == kGraphOff || eager_steps < 2) {
-    step_cuda_body();
+    step_ops_body();
     eager_steps++;
     return;
   }
   try {
     graph = std::make_unique<at::cuda::CUDAGraph>();
     graph->capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-    step_cuda_body();
+    step_ops_body();
     graph->capture_end();
     graph_state = kGraphReady;
   } catch (const std::exception& err) {
     std::fprintf(stderr, "zpng: CUDA graph capture failed; stepping without it: %s\n", err.what());
     graph_state = kGraphOff;
     (void)graph.release();  // a graph whose capture broke is not safe to destroy
-    step_cuda_body();
+    step_ops_body();
     return;
   }
   graph->replay();
 }
 #endif
 
-void zt_engine::step_cuda(const uint8_t* in, uint16_t* freqs) {
+void zt_engine::step_ops(const uint8_t* in, uint16_t* freqs) {
 #ifdef ZT_CUDA
-  if (eager_steps == 0) torch::cuda::synchronize();  // the loads and zeros on the default stream
-  c10::cuda::CUDAStreamGuard on(*stream);
+  std::optional<c10::cuda::CUDAStreamGuard> on;
+  if (stream) {
+    if (eager_steps == 0) torch::cuda::synchronize();  // the loads and zeros on the default stream
+    on.emplace(*stream);
+  }
 #endif
   std::memcpy(h_in.data_ptr<uint8_t>(), in, B);
-  d_in.copy_(h_in, kPinned);
+  d_in.copy_(h_in, pinned);
 #ifdef ZT_CUDA
-  run_graphed();
+  if (stream) {
+    run_graphed();
+  } else {
+    step_ops_body();
+  }
 #else
-  step_cuda_body();
+  step_ops_body();
 #endif
-  h_out.copy_(d_out, kPinned);
+  h_out.copy_(d_out, pinned);
 #ifdef ZT_CUDA
-  stream->synchronize();
+  if (stream) stream->synchronize();
 #endif
   const int32_t* hp = h_out.data_ptr<int32_t>();
   for (int64_t i = 0; i < static_cast<int64_t>(B) * 256; i++) freqs[i] = static_cast<uint16_t>(hp[i]);
@@ -713,7 +717,8 @@ extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, int 
   *out = nullptr;
   return guard([&] {
     check(layers >= 1 && hidden >= 1 && batch >= 1, "bad engine shape");
-    check(gemm == ZT_GEMM_FLOAT || gemm == ZT_GEMM_INT8 || gemm == ZT_GEMM_VNNI, "unknown GEMM path");
+    check(gemm == ZT_GEMM_FLOAT || gemm == ZT_GEMM_INT8 || gemm == ZT_GEMM_VNNI || gemm == ZT_GEMM_OPS,
+          "unknown GEMM path");
     check(gemm != ZT_GEMM_VNNI || zk::vnni_supported(), "this CPU lacks AVX-512 VNNI");
     check(hidden <= 1024, "hidden size above 1024 breaks exact float32 products");
     auto e = std::make_unique<zt_engine>();
@@ -723,24 +728,28 @@ extern "C" char* zt_engine_new(int layers, int hidden, int batch, int cuda, int 
     e->cuda = cuda != 0;
     e->dev = device_for(cuda);
     e->gemm = e->cuda ? ZT_GEMM_FLOAT : gemm;
+    e->ops = e->cuda || gemm == ZT_GEMM_OPS;
     if (cuda) tf32(false);
     e->layers.resize(layers);
     auto fopt = torch::TensorOptions().dtype(torch::kFloat32).device(e->dev);
-    if (e->cuda) {
+    if (e->ops) {
       for (int l = 0; l < layers; l++) e->h8.push_back(torch::zeros({batch, hidden}, fopt));
       auto lopt = torch::TensorOptions().dtype(torch::kLong).device(e->dev);
       for (int l = 0; l < layers; l++) e->hq.push_back(torch::zeros({batch, hidden}, lopt));
       e->d_arange = torch::arange(256, lopt).unsqueeze(0);
-      auto hopt = torch::TensorOptions().pinned_memory(kPinned);
+#ifdef ZT_CUDA
+      e->pinned = e->cuda;
+      if (e->cuda) {
+        e->stream = c10::cuda::getStreamFromPool(false, e->dev.index());
+        const char* g = std::getenv("ZPNG_CUDA_GRAPH");
+        if (g != nullptr && std::strcmp(g, "0") == 0) e->graph_state = zt_engine::kGraphOff;
+      }
+#endif
+      auto hopt = torch::TensorOptions().pinned_memory(e->pinned);
       e->h_in = torch::empty({batch}, hopt.dtype(torch::kUInt8));
       e->h_out = torch::empty({batch, 256}, hopt.dtype(torch::kInt32));
       e->d_in = torch::zeros({batch}, torch::TensorOptions().dtype(torch::kUInt8).device(e->dev));
       e->d_out = torch::zeros({batch, 256}, torch::TensorOptions().dtype(torch::kInt32).device(e->dev));
-#ifdef ZT_CUDA
-      e->stream = c10::cuda::getStreamFromPool(false, e->dev.index());
-      const char* g = std::getenv("ZPNG_CUDA_GRAPH");
-      if (g != nullptr && std::strcmp(g, "0") == 0) e->graph_state = zt_engine::kGraphOff;
-#endif
     } else {
       e->h.assign(layers, std::vector<int32_t>(static_cast<size_t>(batch) * hidden, 0));
       e->hs = (hidden + 3) / 4 * 4;
@@ -772,7 +781,7 @@ extern "C" char* zt_engine_set_t0(zt_engine* e, const int32_t* t0) {
   return guard([&] {
     int64_t n = 256 * 3 * static_cast<int64_t>(e->H);
     e->t0.assign(t0, t0 + n);
-    if (e->cuda) e->d_t0 = int_vector(t0, n, e->dev).view({256, 3 * e->H});
+    if (e->ops) e->d_t0 = int_vector(t0, n, e->dev).view({256, 3 * e->H});
     e->t0_loaded = true;
   });
 }
@@ -784,7 +793,7 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
     check(k >= 0 && k < e->L, "layer index out of range");
     const int64_t G = 3 * static_cast<int64_t>(e->H);
     Layer& ly = e->layers[k];
-    const bool packed = e->gemm != ZT_GEMM_FLOAT;  // CUDA engines always use float
+    const bool packed = e->gemm == ZT_GEMM_INT8 || e->gemm == ZT_GEMM_VNNI;
     if (k > 0) {
       if (packed) {
         ly.p_ih = zk::PackedInt8(w_ih, static_cast<int>(G), e->H);
@@ -793,7 +802,7 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
       }
       ly.m_ih = doubles(m_ih, G);
       ly.b_ih.assign(b_ih, b_ih + G);
-      if (e->cuda) {
+      if (e->ops) {
         ly.dm_ih = int_vector(m_ih, G, e->dev);
         ly.db_ih = int_vector(b_ih, G, e->dev);
       }
@@ -805,7 +814,7 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
     }
     ly.m_hh = doubles(m_hh, G);
     ly.b_hh.assign(b_hh, b_hh + G);
-    if (e->cuda) {
+    if (e->ops) {
       ly.dm_hh = int_vector(m_hh, G, e->dev);
       ly.db_hh = int_vector(b_hh, G, e->dev);
     }
@@ -815,14 +824,14 @@ extern "C" char* zt_engine_set_layer(zt_engine* e, int k, const int8_t* w_ih, co
 
 extern "C" char* zt_engine_set_head(zt_engine* e, const int8_t* w, const int32_t* m, const int32_t* b) {
   return guard([&] {
-    if (e->gemm != ZT_GEMM_FLOAT) {
+    if (e->gemm == ZT_GEMM_INT8 || e->gemm == ZT_GEMM_VNNI) {
       e->p_head = zk::PackedInt8(w, 256, e->H);
     } else {
       e->w_head = int8_matrix(w, 256, e->H, e->dev);
     }
     e->m_head = doubles(m, 256);
     e->b_head.assign(b, b + 256);
-    if (e->cuda) {
+    if (e->ops) {
       e->d_m_head = int_vector(m, 256, e->dev);
       e->d_b_head = int_vector(b, 256, e->dev);
     }
@@ -836,7 +845,7 @@ extern "C" char* zt_engine_set_tables(zt_engine* e, const int32_t* sig, const in
     e->sig.assign(sig, sig + 8192);
     e->tanh_.assign(tanh_, tanh_ + 8192);
     e->exp_.assign(exp_, exp_ + 8192);
-    if (e->cuda) {
+    if (e->ops) {
       e->d_sig = int_vector(sig, 8192, e->dev);
       e->d_tanh = int_vector(tanh_, 8192, e->dev);
       e->d_exp = int_vector(exp_, 8192, e->dev);
@@ -849,9 +858,9 @@ extern "C" char* zt_engine_step(zt_engine* e, const uint8_t* in, uint16_t* freqs
   return guard([&] {
     e->check_ready();
     torch::NoGradGuard no_grad;
-    if (e->cuda) {
-      tf32(false);
-      e->step_cuda(in, freqs);
+    if (e->ops) {
+      if (e->cuda) tf32(false);
+      e->step_ops(in, freqs);
     } else {
       e->step_cpu(in, freqs);
     }

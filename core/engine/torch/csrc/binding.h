@@ -14,7 +14,7 @@ extern "C" {
 
 // ZT_ABI numbers this interface: a change to any declaration below changes
 // it, so that a library built from other sources is refused on load.
-#define ZT_ABI 1
+#define ZT_ABI 2
 int zt_abi(void);
 
 // ---- process-wide settings ----
@@ -64,9 +64,11 @@ void zt_model_set_adam_steps(zt_model* m, int64_t steps);
 typedef struct zt_engine zt_engine;
 
 // How a CPU engine computes its matrix products (all exact, so all give the
-// same tables): float32 GEMMs in torch, the portable int8 GEMM, or the
-// AVX-512 VNNI int8 GEMM (only where zt_vnni_supported()).
-enum { ZT_GEMM_FLOAT = 0, ZT_GEMM_INT8 = 1, ZT_GEMM_VNNI = 2 };
+// same tables): float32 GEMMs in torch, the portable int8 GEMM, the
+// AVX-512 VNNI int8 GEMM (only where zt_vnni_supported()), or the whole
+// step as the CUDA engine's torch ops run on the CPU (so that machines
+// without a GPU test that code).
+enum { ZT_GEMM_FLOAT = 0, ZT_GEMM_INT8 = 1, ZT_GEMM_VNNI = 2, ZT_GEMM_OPS = 3 };
 int zt_vnni_supported(void);
 
 // threads is the number of CPU threads the CPU step may use; gemm is one of
