@@ -25,6 +25,7 @@
 #define ZN_X86 1
 #define TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #define TARGET_AVX2 __attribute__((target("avx2")))
+#define TARGET_AVXVNNI __attribute__((target("avx2,avxvnni")))
 #define INLINE static inline __attribute__((always_inline))
 #endif
 
@@ -102,6 +103,9 @@ int zn_supported(int isa) {
     case ZN_AVX2:
       __builtin_cpu_init();
       return __builtin_cpu_supports("avx2");
+    case ZN_AVXVNNI:
+      __builtin_cpu_init();
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
     case ZN_AVX512:
       __builtin_cpu_init();
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -211,6 +215,67 @@ TARGET_AVX2 static void kernel_avx2(const packed* p, int g, const int8_t* x, int
       _mm256_storeu_si256((__m256i*)(out + (size_t)s * os + (i / 2) * ts + 8 * (i % 2)), v);
     }
   }
+}
+
+// ---- AVX-VNNI: the 256-bit VEX form of VPDPBUSD, on CPUs that have it
+// without AVX-512 (Intel's since Alder Lake, for one). As with AVX-512 VNNI
+// below, x goes in as x + 128 and each sum starts at −128·Σ_j W[row][j]; a
+// tile of 16 rows is two 32-byte halves, so a stream has 6 sums of 8 rows.
+// Streams go in pairs: each weight load serves two. ----
+
+// DPBUSD_VEX is acc += VPDPBUSD(u, *w) in its VEX form, the weights read
+// from memory: twelve sums, two inputs and a constant fill the 16 registers.
+#define DPBUSD_VEX(acc, u, w) __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(u), "m"(*(w)))
+
+INLINE TARGET_AVXVNNI void avxvnni_n(const int S, const packed* p, int g, const int8_t* x, int xs, int32_t* out,
+                                     int os, int ts) {
+  const int k4 = p->kp / 4;
+  const int8_t* w = p->w + (size_t)g * k4 * 192;
+  const int32_t* s128 = p->sum128 + g * 48;
+  const __m256i flip = _mm256_set1_epi32((int32_t)0x80808080u);
+#define ZN_INIT(i) _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_loadu_si256((const __m256i*)(s128 + 8 * (i))))
+  __m256i a0 = ZN_INIT(0), a1 = ZN_INIT(1), a2 = ZN_INIT(2), a3 = ZN_INIT(3), a4 = ZN_INIT(4), a5 = ZN_INIT(5);
+#undef ZN_INIT
+  __m256i b0 = a0, b1 = a1, b2 = a2, b3 = a3, b4 = a4, b5 = a5;
+  for (int k = 0; k < k4; k++) {
+    const __m256i* wk = (const __m256i*)(w + 192 * k);
+    const __m256i u = _mm256_xor_si256(_mm256_set1_epi32(load4(x + 4 * k)), flip);
+    DPBUSD_VEX(a0, u, wk);
+    DPBUSD_VEX(a1, u, wk + 1);
+    DPBUSD_VEX(a2, u, wk + 2);
+    DPBUSD_VEX(a3, u, wk + 3);
+    DPBUSD_VEX(a4, u, wk + 4);
+    DPBUSD_VEX(a5, u, wk + 5);
+    if (S > 1) {
+      const __m256i v = _mm256_xor_si256(_mm256_set1_epi32(load4(x + xs + 4 * k)), flip);
+      DPBUSD_VEX(b0, v, wk);
+      DPBUSD_VEX(b1, v, wk + 1);
+      DPBUSD_VEX(b2, v, wk + 2);
+      DPBUSD_VEX(b3, v, wk + 3);
+      DPBUSD_VEX(b4, v, wk + 4);
+      DPBUSD_VEX(b5, v, wk + 5);
+    }
+  }
+  const int r = g * 48;
+#define ZN_STORE(o, acc, i)                                                                                  \
+  _mm256_storeu_si256((__m256i*)((o) + ((i) / 2) * ts + 8 * ((i) % 2)),                                    \
+                      _mm256_add_epi32(mulshr256(acc, _mm256_loadu_si256((const __m256i*)(p->mul + r + 8 * (i))), 20), \
+                                       _mm256_loadu_si256((const __m256i*)(p->bias + r + 8 * (i)))))
+  ZN_STORE(out, a0, 0); ZN_STORE(out, a1, 1); ZN_STORE(out, a2, 2);
+  ZN_STORE(out, a3, 3); ZN_STORE(out, a4, 4); ZN_STORE(out, a5, 5);
+  if (S > 1) {
+    int32_t* o = out + os;
+    ZN_STORE(o, b0, 0); ZN_STORE(o, b1, 1); ZN_STORE(o, b2, 2);
+    ZN_STORE(o, b3, 3); ZN_STORE(o, b4, 4); ZN_STORE(o, b5, 5);
+  }
+#undef ZN_STORE
+}
+
+TARGET_AVXVNNI static void kernel_avxvnni(const packed* p, int g, const int8_t* x, int xs, int S, int32_t* out, int os,
+                                          int ts) {
+  int s = 0;
+  for (; s + 2 <= S; s += 2) avxvnni_n(2, p, g, x + (size_t)s * xs, xs, out + (size_t)s * os, os, ts);
+  if (s < S) avxvnni_n(1, p, g, x + (size_t)s * xs, xs, out + (size_t)s * os, os, ts);
 }
 
 // ---- AVX-512 VNNI: VPDPBUSD multiplies unsigned by signed bytes, so x goes
@@ -577,6 +642,7 @@ zn_engine* zn_new(const zn_model* m, int batch, int threads, int isa) {
   e->gates = gates_scalar;
 #ifdef ZN_X86
   if (isa == ZN_AVX2) e->kernel = kernel_avx2;
+  if (isa == ZN_AVXVNNI) e->kernel = kernel_avxvnni;
   if (isa == ZN_AVX512) {
     e->kernel = kernel_avx512;
     e->gates = gates_avx512;

@@ -23,17 +23,18 @@ import (
 func init() { engine.Register(factory{}) }
 
 // IsaEnv names the environment variable that forces an instruction-set path:
-// "avx512" (AVX-512 with VNNI), "avx2", "scalar" (portable C) or "auto" (the
+// "avx512" (AVX-512 with VNNI), "avxvnni" (the 256-bit AVX-VNNI of CPUs
+// without AVX-512), "avx2", "scalar" (portable C) or "auto" (the
 // default: the fastest this CPU runs). All are exact, so all give the same
 // tables.
 const IsaEnv = "ZPNG_NATIVE_ISA"
 
-var isaCodes = map[string]C.int{"scalar": C.ZN_SCALAR, "avx2": C.ZN_AVX2, "avx512": C.ZN_AVX512}
+var isaCodes = map[string]C.int{"scalar": C.ZN_SCALAR, "avx2": C.ZN_AVX2, "avxvnni": C.ZN_AVXVNNI, "avx512": C.ZN_AVX512}
 
 // Paths lists the instruction-set paths this CPU runs, slowest first.
 func Paths() []string {
 	var out []string
-	for _, name := range []string{"scalar", "avx2", "avx512"} {
+	for _, name := range []string{"scalar", "avx2", "avxvnni", "avx512"} {
 		if C.zn_supported(isaCodes[name]) != 0 {
 			out = append(out, name)
 		}
@@ -50,7 +51,7 @@ func pathFromEnv() (string, error) {
 	}
 	code, ok := isaCodes[name]
 	if !ok {
-		return "", fmt.Errorf("native: %s=%q, want auto, avx512, avx2 or scalar", IsaEnv, name)
+		return "", fmt.Errorf("native: %s=%q, want auto, avx512, avxvnni, avx2 or scalar", IsaEnv, name)
 	}
 	if C.zn_supported(code) == 0 {
 		return "", fmt.Errorf("native: %s=%s, but this CPU lacks it", IsaEnv, name)

@@ -7,7 +7,7 @@
 
 // Instruction-set paths. Each computes every integer exactly, so all give
 // the same tables; they differ in speed only.
-enum { ZN_SCALAR = 0, ZN_AVX2 = 1, ZN_AVX512 = 2 };
+enum { ZN_SCALAR = 0, ZN_AVX2 = 1, ZN_AVX512 = 2, ZN_AVXVNNI = 3 };
 
 // zn_supported reports whether this CPU runs the given path.
 int zn_supported(int isa);
