@@ -208,6 +208,12 @@ func (s *hybridStage) update(_ *model, bit int) {
 	learnFinal(s.x[:], s.m2[s.final[1].sel:], s.final[1].pr, bit)
 }
 
+func (s *hybridStage) release() {
+	for _, a := range [...]*countAPM{s.a1, s.a2, s.q1, s.q2, s.qm, s.f1, s.f2, s.f3} {
+		a.release()
+	}
+}
+
 // learnFinal takes a gradient step of a final mixer whose output was pr.
 func learnFinal(x, w []int32, pr int32, bit int) {
 	err := int32(bit)<<12 - pr
@@ -294,6 +300,9 @@ func (e *MixEncoder) Finish(symbols []int64) (payload, table []byte, err error) 
 		payload = append(payload, enc.Bytes()...)
 		streams[i] = entropy.Stream{Symbols: symbols[i], Bytes: int64(enc.Len())}
 	}
+	if len(e.models) > 0 {
+		e.models[0].release() // the streams share their tables and stage
+	}
 	e.models = nil
 	return payload, entropy.AppendStreamTable(nil, streams), nil
 }
@@ -304,6 +313,8 @@ type MixDecoder struct {
 	models  []*model
 	dec     []*entropy.BinDecoder
 	cum     [257]uint32
+	left    int64 // bytes yet to decode in all streams
+	err     error // once set, the models are released
 }
 
 // NewMixDecoder parses the STRM section of method m (MethodHybrid2 or
@@ -330,7 +341,7 @@ func NewMixDecoder(m codec.Method, table, payload []byte, originalSize int64) (*
 	if err != nil {
 		return nil, err
 	}
-	d := &MixDecoder{Streams: streams, models: models, dec: make([]*entropy.BinDecoder, len(streams))}
+	d := &MixDecoder{Streams: streams, models: models, dec: make([]*entropy.BinDecoder, len(streams)), left: originalSize}
 	off := int64(0)
 	for i, s := range streams {
 		d.dec[i] = entropy.NewBinDecoder(payload[off : off+s.Bytes : off+s.Bytes])
@@ -340,15 +351,19 @@ func NewMixDecoder(m codec.Method, table, payload []byte, originalSize int64) (*
 }
 
 // DecodeStep decodes one byte of stream i into out[i], the outside model's
-// table for it being freqs[i*256:(i+1)*256], for i < len(out).
+// table for it being freqs[i*256:(i+1)*256], for i < len(out). Once every
+// byte is decoded or an error is found, it decodes no more.
 func (d *MixDecoder) DecodeStep(freqs []uint16, out []byte) error {
+	if d.err != nil {
+		return d.err
+	}
 	if len(out) > len(d.models) || len(freqs) < 256*len(out) {
 		return fmt.Errorf("%w: %d symbols, %d streams, %d table entries", entropy.ErrBadTable, len(out), len(d.models), len(freqs))
 	}
 	for i := range out {
 		m, dec := d.models[i], d.dec[i]
 		if int64(m.pos) == d.Streams[i].Symbols {
-			return fmt.Errorf("%w: stream %d: more than its %d bytes asked for", codec.ErrCorrupt, i, d.Streams[i].Symbols)
+			return d.stop(fmt.Errorf("%w: stream %d: more than its %d bytes asked for", codec.ErrCorrupt, i, d.Streams[i].Symbols))
 		}
 		runningSums(&d.cum, freqs[i*256:(i+1)*256])
 		m.findSlots()
@@ -358,9 +373,27 @@ func (d *MixDecoder) DecodeStep(freqs []uint16, out []byte) error {
 			m.update(dec.Decode(m.pr))
 		}
 		out[i] = byte(m.at(1))
-		if s := d.Streams[i]; int64(m.pos) == s.Symbols && int64(dec.Used()) != s.Bytes {
-			return fmt.Errorf("%w: stream %d has %d payload bytes, its data used %d", codec.ErrCorrupt, i, s.Bytes, dec.Used())
+		d.left--
+		if s := d.Streams[i]; int64(dec.Used()) > s.Bytes {
+			// Read on past its end: corrupt, whatever follows (as in cm.go).
+			return d.stop(fmt.Errorf("%w: stream %d of %d payload bytes ends before its data", codec.ErrCorrupt, i, s.Bytes))
+		} else if int64(m.pos) == s.Symbols && int64(dec.Used()) != s.Bytes {
+			return d.stop(fmt.Errorf("%w: stream %d has %d payload bytes, its data used %d", codec.ErrCorrupt, i, s.Bytes, dec.Used()))
 		}
 	}
+	if d.left == 0 {
+		d.stop(fmt.Errorf("%w: every stream is decoded, more asked for", codec.ErrCorrupt))
+	}
 	return nil
+}
+
+// stop ends the decoding with err: the models are released, and every
+// later step returns err.
+func (d *MixDecoder) stop(err error) error {
+	d.err = err
+	if len(d.models) > 0 {
+		d.models[0].release() // the streams share their tables and stage
+	}
+	d.models = nil
+	return err
 }

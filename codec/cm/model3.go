@@ -44,7 +44,7 @@ type model3 struct {
 	rconf    int
 
 	t0, t1   []uint32
-	tabs     [r3Hashed][]slot
+	tabs     [r3Hashed]*table[slot]
 	slotBits uint
 	ctx      [r3Hashed]uint64
 	slots    [r3Hashed]*slot
@@ -84,7 +84,7 @@ func newModel3(n int64, prof profile) *model3 {
 	m := &model3{c0: 1, matchBit: -1, prof: prof, hb: hashBits(n)}
 	m.slotBits = min(max(ceilLog2(n)-3, cmMinSlotBits), cmMaxSlotBits)
 	for i := range m.tabs {
-		m.tabs[i] = make([]slot, 1<<m.slotBits)
+		m.tabs[i] = newSlotTable(m.slotBits)
 	}
 	mb := min(max(ceilLog2(n), 8), cmMaxMatchBits)
 	m.matchTab = make([]uint32, 1<<mb)
@@ -115,6 +115,14 @@ func newModel3(n int64, prof profile) *model3 {
 }
 
 func (m *model3) p() int32 { return m.pr }
+
+// release returns the model's tables to their pools once it is done with.
+func (m *model3) release() {
+	m.stage.release()
+	for _, t := range m.tabs {
+		t.release()
+	}
+}
 
 func (m *model3) at(back int) uint32 {
 	if back > m.pos {
