@@ -3,6 +3,7 @@ package cm
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"zpng/codec"
 	"zpng/codec/entropy"
@@ -129,13 +130,35 @@ func newMixModels(m codec.Method, sizes []int64) ([]*model, error) {
 	return ms, nil
 }
 
-// repeatWeights returns sets copies of one set of weights.
+// repeatWeights returns sets copies of one set of weights, in a slice from
+// weightPools if one of that length has been released there.
 func repeatWeights(set []int32, sets int) []int32 {
-	w := make([]int32, len(set)*sets)
-	for i := 0; i < len(w); i += len(set) {
-		copy(w[i:], set)
+	n := len(set) * sets
+	var w []int32
+	if p, ok := weightPools.Load(n); ok {
+		if v, ok := p.(*sync.Pool).Get().(*[]int32); ok {
+			w = *v
+		}
+	}
+	if w == nil {
+		w = make([]int32, n)
+	}
+	copy(w, set)
+	for i := len(set); i < len(w); i *= 2 { // doubling: few long copies
+		copy(w[i:], w[:i])
 	}
 	return w
+}
+
+// weightPools hold the released weights of hybrid stages by length, as
+// table.go's pools hold tables: *[]int32 in a *sync.Pool.
+var weightPools sync.Map
+
+// releaseWeights returns weights to their pool; the caller must not use
+// them again.
+func releaseWeights(w []int32) {
+	p, _ := weightPools.LoadOrStore(len(w), new(sync.Pool))
+	p.(*sync.Pool).Put(&w)
 }
 
 // outsideConf grades how sure the outside model is of the next bit by its
@@ -212,6 +235,8 @@ func (s *hybridStage) release() {
 	for _, a := range [...]*countAPM{s.a1, s.a2, s.q1, s.q2, s.qm, s.f1, s.f2, s.f3} {
 		a.release()
 	}
+	releaseWeights(s.m1)
+	releaseWeights(s.m2)
 }
 
 // learnFinal takes a gradient step of a final mixer whose output was pr.
