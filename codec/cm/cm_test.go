@@ -317,4 +317,11 @@ func TestTablesReused(t *testing.T) {
 			t.Errorf("%s: round trip: %v", m, err)
 		}
 	}
+	for _, m := range []codec.Method{codec.MethodHybrid2, codec.MethodHybrid1} {
+		first, _ := mixEncode(t, m, src, 2, learntModel(src))
+		mixEncode(t, m, sample.Random(5, 4000), 3, uniformModel())
+		if again, _ := mixEncode(t, m, src, 2, learntModel(src)); !bytes.Equal(again, first) {
+			t.Errorf("%s: %d bytes after other inputs, %d before", m, len(again), len(first))
+		}
+	}
 }
