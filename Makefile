@@ -70,7 +70,8 @@ fuzz:
 	done
 
 # dist/fuzz: the fuzz targets' packages as stripped test binaries (PKG.test,
-# PKG the path with / as _), their testdata/fuzz seeds in the packages'
+# PKG the path with / as _) with the coverage instrumentation that guides
+# fuzzing (-fuzz at build), their testdata/fuzz seeds in the packages'
 # folders, and packaging/fuzz-run.sh, which runs a target for a count of
 # executions on N workers on a machine without Go: copy dist/fuzz there and
 # run `./fuzz-run.sh codec/cm:FuzzCMDecode 10000000x 16` (or `all`).
@@ -79,7 +80,7 @@ fuzz-bin:
 	rm -rf dist/fuzz && mkdir -p dist/fuzz
 	set -e; for p in $(FUZZ_PKGS); do \
 		dir=$${p#./}; \
-		$(GO) test -c -tags 'nogui notorch' -ldflags='-s -w' -o dist/fuzz/$${dir//\//_}.test $$p; \
+		$(GO) test -c -fuzz '^Fuzz' -tags 'nogui notorch' -ldflags='-s -w' -o dist/fuzz/$${dir//\//_}.test $$p; \
 		mkdir -p dist/fuzz/$$dir; \
 		if [ -d $$dir/testdata/fuzz ]; then mkdir -p dist/fuzz/$$dir/testdata && cp -r $$dir/testdata/fuzz dist/fuzz/$$dir/testdata/; fi; \
 	done

@@ -41,6 +41,13 @@ run() {
 	last=$(grep 'execs: ' "$log" | tail -n 1)
 	execs=$(sed -n 's/.*execs: \([0-9]*\).*/\1/p' <<<"$last")
 	echo "$1: ${last:-no execs line}; $WORKERS workers, $secs s, $((${execs:-0} / (secs > 0 ? secs : 1))) execs/s"
+	# With a duration, Go 1.26's coordinator may fail a target at the end
+	# with "context deadline exceeded" and no failing input
+	# (go.dev/issue/75804); a count of executions does not.
+	if [ $rc != 0 ] && grep -q '^    context deadline exceeded$' "$log" && ! grep -q 'Failing input' "$log"; then
+		echo "$1: ended by the fuzztime deadline race (go.dev/issue/75804), no failing input"
+		rc=0
+	fi
 	if [ $rc != 0 ]; then
 		echo "$1 FAILED (exit $rc); see $log:" >&2
 		grep -E -- '--- FAIL|Failing input|go test -run|panic:' "$log" >&2

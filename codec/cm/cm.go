@@ -44,6 +44,10 @@ func (m *model) release() {
 	for _, t := range m.tabs {
 		t.release()
 	}
+	m.t1Tab.release()
+	for _, w := range m.w {
+		releaseWeights(w)
+	}
 }
 
 // newPredictor returns the model of method m with header flags for an

@@ -97,7 +97,9 @@ func newMixModels(m codec.Method, sizes []int64) ([]*model, error) {
 		shared = newTables(n, &rates2)
 		shared.stage = newHybridStage(shared.hb)
 		shared.byConf = true
-		shared.w[0] = repeatWeights(shared.w[0][:cmInputs], 4*cmMixerSets[0]) // by c0 and conf
+		w0 := shared.w[0]
+		shared.w[0] = repeatWeights(w0[:cmInputs], 4*cmMixerSets[0]) // by c0 and conf
+		releaseWeights(w0)
 	} else {
 		shared = newTables(n, &rates1)
 		shared.stage = newHybrid1Stage()

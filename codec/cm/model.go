@@ -132,7 +132,8 @@ type model struct {
 
 	// counters
 	t0       []uint32 // 256
-	t1       []uint32 // 65536
+	t1       []uint32 // 65536, t1Tab's
+	t1Tab    *table[uint32]
 	tabs     [cmHashed]*table[slot]
 	slotBits uint
 	ctx      [cmHashed]uint64 // context hashes, set at each byte boundary
@@ -249,13 +250,11 @@ func newTables(n int64, r *rates) *model {
 	m.matchTab = make([]uint32, 1<<mb)
 	m.matchMask = 1<<mb - 1
 	m.t0 = make([]uint32, 256)
-	m.t1 = make([]uint32, 1<<16)
+	m.t1Tab = newOrder1Table()
+	m.t1 = m.t1Tab.t
 	m.w = make([][]int32, cmMixers)
 	for i := range m.w {
-		m.w[i] = make([]int32, cmMixerSets[i]*cmInputs)
-		for j := range m.w[i] {
-			m.w[i][j] = 1 << 14
-		}
+		m.w[i] = newMixerWeights(cmInputs, cmMixerSets[i])
 	}
 	m.w2 = make([]int32, 8*cmMixers)
 	for j := range m.w2 {
@@ -325,6 +324,7 @@ func (m *model) setContexts() {
 	m.ctx[5] = hash2(5, c4&0xFFFF00, 0)
 	m.ctx[6] = hash2(6, uint32(m.rlen), above|above2<<8)
 	m.ctx[7] = hash2(7, uint32(m.rlen), above|(c4&0xFF)<<8)
+	m.t1Tab.touch(int(c4&0xFF) << 8) // the byte's row of T1
 	m.apmO2, m.apmO3 = orderHash(c4, 2, m.hb)<<8, orderHash(c4, 3, m.hb)<<8
 }
 

@@ -72,6 +72,22 @@ func newAPMTable[T uint16 | uint32](contexts int) *table[T] {
 	return newTable[T](&pools[bits.Len(uint(contexts))-1], contexts*33, 10)
 }
 
+// newOrder1Table returns the order-1 counters (T1), 2^16, written in rows
+// of 2^8 (one per previous byte).
+func newOrder1Table() *table[uint32] { return newTable[uint32](&order1Pool, 1<<16, 8) }
+
+var order1Pool sync.Pool
+
+// newMixerWeights returns sets sets of n first-layer mixer weights, each
+// 1/4 (×2^-16), as revisions 2 and 3 start them.
+func newMixerWeights(n, sets int) []int32 {
+	set := make([]int32, n)
+	for i := range set {
+		set[i] = 1 << 14
+	}
+	return repeatWeights(set, sets)
+}
+
 // newSlotTable returns a hashed table of 2^slotBits slots, written in
 // chunks of 2^6 slots (4 KiB).
 func newSlotTable(slotBits uint) *table[slot] {
