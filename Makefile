@@ -26,7 +26,7 @@ TORCH_TARGET := $(TORCH_LIB)
 TORCH_TEST_ENV := ZPNG_TORCH_LIB=$(CURDIR)/$(TORCH_LIB) ZPNG_REQUIRE_TORCH=1
 endif
 
-.PHONY: setup zpng test test-short bench clean fuzz
+.PHONY: setup zpng test test-short bench clean fuzz fuzz-bin
 
 setup:
 	$(APT) update
@@ -68,6 +68,24 @@ fuzz:
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -tags '$(TAGS)' -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
+
+# dist/fuzz: the fuzz targets' packages as stripped test binaries (PKG.test,
+# PKG the path with / as _) with the coverage instrumentation that guides
+# fuzzing (-fuzz at build), their testdata/fuzz seeds in the packages'
+# folders, and packaging/fuzz-run.sh, which runs a target for a count of
+# executions on N workers on a machine without Go: copy dist/fuzz there and
+# run `./fuzz-run.sh codec/cm:FuzzCMDecode 10000000x 16` (or `all`).
+FUZZ_PKGS := $(sort $(foreach t,$(FUZZ_TARGETS),$(firstword $(subst :, ,$(t)))))
+fuzz-bin:
+	rm -rf dist/fuzz && mkdir -p dist/fuzz
+	set -e; for p in $(FUZZ_PKGS); do \
+		dir=$${p#./}; \
+		$(GO) test -c -fuzz '^Fuzz' -tags 'nogui notorch' -ldflags='-s -w' -o dist/fuzz/$${dir//\//_}.test $$p; \
+		mkdir -p dist/fuzz/$$dir; \
+		if [ -d $$dir/testdata/fuzz ]; then mkdir -p dist/fuzz/$$dir/testdata && cp -r $$dir/testdata/fuzz dist/fuzz/$$dir/testdata/; fi; \
+	done
+	printf '%s\n' $(patsubst ./%,%,$(FUZZ_TARGETS)) >dist/fuzz/targets
+	cp packaging/fuzz-run.sh dist/fuzz/
 
 clean:
 	rm -rf zpng $(TORCH_LIB) dist

@@ -2,6 +2,7 @@ package cm
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 
 	"zpng/codec"
 	"zpng/codec/classic"
+	"zpng/codec/entropy"
 	"zpng/codec/internal/sample"
 )
 
@@ -107,6 +109,26 @@ func BenchmarkXzCompress(b *testing.B) {
 				if err := w.Close(); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeCorrupt runs the bodies of FuzzCMDecode and FuzzMixDecode
+// on what the fuzzer mostly feeds them: a short payload of noise for a
+// declared size of 1 byte (the fixed cost of a decoder) and of 4,000 bytes.
+func BenchmarkDecodeCorrupt(b *testing.B) {
+	noise := sample.Random(3, 64)
+	for _, n := range []int64{1, 4000} {
+		b.Run(fmt.Sprintf("cm/%d", n), func(b *testing.B) {
+			for b.Loop() {
+				cmDecompress(noise, n)
+			}
+		})
+		b.Run(fmt.Sprintf("hybrid2/%d", n), func(b *testing.B) {
+			table := entropy.AppendStreamTable(nil, []entropy.Stream{{Symbols: n, Bytes: int64(len(noise))}})
+			for b.Loop() {
+				mixDecode(codec.MethodHybrid2, table, noise, n, uniformModel())
 			}
 		})
 	}

@@ -30,12 +30,25 @@ func sizeFits(payload int, n int64) bool {
 
 // A predictor is a model of one of the revisions: p is the probability
 // that the next bit is 1, in 12 bits, and update learns the coded bit.
+// release returns its tables to their pools once it is done with.
 type predictor interface {
 	p() int32
 	update(bit int)
+	release()
 }
 
 func (m *model) p() int32 { return m.pr }
+
+func (m *model) release() {
+	m.stage.release()
+	for _, t := range m.tabs {
+		t.release()
+	}
+	m.t1Tab.release()
+	for _, w := range m.w {
+		releaseWeights(w)
+	}
+}
 
 // newPredictor returns the model of method m with header flags for an
 // input of n > 0 bytes, its first bit predicted.
@@ -142,7 +155,10 @@ func (c *writer) Close() error {
 		c.enc.Finish()
 	}
 	_, c.err = c.enc.WriteTo(c.w)
-	c.m = nil
+	if c.m != nil {
+		c.m.release()
+		c.m = nil
+	}
 	return c.err
 }
 
@@ -154,6 +170,7 @@ type reader struct {
 	n       int    // bytes of payload
 	left    int64  // bytes yet to decode
 	out     int64  // bytes yet to read
+	err     error  // a corrupt payload, once found
 }
 
 // NewDecompressor returns a reader of the original bytes of a payload of
@@ -190,8 +207,14 @@ func NewFlagDecompressor(m codec.Method, payload []byte, size int64, flags uint1
 }
 
 func (r *reader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
 	if r.out == 0 {
 		return 0, io.EOF
+	}
+	if r.m == nil && r.left > 0 {
+		return 0, fmt.Errorf("cm: read after close")
 	}
 	if int64(len(p)) > r.out {
 		p = p[:r.out]
@@ -207,6 +230,13 @@ func (r *reader) Read(p []byte) (int, error) {
 			c = c<<1 | bit
 		}
 		r.left--
+		// The decoder reads on past a payload's end only in a corrupt one:
+		// stop there rather than decode the rest of the declared size.
+		if d.Used() > r.n {
+			r.done()
+			r.err = fmt.Errorf("%w: cm payload of %d bytes ends before the data", codec.ErrCorrupt, r.n)
+			return n, r.err
+		}
 		if r.filter == nil {
 			p[n] = byte(c)
 			n++
@@ -219,7 +249,7 @@ func (r *reader) Read(p []byte) (int, error) {
 	}
 	r.out -= int64(n)
 	if r.left == 0 && r.m != nil {
-		r.m = nil
+		r.done()
 		if d.Used() != r.n {
 			return n, fmt.Errorf("%w: cm payload has %d bytes, the data used %d", codec.ErrCorrupt, r.n, d.Used())
 		}
@@ -227,4 +257,12 @@ func (r *reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (r *reader) Close() error { r.m = nil; return nil }
+func (r *reader) Close() error { r.done(); return nil }
+
+// done releases the model, which decodes no more.
+func (r *reader) done() {
+	if r.m != nil {
+		r.m.release()
+		r.m = nil
+	}
+}

@@ -297,3 +297,31 @@ func TestOtherMethods(t *testing.T) {
 		t.Errorf("hybrid decoder of method neural: %v", err)
 	}
 }
+
+// TestTablesReused: a model's tables, released to their pools and taken
+// by the next model, hold nothing of the model before (table.go): the
+// same input codes to the same bytes before and after other inputs.
+func TestTablesReused(t *testing.T) {
+	src := sample.Mixed(3000)
+	for _, m := range []codec.Method{codec.MethodCM, codec.MethodCM2, codec.MethodCM1} {
+		first := cmCompressMethod(t, m, 0, src)
+		cmCompressMethod(t, m, 0, sample.Random(4, 5000))
+		cmCompressMethod(t, m, 0, sample.Records(4000))
+		if again := cmCompressMethod(t, m, 0, src); !bytes.Equal(again, first) {
+			t.Errorf("%s: %d bytes after other inputs, %d before", m, len(again), len(first))
+		}
+		got, err := sample.Decompress(func(m codec.Method, p []byte, n int64) (io.ReadCloser, error) {
+			return NewDecompressor(m, p, n)
+		}, m, first, int64(len(src)))
+		if err != nil || !bytes.Equal(got, src) {
+			t.Errorf("%s: round trip: %v", m, err)
+		}
+	}
+	for _, m := range []codec.Method{codec.MethodHybrid2, codec.MethodHybrid1} {
+		first, _ := mixEncode(t, m, src, 2, learntModel(src))
+		mixEncode(t, m, sample.Random(5, 4000), 3, uniformModel())
+		if again, _ := mixEncode(t, m, src, 2, learntModel(src)); !bytes.Equal(again, first) {
+			t.Errorf("%s: %d bytes after other inputs, %d before", m, len(again), len(first))
+		}
+	}
+}

@@ -3,6 +3,7 @@ package cm
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"zpng/codec"
 	"zpng/codec/entropy"
@@ -96,7 +97,9 @@ func newMixModels(m codec.Method, sizes []int64) ([]*model, error) {
 		shared = newTables(n, &rates2)
 		shared.stage = newHybridStage(shared.hb)
 		shared.byConf = true
-		shared.w[0] = repeatWeights(shared.w[0][:cmInputs], 4*cmMixerSets[0]) // by c0 and conf
+		w0 := shared.w[0]
+		shared.w[0] = repeatWeights(w0[:cmInputs], 4*cmMixerSets[0]) // by c0 and conf
+		releaseWeights(w0)
 	} else {
 		shared = newTables(n, &rates1)
 		shared.stage = newHybrid1Stage()
@@ -129,13 +132,35 @@ func newMixModels(m codec.Method, sizes []int64) ([]*model, error) {
 	return ms, nil
 }
 
-// repeatWeights returns sets copies of one set of weights.
+// repeatWeights returns sets copies of one set of weights, in a slice from
+// weightPools if one of that length has been released there.
 func repeatWeights(set []int32, sets int) []int32 {
-	w := make([]int32, len(set)*sets)
-	for i := 0; i < len(w); i += len(set) {
-		copy(w[i:], set)
+	n := len(set) * sets
+	var w []int32
+	if p, ok := weightPools.Load(n); ok {
+		if v, ok := p.(*sync.Pool).Get().(*[]int32); ok {
+			w = *v
+		}
+	}
+	if w == nil {
+		w = make([]int32, n)
+	}
+	copy(w, set)
+	for i := len(set); i < len(w); i *= 2 { // doubling: few long copies
+		copy(w[i:], w[:i])
 	}
 	return w
+}
+
+// weightPools hold the released weights of hybrid stages by length, as
+// table.go's pools hold tables: *[]int32 in a *sync.Pool.
+var weightPools sync.Map
+
+// releaseWeights returns weights to their pool; the caller must not use
+// them again.
+func releaseWeights(w []int32) {
+	p, _ := weightPools.LoadOrStore(len(w), new(sync.Pool))
+	p.(*sync.Pool).Put(&w)
 }
 
 // outsideConf grades how sure the outside model is of the next bit by its
@@ -206,6 +231,14 @@ func (s *hybridStage) update(_ *model, bit int) {
 	}
 	learnFinal(s.x[:], s.m1[s.final[0].sel:], s.final[0].pr, bit)
 	learnFinal(s.x[:], s.m2[s.final[1].sel:], s.final[1].pr, bit)
+}
+
+func (s *hybridStage) release() {
+	for _, a := range [...]*countAPM{s.a1, s.a2, s.q1, s.q2, s.qm, s.f1, s.f2, s.f3} {
+		a.release()
+	}
+	releaseWeights(s.m1)
+	releaseWeights(s.m2)
 }
 
 // learnFinal takes a gradient step of a final mixer whose output was pr.
@@ -294,6 +327,9 @@ func (e *MixEncoder) Finish(symbols []int64) (payload, table []byte, err error) 
 		payload = append(payload, enc.Bytes()...)
 		streams[i] = entropy.Stream{Symbols: symbols[i], Bytes: int64(enc.Len())}
 	}
+	if len(e.models) > 0 {
+		e.models[0].release() // the streams share their tables and stage
+	}
 	e.models = nil
 	return payload, entropy.AppendStreamTable(nil, streams), nil
 }
@@ -304,6 +340,8 @@ type MixDecoder struct {
 	models  []*model
 	dec     []*entropy.BinDecoder
 	cum     [257]uint32
+	left    int64 // bytes yet to decode in all streams
+	err     error // once set, the models are released
 }
 
 // NewMixDecoder parses the STRM section of method m (MethodHybrid2 or
@@ -330,7 +368,7 @@ func NewMixDecoder(m codec.Method, table, payload []byte, originalSize int64) (*
 	if err != nil {
 		return nil, err
 	}
-	d := &MixDecoder{Streams: streams, models: models, dec: make([]*entropy.BinDecoder, len(streams))}
+	d := &MixDecoder{Streams: streams, models: models, dec: make([]*entropy.BinDecoder, len(streams)), left: originalSize}
 	off := int64(0)
 	for i, s := range streams {
 		d.dec[i] = entropy.NewBinDecoder(payload[off : off+s.Bytes : off+s.Bytes])
@@ -340,15 +378,19 @@ func NewMixDecoder(m codec.Method, table, payload []byte, originalSize int64) (*
 }
 
 // DecodeStep decodes one byte of stream i into out[i], the outside model's
-// table for it being freqs[i*256:(i+1)*256], for i < len(out).
+// table for it being freqs[i*256:(i+1)*256], for i < len(out). Once every
+// byte is decoded or an error is found, it decodes no more.
 func (d *MixDecoder) DecodeStep(freqs []uint16, out []byte) error {
+	if d.err != nil {
+		return d.err
+	}
 	if len(out) > len(d.models) || len(freqs) < 256*len(out) {
 		return fmt.Errorf("%w: %d symbols, %d streams, %d table entries", entropy.ErrBadTable, len(out), len(d.models), len(freqs))
 	}
 	for i := range out {
 		m, dec := d.models[i], d.dec[i]
 		if int64(m.pos) == d.Streams[i].Symbols {
-			return fmt.Errorf("%w: stream %d: more than its %d bytes asked for", codec.ErrCorrupt, i, d.Streams[i].Symbols)
+			return d.stop(fmt.Errorf("%w: stream %d: more than its %d bytes asked for", codec.ErrCorrupt, i, d.Streams[i].Symbols))
 		}
 		runningSums(&d.cum, freqs[i*256:(i+1)*256])
 		m.findSlots()
@@ -358,9 +400,27 @@ func (d *MixDecoder) DecodeStep(freqs []uint16, out []byte) error {
 			m.update(dec.Decode(m.pr))
 		}
 		out[i] = byte(m.at(1))
-		if s := d.Streams[i]; int64(m.pos) == s.Symbols && int64(dec.Used()) != s.Bytes {
-			return fmt.Errorf("%w: stream %d has %d payload bytes, its data used %d", codec.ErrCorrupt, i, s.Bytes, dec.Used())
+		d.left--
+		if s := d.Streams[i]; int64(dec.Used()) > s.Bytes {
+			// Read on past its end: corrupt, whatever follows (as in cm.go).
+			return d.stop(fmt.Errorf("%w: stream %d of %d payload bytes ends before its data", codec.ErrCorrupt, i, s.Bytes))
+		} else if int64(m.pos) == s.Symbols && int64(dec.Used()) != s.Bytes {
+			return d.stop(fmt.Errorf("%w: stream %d has %d payload bytes, its data used %d", codec.ErrCorrupt, i, s.Bytes, dec.Used()))
 		}
 	}
+	if d.left == 0 {
+		d.stop(fmt.Errorf("%w: every stream is decoded, more asked for", codec.ErrCorrupt))
+	}
 	return nil
+}
+
+// stop ends the decoding with err: the models are released, and every
+// later step returns err.
+func (d *MixDecoder) stop(err error) error {
+	d.err = err
+	if len(d.models) > 0 {
+		d.models[0].release() // the streams share their tables and stage
+	}
+	d.models = nil
+	return err
 }

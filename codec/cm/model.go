@@ -60,27 +60,15 @@ func counterUpdate(c *uint32, bit int, limit uint32) {
 // counters of the nibble's bit tree (1, then 2–3, 4–7, 8–15).
 type slot [16]uint32
 
-// apmCurves returns the starting points of an APM: in every context the
-// identity curve, point j at squash((j − 16)·128)·16.
-func apmCurves[T uint16 | uint32](contexts int) []T {
-	t := make([]T, contexts*33)
-	for j := 0; j < 33; j++ {
-		t[j] = T(squash(int32(j-16)*128) * 16)
-	}
-	for i := 33; i < len(t); i *= 2 {
-		copy(t[i:], t[:i])
-	}
-	return t
-}
-
 // A countAPM (adaptive probability map) refines a probability p in a
 // context by a curve of 33 points over stretch(p), interpolated. Each point
 // also counts its updates, n, and moves by 1/(n + 1.5) of its error until n
 // reaches a limit, so that a context's curve is learnt from its first few
 // bits rather than over hundreds; and an update moves both points around p.
 type countAPM struct {
-	t   []uint32 // 33 points per context: the value (low 16 bits) and n
-	idx int
+	*table[uint32]
+	idx int // the point below p, refined last
+	lo  int // its place in the curve
 }
 
 // apmLimit bounds the counts of countAPM: its rate ends at 1/61.5. On the
@@ -88,23 +76,28 @@ type countAPM struct {
 const apmLimit = 60
 
 func newCountAPM(contexts int) *countAPM {
-	return &countAPM{t: apmCurves[uint32](contexts)}
+	return &countAPM{table: newAPMTable[uint32](contexts)}
 }
 
 func (a *countAPM) refine(p int32, cx int) int32 {
 	s := stretch(p) + 2048
 	lo, w := s>>7, s&127
-	a.idx = cx*33 + int(lo)
-	return (int32(a.t[a.idx]&0xFFFF)*(128-w) + int32(a.t[a.idx+1]&0xFFFF)*w) >> 11
+	a.idx, a.lo = cx*33+int(lo), int(lo)
+	v0 := int32((a.t[a.idx] ^ apmStart[lo]) & 0xFFFF)
+	v1 := int32((a.t[a.idx+1] ^ apmStart[lo+1]) & 0xFFFF)
+	return (v0*(128-w) + v1*w) >> 11
 }
 
 func (a *countAPM) update(bit int) {
 	target := int64(bit) * 65535
-	for i := a.idx; i <= a.idx+1; i++ {
-		v, n := int64(a.t[i]&0xFFFF), a.t[i]>>16
+	for k := range 2 {
+		i, start := a.idx+k, apmStart[a.lo+k]
+		v, n := int64((a.t[i]^start)&0xFFFF), a.t[i]>>16
 		v += (target - v) * cmRate[n] >> 17
-		a.t[i] = uint32(v) | min(n+1, apmLimit)<<16
+		a.t[i] = uint32(v) ^ start | min(n+1, apmLimit)<<16
 	}
+	a.touch(a.idx)
+	a.touch(a.idx + 1)
 }
 
 // hashBits is the number of hash bits of an order-2 or order-3 APM context
@@ -139,8 +132,9 @@ type model struct {
 
 	// counters
 	t0       []uint32 // 256
-	t1       []uint32 // 65536
-	tabs     [cmHashed][]slot
+	t1       []uint32 // 65536, t1Tab's
+	t1Tab    *table[uint32]
+	tabs     [cmHashed]*table[slot]
 	slotBits uint
 	ctx      [cmHashed]uint64 // context hashes, set at each byte boundary
 	slots    [cmHashed]*slot
@@ -191,6 +185,7 @@ type model struct {
 type stage interface {
 	refine(m *model, p int32) int32
 	update(m *model, bit int)
+	release() // returns its tables to their pools (apmtable.go)
 }
 
 // cmStage is the last step of method cm: countAPMs on p by order 0, order 1
@@ -224,6 +219,12 @@ func (s *cmStage) update(_ *model, bit int) {
 	s.a3.update(bit)
 }
 
+func (s *cmStage) release() {
+	s.a1.release()
+	s.a2.release()
+	s.a3.release()
+}
+
 // cmMixerSets is the number of weight sets of each first-layer mixer;
 // method hybrid2 has 4 times as many for mixer 0 (by conf too).
 var cmMixerSets = [cmMixers]int{256, 256, 256}
@@ -243,19 +244,17 @@ func newTables(n int64, r *rates) *model {
 	m := &model{c0: 1, matchBit: -1, rates: r, hb: hashBits(n)}
 	m.slotBits = min(max(ceilLog2(n)-3, cmMinSlotBits), cmMaxSlotBits)
 	for i := range m.tabs {
-		m.tabs[i] = make([]slot, 1<<m.slotBits)
+		m.tabs[i] = newSlotTable(m.slotBits)
 	}
 	mb := min(max(ceilLog2(n), 8), cmMaxMatchBits)
 	m.matchTab = make([]uint32, 1<<mb)
 	m.matchMask = 1<<mb - 1
 	m.t0 = make([]uint32, 256)
-	m.t1 = make([]uint32, 1<<16)
+	m.t1Tab = newOrder1Table()
+	m.t1 = m.t1Tab.t
 	m.w = make([][]int32, cmMixers)
 	for i := range m.w {
-		m.w[i] = make([]int32, cmMixerSets[i]*cmInputs)
-		for j := range m.w[i] {
-			m.w[i][j] = 1 << 14
-		}
+		m.w[i] = newMixerWeights(cmInputs, cmMixerSets[i])
 	}
 	m.w2 = make([]int32, 8*cmMixers)
 	for j := range m.w2 {
@@ -325,6 +324,7 @@ func (m *model) setContexts() {
 	m.ctx[5] = hash2(5, c4&0xFFFF00, 0)
 	m.ctx[6] = hash2(6, uint32(m.rlen), above|above2<<8)
 	m.ctx[7] = hash2(7, uint32(m.rlen), above|(c4&0xFF)<<8)
+	m.t1Tab.touch(int(c4&0xFF) << 8) // the byte's row of T1
 	m.apmO2, m.apmO3 = orderHash(c4, 2, m.hb)<<8, orderHash(c4, 3, m.hb)<<8
 }
 
@@ -338,7 +338,7 @@ const maxHashed = 16
 // nibble so far (c0) in table tabs[i], each table of 2^slotBits slots. A
 // slot is found by its check bits in one of two neighbours; when neither
 // holds it, the less used one is replaced.
-func lookupSlots(tabs [][]slot, ctx []uint64, slots []*slot, c0 uint32, slotBits uint) {
+func lookupSlots(tabs []*table[slot], ctx []uint64, slots []*slot, c0 uint32, slotBits uint) {
 	shift := 64 - slotBits
 	var idx [maxHashed]int
 	var chk, first [maxHashed]uint32
@@ -347,11 +347,12 @@ func lookupSlots(tabs [][]slot, ctx []uint64, slots []*slot, c0 uint32, slotBits
 		x := slotHash(ctx[i], c0)
 		chk[i] = uint32(x) & 0xFFFF0000
 		idx[i] = int(x >> shift)
-		first[i] = tabs[i][idx[i]][0]
+		first[i] = tabs[i].t[idx[i]][0]
 	}
 	for i := range tabs {
-		t := tabs[i]
+		t := tabs[i].t
 		j := idx[i]
+		tabs[i].touch(j) // j and j^1: one chunk
 		s := &t[j]
 		if first[i]&0xFFFF0000 != chk[i] {
 			s2 := &t[j^1]

@@ -44,7 +44,8 @@ type model3 struct {
 	rconf    int
 
 	t0, t1   []uint32
-	tabs     [r3Hashed][]slot
+	t1Tab    *table[uint32] // t1's
+	tabs     [r3Hashed]*table[slot]
 	slotBits uint
 	ctx      [r3Hashed]uint64
 	slots    [r3Hashed]*slot
@@ -84,18 +85,16 @@ func newModel3(n int64, prof profile) *model3 {
 	m := &model3{c0: 1, matchBit: -1, prof: prof, hb: hashBits(n)}
 	m.slotBits = min(max(ceilLog2(n)-3, cmMinSlotBits), cmMaxSlotBits)
 	for i := range m.tabs {
-		m.tabs[i] = make([]slot, 1<<m.slotBits)
+		m.tabs[i] = newSlotTable(m.slotBits)
 	}
 	mb := min(max(ceilLog2(n), 8), cmMaxMatchBits)
 	m.matchTab = make([]uint32, 1<<mb)
 	m.matchMask = 1<<mb - 1
 	m.t0 = make([]uint32, 256)
-	m.t1 = make([]uint32, 1<<16)
+	m.t1Tab = newOrder1Table()
+	m.t1 = m.t1Tab.t
 	for i := range m.w {
-		m.w[i] = make([]int32, r3MixerSets[i]*r3Inputs)
-		for j := range m.w[i] {
-			m.w[i][j] = 1 << 14
-		}
+		m.w[i] = newMixerWeights(r3Inputs, r3MixerSets[i])
 	}
 	m.w2 = make([]int32, 8*r3Mixers)
 	for j := range m.w2 {
@@ -115,6 +114,18 @@ func newModel3(n int64, prof profile) *model3 {
 }
 
 func (m *model3) p() int32 { return m.pr }
+
+// release returns the model's tables to their pools once it is done with.
+func (m *model3) release() {
+	m.stage.release()
+	for _, t := range m.tabs {
+		t.release()
+	}
+	m.t1Tab.release()
+	for _, w := range m.w {
+		releaseWeights(w)
+	}
+}
 
 func (m *model3) at(back int) uint32 {
 	if back > m.pos {
@@ -156,6 +167,7 @@ func (m *model3) setContexts() {
 		c[9] = hash2(12, c4&0xFFFF0000, 0)
 	}
 	m.apmO2 = orderHash(c4, 2, m.hb) << 8
+	m.t1Tab.touch(int(c4&0xFF) << 8) // the byte's row of T1
 }
 
 // findSlots looks up the slots of the current nibble, as revision 2.

@@ -12,12 +12,13 @@ var rates1 = rates{first: [3]int32{14, 9, 6}, second: 2, shift: 10}
 // by a curve of 33 points over stretch(p), interpolated; an update moves the
 // point nearer p by 2^-rate of its error.
 type apm struct {
-	t   []uint16 // 33 points per context
-	idx int
+	*table[uint16]
+	idx int // the point nearer p, refined last
+	j   int // its place in the curve
 }
 
 func newAPM(contexts int) *apm {
-	return &apm{t: apmCurves[uint16](contexts)}
+	return &apm{table: newAPMTable[uint16](contexts)}
 }
 
 // refine interpolates the context's curve at stretch(p) and remembers the
@@ -26,14 +27,18 @@ func (a *apm) refine(p int32, cx int) int32 {
 	s := stretch(p) + 2048
 	lo, w := s>>7, s&127
 	base := cx*33 + int(lo)
-	a.idx = base + int(w>>6)
-	return (int32(a.t[base])*(128-w) + int32(a.t[base+1])*w) >> 11
+	a.idx, a.j = base+int(w>>6), int(lo+w>>6)
+	v0 := int32(uint32(a.t[base]) ^ apmStart[lo])
+	v1 := int32(uint32(a.t[base+1]) ^ apmStart[lo+1])
+	return (v0*(128-w) + v1*w) >> 11
 }
 
 func (a *apm) update(bit int, rate uint) {
-	v := int32(a.t[a.idx])
+	start := apmStart[a.j]
+	v := int32(uint32(a.t[a.idx]) ^ start)
 	v += (int32(bit)*65535 - v) >> rate
-	a.t[a.idx] = uint16(v)
+	a.t[a.idx] = uint16(uint32(v) ^ start)
+	a.touch(a.idx)
 }
 
 // cm1Stage is the last step of method cm1: APMs on p by order 0 and
@@ -51,6 +56,11 @@ func (s *cm1Stage) refine(m *model, p int32) int32 {
 func (s *cm1Stage) update(_ *model, bit int) {
 	s.a1.update(bit, 7)
 	s.a2.update(bit, 7)
+}
+
+func (s *cm1Stage) release() {
+	s.a1.release()
+	s.a2.release()
 }
 
 // hybrid1Stage is the last step of method hybrid1: cm1's, then a final
@@ -92,4 +102,9 @@ func (s *hybrid1Stage) update(m *model, bit int) {
 	// A slow rate: on alice29.txt a faster one (2^-10) did worse than fixed
 	// weights; 2^-13 did 1% better.
 	learnFinal(s.x[:], s.w[s.final.sel:], s.final.pr, bit)
+}
+
+func (s *hybrid1Stage) release() {
+	s.cm1Stage.release()
+	s.a3.release()
 }
