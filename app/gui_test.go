@@ -37,6 +37,7 @@ func TestWindowUnderXvfb(t *testing.T) {
 	display := startXvfb(t, xvfb)
 	t.Run("OpenFile", func(t *testing.T) { testOpenFile(t, bin, display) })
 	t.Run("DialogAndDrop", func(t *testing.T) { testDialogAndDrop(t, bin, display) })
+	t.Run("DropFolder", func(t *testing.T) { testDropFolder(t, bin, display) })
 	t.Run("SecondLaunch", func(t *testing.T) { testSecondLaunch(t, bin, display) })
 }
 
