@@ -1,7 +1,9 @@
 package cm
 
 import (
+	"fmt"
 	"math/bits"
+	"os"
 	"sync"
 )
 
@@ -17,7 +19,7 @@ import (
 
 // A table is an array of a model's state that records which chunks of
 // 2^chunkBits entries have been written.
-type table[T any] struct {
+type table[T comparable] struct {
 	t         []T
 	dirty     []bool // chunk i of t has been written
 	chunkBits uint
@@ -29,7 +31,7 @@ type table[T any] struct {
 var apm16Pools, apm32Pools, slotPools [32]sync.Pool
 
 // newTable returns a zeroed table of n entries from pool.
-func newTable[T any](pool *sync.Pool, n int, chunkBits uint) *table[T] {
+func newTable[T comparable](pool *sync.Pool, n int, chunkBits uint) *table[T] {
 	if a, ok := pool.Get().(*table[T]); ok {
 		return a
 	}
@@ -39,9 +41,19 @@ func newTable[T any](pool *sync.Pool, n int, chunkBits uint) *table[T] {
 // touch records that entry i is written.
 func (a *table[T]) touch(i int) { a.dirty[i>>a.chunkBits] = true }
 
+// checkTables, from ZPNG_CHECK_TABLES=1 (make test sets it), makes release
+// verify that nothing was written outside the chunks it was told of. A
+// write without its touch would leave state behind for the next model of
+// the process, and the compressor's own check could miss it, since its
+// decoder may take the very table the encoder released.
+var checkTables = os.Getenv("ZPNG_CHECK_TABLES") == "1"
+
 // release clears what has been written and returns the table to its pool;
 // the caller must not use it again.
 func (a *table[T]) release() {
+	if checkTables {
+		a.mustBeClean()
+	}
 	for i, d := range a.dirty {
 		if d {
 			clear(a.t[i<<a.chunkBits : min((i+1)<<a.chunkBits, len(a.t))])
@@ -92,4 +104,19 @@ func newMixerWeights(n, sets int) []int32 {
 // chunks of 2^6 slots (4 KiB).
 func newSlotTable(slotBits uint) *table[slot] {
 	return newTable[slot](&slotPools[slotBits], 1<<slotBits, 6)
+}
+
+// mustBeClean panics if an entry outside the written chunks is not zero.
+func (a *table[T]) mustBeClean() {
+	var zero T
+	for i, d := range a.dirty {
+		if d {
+			continue
+		}
+		for j := i << a.chunkBits; j < min((i+1)<<a.chunkBits, len(a.t)); j++ {
+			if a.t[j] != zero {
+				panic(fmt.Sprintf("cm: entry %d of a table of %d written without its touch", j, len(a.t)))
+			}
+		}
+	}
 }
