@@ -61,6 +61,8 @@ func CompressSource(ctx context.Context, source Source, output string, opt Optio
 	if auto && incompressible(src) {
 		ms = []method{methods[codec.MethodStored.String()].m}
 		tried = append(tried, "incompressible (a fast zstd pass saves nothing): stored at once")
+	} else if auto && j.opt.plan().regions && mixed(src) {
+		ms = withRegions(ms, &j.opt)
 	}
 
 	// Try each candidate; keep the smallest.
