@@ -191,3 +191,90 @@ func TestRegionsCorruptTable(t *testing.T) {
 		}
 	}
 }
+
+// goldenMixed is the input of testdata/golden-regions.zpng.png: a tar of
+// legacy.txt repeated, a repetitive x86-64 ELF file, binary records and
+// 4 KiB of random bytes repeated (random by its entropy, yet compressible),
+// so that the image stays small.
+func goldenMixed(t *testing.T) []byte {
+	t.Helper()
+	legacy, err := os.ReadFile(filepath.Join("testdata", "legacy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	elf := make([]byte, minRegion+3000)
+	copy(elf, "\x7fELF\x02\x01\x01")
+	binary.LittleEndian.PutUint16(elf[18:], 62)
+	for i := 64; i+8 <= len(elf); i += 8 {
+		elf[i], elf[i+1], elf[i+3] = 0x48, 0x89, 0xe8
+		binary.LittleEndian.PutUint32(elf[i+4:], uint32(i%512-i))
+	}
+	rec := make([]byte, minRegion+1000)
+	for i := 0; i+12 <= len(rec); i += 12 {
+		binary.LittleEndian.PutUint32(rec[i:], uint32(i/12%300))
+		binary.LittleEndian.PutUint32(rec[i+4:], 7)
+	}
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{
+		{"notes.txt", bytes.Repeat(legacy, minRegion/len(legacy)+1)}, {"prog", elf}, {"table.bin", rec},
+		{"noise.bin", bytes.Repeat(randomData(4096), minRegion/4096+1)},
+	} {
+		h := &tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), ModTime: time.Unix(1700000000, 0), Format: tar.FormatUSTAR}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(f.data)
+	}
+	tw.Close()
+	return b.Bytes()
+}
+
+// TestGoldenRegions: testdata/golden-regions.zpng.png (method regions,
+// level 3: cm in the text, x86 and binary profiles) restores, and the same
+// input and settings still make it byte for byte. ZPNG_WRITE_GOLDEN=1
+// writes it anew.
+func TestGoldenRegions(t *testing.T) {
+	want := goldenMixed(t)
+	golden := filepath.Join("testdata", "golden-regions.zpng.png")
+	in := writeFile(t, t.TempDir(), "mixed.tar", want)
+	img := filepath.Join(t.TempDir(), "again.png")
+	if _, err := Compress(context.Background(), in, img, Options{Method: "regions", Level: 3}); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(img)
+	if os.Getenv("ZPNG_WRITE_GOLDEN") != "" {
+		if err := os.WriteFile(golden, again, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "restored.tar")
+	r, err := Decompress(context.Background(), golden, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, want) || r.Method != "regions" {
+		t.Errorf("restored %d bytes (method %s), want %d", len(got), r.Method, len(want))
+	}
+	c, err := codec.Read(bytes.NewReader(again), int64(len(again)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := parseRegions(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fl []uint16
+	for _, e := range rs {
+		fl = append(fl, e.flags)
+	}
+	if fmt.Sprint(fl) != "[0 3 1 1]" {
+		t.Errorf("cm flags of the regions %v, want [0 3 1 1]", fl)
+	}
+	if old, _ := os.ReadFile(golden); !bytes.Equal(again, old) {
+		t.Errorf("--method regions makes an image of %d bytes that differs from %s (%d bytes)", len(again), golden, len(old))
+	}
+}
