@@ -27,7 +27,9 @@ func (regionsMethod) name() string             { return codec.MethodRegions.Stri
 func (regionsMethod) id() codec.Method         { return codec.MethodRegions }
 func (regionsMethod) available(*Options) error { return nil }
 
-// Limits of the region table (FORMAT.md section 16).
+// Limits of the region table (FORMAT.md section 16). A region is at most
+// maxRegion bytes (scan.go), which bounds the reader's memory: it holds at
+// most one decoded region per worker.
 const (
 	maxRegions        = 1 << 16
 	maxRegionSections = 4
@@ -297,7 +299,7 @@ func parseRegions(c *codec.Container) ([]regionEntry, error) {
 		r := regionEntry{n: int64(binary.LittleEndian.Uint64(t)), method: codec.Method(t[8]), flags: binary.LittleEndian.Uint16(t[10:])}
 		S := int(t[9])
 		t = t[12:]
-		if r.n < 1 || r.n > c.OriginalSize-total {
+		if r.n < 1 || r.n > maxRegion || r.n > c.OriginalSize-total {
 			return nil, bad("region %d: length %d", i, r.n)
 		}
 		total += r.n

@@ -161,6 +161,7 @@ func TestRegionsCorruptTable(t *testing.T) {
 		"length +1":       func(tb []byte, _ *codec.Container) []byte { le.PutUint64(tb[4:], le.Uint64(tb[4:])+1); return tb },
 		"length -1":       func(tb []byte, _ *codec.Container) []byte { le.PutUint64(tb[4:], le.Uint64(tb[4:])-1); return tb },
 		"length huge":     func(tb []byte, _ *codec.Container) []byte { le.PutUint64(tb[4:], 1<<63); return tb },
+		"length 16 MiB+1": func(tb []byte, _ *codec.Container) []byte { le.PutUint64(tb[4:], maxRegion+1); return tb },
 		"method regions":  func(tb []byte, _ *codec.Container) []byte { tb[12] = byte(codec.MethodRegions); return tb },
 		"method neural":   func(tb []byte, _ *codec.Container) []byte { tb[12] = byte(codec.MethodNeural); return tb },
 		"method unknown":  func(tb []byte, _ *codec.Container) []byte { tb[12] = 200; return tb },
