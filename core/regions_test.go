@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -277,5 +278,51 @@ func TestGoldenRegions(t *testing.T) {
 	}
 	if old, _ := os.ReadFile(golden); !bytes.Equal(again, old) {
 		t.Errorf("--method regions makes an image of %d bytes that differs from %s (%d bytes)", len(again), golden, len(old))
+	}
+}
+
+// TestRegionsHybrid: an image of a hybrid region (the tiny model) between a
+// cm and a stored region restores, with the header's model identity.
+func TestRegionsHybrid(t *testing.T) {
+	cat, _ := modelsDir(t, "tiny", tinyCfg, 9)
+	opt := Options{Catalog: cat, Model: "tiny", Engine: "go", FinetuneSteps: FinetuneByLevel}
+	j := newJob(opt)
+	ctx := context.Background()
+	txt, rnd := prose(6000), randomData(5000)
+	h, err := neuralMethod{codec.MethodHybrid}.encode(ctx, j, txt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := codeRegion(ctx, j, txt, kindText, 0) // level 6 runs the hybrid: it loses to cm here
+	if err != nil || c.method != codec.MethodCM {
+		t.Fatalf("text region: %v, %+v", err, c)
+	}
+	s, err := codeRegion(ctx, j, rnd, kindRandom, 0)
+	if err != nil || s.method != codec.MethodStored {
+		t.Fatalf("random region: %v, %+v", err, s)
+	}
+	e, err := assembleRegions(j, []*codedRegion{
+		c, {n: len(txt), method: codec.MethodHybrid, flags: h.flags, modelID: h.modelID, model: h.model, sections: h.sections}, s,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Concat(txt, txt, rnd)
+	img := &codec.Container{
+		Header:   codec.Header{Method: codec.MethodRegions, ModelID: e.modelID, OriginalSize: int64(len(want)), SHA256: sha256Sum(want), Name: "mixed"},
+		Sections: e.sections,
+	}
+	var b bytes.Buffer
+	if err := codec.Write(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := writeFile(t, dir, "mixed.zpng.png", b.Bytes())
+	out := filepath.Join(dir, "out")
+	if _, err := Decompress(ctx, p, out, Options{Catalog: cat, Engine: "go", Threads: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, want) {
+		t.Error("restored bytes differ")
 	}
 }
