@@ -16,7 +16,7 @@ import (
 func init() {
 	register(command{
 		name:    "compress",
-		usage:   "FILE|FOLDER|- ... [-o OUT|-] [--name NAME] [-1 … -9 | --level N] [--method auto|hybrid|neural|cm|zstd|xz|stored] [--force]",
+		usage:   "FILE|FOLDER|- ... [-o OUT|-] [--name NAME] [-1 … -9 | --level N] [--method auto|hybrid|neural|cm|regions|zstd|xz|stored] [--force]",
 		summary: "compress FILE into FILE.zpng.png, a FOLDER into FOLDER.zpng.png, several into one image with -o, - (standard input) with -o; -o - writes the image to standard output (checked by decoding it again)",
 		run:     runCompress,
 	})

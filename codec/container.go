@@ -59,12 +59,15 @@ const (
 	MethodHybrid2 Method = 7
 	MethodHybrid  Method = 8
 	MethodCM      Method = 9
+	// MethodRegions cuts the file into regions by content and codes each
+	// with a method of its own (section 16).
+	MethodRegions Method = 11
 )
 
 var methodNames = map[Method]string{
 	MethodStored: "stored", MethodZstd: "zstd", MethodXz: "xz", MethodNeural: "neural",
 	MethodCM1: "cm1", MethodHybrid1: "hybrid1", MethodCM2: "cm2", MethodHybrid2: "hybrid2",
-	MethodHybrid: "hybrid", MethodCM: "cm",
+	MethodHybrid: "hybrid", MethodCM: "cm", MethodRegions: "regions",
 }
 
 func (m Method) String() string {
@@ -94,6 +97,7 @@ var (
 	SectionWeights = SectionType{'W', 'G', 'H', 'T'} // model weights or weight delta
 	SectionPayload = SectionType{'D', 'A', 'T', 'A'} // the coded data
 	SectionTree    = SectionType{'T', 'R', 'E', 'E'} // the entries of a tree (version 2)
+	SectionRegions = SectionType{'R', 'G', 'N', 'S'} // the region table of method regions
 )
 
 func (t SectionType) String() string { return string(t[:]) }

@@ -36,6 +36,10 @@ type levelPlan struct {
 	// hybridMargin, when not 0, replaces the policy's HybridMargin: the
 	// fraction of the classical size the hybrid must be estimated at to run.
 	hybridMargin float64
+	// regions: on a file of mixed content (mixed), method regions replaces
+	// cm and the hybrid, which code the file as one piece on one core;
+	// with wholeToo it competes with them instead.
+	regions, wholeToo bool
 }
 
 var (
@@ -46,13 +50,13 @@ var (
 var levels = [MaxLevel + 1]levelPlan{
 	1: {classical: fastClassical},
 	2: {classical: []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz}},
-	3: {classical: allClassical},
-	4: {classical: allClassical, hybrid: true, largeUpTo: 0},
-	5: {classical: allClassical, hybrid: true, largeUpTo: 256 << 10},
-	6: {classical: allClassical, hybrid: true, largeUpTo: 1 << 20},
-	7: {classical: allClassical, hybrid: true, largeUpTo: 16 << 20},
-	8: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, oneGroup: true, hybridMargin: 1},
-	9: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, exactTune: true, oneGroup: true, hybridMargin: 1},
+	3: {classical: allClassical, regions: true},
+	4: {classical: allClassical, hybrid: true, largeUpTo: 0, regions: true},
+	5: {classical: allClassical, hybrid: true, largeUpTo: 256 << 10, regions: true},
+	6: {classical: allClassical, hybrid: true, largeUpTo: 1 << 20, regions: true},
+	7: {classical: allClassical, hybrid: true, largeUpTo: 16 << 20, regions: true},
+	8: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, oneGroup: true, hybridMargin: 1, regions: true, wholeToo: true},
+	9: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, exactTune: true, oneGroup: true, hybridMargin: 1, regions: true, wholeToo: true},
 }
 
 // CheckLevel returns an error unless level is 0 (the default) or in

@@ -115,6 +115,18 @@ func candidates(opt *Options) ([]method, error) {
 	return []method{r.m}, nil
 }
 
+// withRegions adds method regions to the candidates ms of a file of mixed
+// content, last, and takes out cm and the hybrid unless the level keeps
+// them too (levelPlan.regions).
+func withRegions(ms []method, opt *Options) []method {
+	if !opt.plan().wholeToo {
+		ms = slices.DeleteFunc(slices.Clone(ms), func(m method) bool {
+			return m.id() == codec.MethodCM || m.id() == codec.MethodHybrid
+		})
+	}
+	return append(ms, methods[codec.MethodRegions.String()].m)
+}
+
 // methodByID returns the method that decodes id.
 func methodByID(id codec.Method) (method, error) {
 	for _, r := range methods {

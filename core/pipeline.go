@@ -61,6 +61,8 @@ func CompressSource(ctx context.Context, source Source, output string, opt Optio
 	if auto && incompressible(src) {
 		ms = []method{methods[codec.MethodStored.String()].m}
 		tried = append(tried, "incompressible (a fast zstd pass saves nothing): stored at once")
+	} else if auto && j.opt.plan().regions && mixed(src) {
+		ms = withRegions(ms, &j.opt)
 	}
 
 	// Try each candidate; keep the smallest.
@@ -89,7 +91,7 @@ func CompressSource(ctx context.Context, source Source, output string, opt Optio
 		if best == nil || e.size() < best.size() {
 			best, bestM = e, m
 		}
-		if !neural.IsMethod(m.id()) && (bestC == nil || e.size() < bestC.size()) {
+		if !runsNetwork(m, e) && (bestC == nil || e.size() < bestC.size()) {
 			bestC, bestCM = e, m
 		}
 	}
@@ -98,7 +100,7 @@ func CompressSource(ctx context.Context, source Source, output string, opt Optio
 	}
 	header := codec.Header{OriginalSize: int64(len(src)), SHA256: sum, Name: in.name}
 	tmp, err := writeChecked(ctx, j, output, header, bestM, best, tree)
-	if err != nil && neural.IsMethod(bestM.id()) && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
+	if err != nil && runsNetwork(bestM, best) && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
 		// A neural image that does not decode is a bug (engines must agree
 		// bit for bit); the file still gets stored, classically.
 		checkErr := err
@@ -141,6 +143,12 @@ func CompressSource(ctx context.Context, source Source, output string, opt Optio
 	}
 	r.BitsPerByte = bitsPerByte(pngSize, r.InputSize)
 	return r, nil
+}
+
+// runsNetwork says whether the image e of method m needs the network to
+// decode: a neural method, or regions with hybrid regions.
+func runsNetwork(m method, e *encoded) bool {
+	return neural.IsMethod(m.id()) || m.id() == codec.MethodRegions && e.modelID != [32]byte{}
 }
 
 // errSelfCheck marks a new image that did not decode to the input.

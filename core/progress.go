@@ -156,6 +156,8 @@ func phaseCost(id codec.Method, opt *Options, n int64) (encode, decode float64) 
 		return 1.5, 0.05
 	case codec.MethodCM, codec.MethodCM2, codec.MethodCM1:
 		return 3.3, 3.3
+	case codec.MethodRegions:
+		return 2, 2 // cm on two cores, the hybrid on some text
 	}
 	c := 8.0 // the small model
 	if opt.modelFor(n) != "small" {
