@@ -39,6 +39,7 @@ func init() {
 	registerMethod(neuralMethod{codec.MethodHybrid}, useMake)
 	registerMethod(neuralMethod{codec.MethodHybrid1}, useDecodeOnly)
 	registerMethod(neuralMethod{codec.MethodHybrid2}, useDecodeOnly)
+	registerMethod(neuralMethod{codec.MethodHybrid3}, useDecodeOnly)
 }
 
 func (m neuralMethod) name() string     { return m.method.String() }

@@ -56,12 +56,18 @@ func learntModel(data []byte) *bigramModel {
 // mixEncode codes data in b streams under model.
 func mixEncode(t testing.TB, m codec.Method, data []byte, b int, model *bigramModel) (payload, table []byte) {
 	t.Helper()
+	return mixEncodeFlags(t, m, 0, data, b, model)
+}
+
+// mixEncodeFlags is mixEncode with flags (method hybrid: the group's).
+func mixEncodeFlags(t testing.TB, m codec.Method, flags uint16, data []byte, b int, model *bigramModel) (payload, table []byte) {
+	t.Helper()
 	sizes := entropy.SplitSizes(int64(len(data)), b)
 	offs := make([]int64, b)
 	for i := 1; i < b; i++ {
 		offs[i] = offs[i-1] + sizes[i-1]
 	}
-	e, err := NewMixEncoder(m, sizes)
+	e, err := NewMixEncoder(m, sizes, flags)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +97,12 @@ func mixEncode(t testing.TB, m codec.Method, data []byte, b int, model *bigramMo
 
 // mixDecode mirrors mixEncode.
 func mixDecode(m codec.Method, table, payload []byte, n int64, model *bigramModel) ([]byte, error) {
-	d, err := NewMixDecoder(m, table, payload, n)
+	return mixDecodeFlags(m, 0, table, payload, n, model)
+}
+
+// mixDecodeFlags mirrors mixEncodeFlags.
+func mixDecodeFlags(m codec.Method, flags uint16, table, payload []byte, n int64, model *bigramModel) ([]byte, error) {
+	d, err := NewMixDecoder(m, table, payload, n, flags)
 	if err != nil {
 		return nil, err
 	}
@@ -133,14 +144,17 @@ func TestMixRoundTrip(t *testing.T) {
 				continue
 			}
 			for mname, model := range map[string]*bigramModel{"uniform": uniformModel(), "learnt": learntModel(src)} {
-				for _, m := range []codec.Method{codec.MethodHybrid2, codec.MethodHybrid1} {
-					payload, table := mixEncode(t, m, src, b, model)
-					got, err := mixDecode(m, table, payload, int64(len(src)), model)
+				for _, c := range []struct {
+					m     codec.Method
+					flags uint16
+				}{{codec.MethodHybrid, 0}, {codec.MethodHybrid, flagProfile}, {codec.MethodHybrid2, 0}, {codec.MethodHybrid1, 0}} {
+					payload, table := mixEncodeFlags(t, c.m, c.flags, src, b, model)
+					got, err := mixDecodeFlags(c.m, c.flags, table, payload, int64(len(src)), model)
 					if err != nil {
-						t.Fatalf("%s: %s, %d streams, %s model: %v", m, name, b, mname, err)
+						t.Fatalf("%s (flags %d): %s, %d streams, %s model: %v", c.m, c.flags, name, b, mname, err)
 					}
 					if !bytes.Equal(got, src) {
-						t.Fatalf("%s: %s, %d streams, %s model: round trip differs", m, name, b, mname)
+						t.Fatalf("%s (flags %d): %s, %d streams, %s model: round trip differs", c.m, c.flags, name, b, mname)
 					}
 				}
 			}
@@ -211,12 +225,12 @@ func TestMixCorrupt(t *testing.T) {
 		for _, x := range s {
 			total += x.Symbols
 		}
-		if _, err := NewMixDecoder(codec.MethodHybrid2, entropy.AppendStreamTable(nil, s), payload, total); !errors.Is(err, codec.ErrCorrupt) {
+		if _, err := NewMixDecoder(codec.MethodHybrid2, entropy.AppendStreamTable(nil, s), payload, total, 0); !errors.Is(err, codec.ErrCorrupt) {
 			t.Errorf("%s: %v, want codec.ErrCorrupt", name, err)
 		}
 	}
 	// Asking a finished stream for more is an error, not a read past it.
-	d, err := NewMixDecoder(codec.MethodHybrid2, table, payload, n)
+	d, err := NewMixDecoder(codec.MethodHybrid2, table, payload, n, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

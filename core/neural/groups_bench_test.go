@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"zpng/codec"
 	"zpng/core/catalog"
 	"zpng/core/engine"
 	"zpng/core/model"
@@ -49,12 +50,12 @@ func BenchmarkGroups(b *testing.B) {
 			b.SetBytes(n)
 			for b.Loop() {
 				start := time.Now()
-				payload, table, _, err := encodeGroups(context.Background(), net, src, B, min(G, B), 0, nil)
+				payload, table, _, err := encodeGroups(context.Background(), net, codec.MethodHybrid, src, B, min(G, B), 0, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
 				mid := time.Now()
-				if _, err := decodeAll(net, payload, table, n, 0); err != nil {
+				if _, err := decodeAll(net, codec.MethodHybrid, payload, table, n, 0); err != nil {
 					b.Fatal(err)
 				}
 				enc, dec := float64(n)/mid.Sub(start).Seconds()/1e6, float64(n)/time.Since(mid).Seconds()/1e6

@@ -76,7 +76,7 @@ func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 // hybrid, or hybrid1 and hybrid2, which zpng decodes but does not make.
 func IsMethod(id codec.Method) bool {
 	switch id {
-	case codec.MethodNeural, codec.MethodHybrid, codec.MethodHybrid1, codec.MethodHybrid2:
+	case codec.MethodNeural, codec.MethodHybrid, codec.MethodHybrid1, codec.MethodHybrid2, codec.MethodHybrid3:
 		return true
 	}
 	return false
@@ -303,9 +303,10 @@ func Decode(ctx context.Context, c *codec.Container, w io.Writer, s Settings, r 
 		return fmt.Errorf("%w: a %s image needs STRM and DATA sections", codec.ErrCorrupt, c.Method)
 	}
 	var groups []int
-	if c.Method == codec.MethodHybrid {
+	var groupFlags []uint16
+	if isGrouped(c.Method) {
 		var err error
-		if table, groups, err = splitGroupTable(table); err != nil {
+		if table, groups, groupFlags, err = splitGroupTable(table, c.Method); err != nil {
 			return err
 		}
 	}
@@ -326,14 +327,14 @@ func Decode(ctx context.Context, c *codec.Container, w io.Writer, s Settings, r 
 	}
 	update := func(d int64) { r.Update(d, 0) }
 	if groups != nil {
-		return decodeGroups(ctx, network{f, eo, q}, streams, groups, payload, c.OriginalSize, 0, w, update)
+		return decodeGroups(ctx, network{f, eo, q}, c.Method, streams, groups, groupFlags, payload, c.OriginalSize, 0, w, update)
 	}
 	p, err := f.NewPredictor(q, len(streams), eo)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	return decodeStreams(ctx, p, table, payload, c.OriginalSize, c.Method, w, update)
+	return decodeStreams(ctx, p, table, payload, c.OriginalSize, c.Method, 0, w, update)
 }
 
 // decodeModel rebuilds the integer model that coded c: embedded whole, or
