@@ -73,7 +73,7 @@ func ParseMeta(meta []byte) (*Meta, error) {
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 // IsMethod reports whether id is a method that runs a model: neural,
-// hybrid, or hybrid1 and hybrid2, which zpng decodes but does not make.
+// hybrid, or hybrid1, hybrid2 and hybrid3, which zpng decodes but does not make.
 func IsMethod(id codec.Method) bool {
 	switch id {
 	case codec.MethodNeural, codec.MethodHybrid, codec.MethodHybrid1, codec.MethodHybrid2, codec.MethodHybrid3:
@@ -147,7 +147,7 @@ func DefaultPolicy() Policy {
 
 // Settings say how to code one file.
 type Settings struct {
-	Method codec.Method // neural or hybrid (hybrid1 and hybrid2 decode only)
+	Method codec.Method // neural or hybrid (hybrid1, hybrid2 and hybrid3 decode only)
 	Model  string       // auto (or ""), a name of Catalog or a model file path
 	// Prefer is the preset that Model auto takes when the catalog has it
 	// (the level's choice); otherwise auto takes the largest model.
