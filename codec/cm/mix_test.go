@@ -3,6 +3,8 @@ package cm
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"zpng/codec"
@@ -299,4 +301,34 @@ func FuzzMixDecode(f *testing.F) {
 		got, err := mixDecode(codec.MethodHybrid2, entropy.AppendStreamTable(nil, s), payload, n, uniformModel())
 		checkDecoded(t, got, n, err)
 	})
+}
+
+// TestMix3Gain: on a text, a group of method hybrid (cm revision 3) codes
+// smaller than method hybrid2 under the same outside model, in one stream
+// and in three; and a group's flags allow only the profile.
+func TestMix3Gain(t *testing.T) {
+	words := strings.Fields("the time of wisdom and foolishness belief incredulity season light darkness hope despair we had everything before us nothing")
+	var src []byte
+	for i := 0; len(src) < 60_000; i++ {
+		src = fmt.Appendf(src, "%d. It was the %s of %s, the %s of %s;\n", i*7919%10007,
+			words[i*7%len(words)], words[i*11%len(words)], words[i*13%len(words)], words[i*3%len(words)])
+	}
+	model := learntModel(src)
+	flags := HybridFlags(src)
+	for _, b := range []int{1, 3} {
+		h2, _ := mixEncode(t, codec.MethodHybrid2, src, b, model)
+		h, _ := mixEncodeFlags(t, codec.MethodHybrid, flags, src, b, model)
+		t.Logf("%d streams: hybrid2 %d B, hybrid %d B", b, len(h2), len(h))
+		if len(h) >= len(h2) {
+			t.Errorf("%d streams: hybrid %d B, hybrid2 %d B", b, len(h), len(h2))
+		}
+	}
+	for _, f := range []uint16{flagX86, 4} {
+		if _, err := NewMixEncoder(codec.MethodHybrid, []int64{10}, f); !errors.Is(err, codec.ErrCorrupt) {
+			t.Errorf("flags %#x: %v, want codec.ErrCorrupt", f, err)
+		}
+	}
+	if _, err := NewMixEncoder(codec.MethodHybrid2, []int64{10}, flagProfile); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("hybrid2 with flags: %v, want codec.ErrCorrupt", err)
+	}
 }
