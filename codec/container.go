@@ -45,9 +45,10 @@ func Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 type Method uint8
 
 // Methods cm1 and hybrid1 run revision 1 of the cm model (FORMAT.md
-// section 10), cm2, hybrid2 and hybrid revision 2, cm revision 3; hybrid
-// codes groups of streams independently (section 13). zpng decodes cm1,
-// hybrid1, cm2 and hybrid2 but makes cm and hybrid.
+// section 10), cm2, hybrid2 and hybrid3 revision 2, cm and hybrid revision
+// 3; hybrid3 and hybrid code groups of streams independently (sections 13
+// and 15). zpng decodes cm1, hybrid1, cm2, hybrid2 and hybrid3 but makes
+// cm and hybrid.
 const (
 	MethodStored  Method = 0
 	MethodZstd    Method = 1
@@ -57,8 +58,9 @@ const (
 	MethodHybrid1 Method = 5
 	MethodCM2     Method = 6
 	MethodHybrid2 Method = 7
-	MethodHybrid  Method = 8
+	MethodHybrid3 Method = 8
 	MethodCM      Method = 9
+	MethodHybrid  Method = 10
 	// MethodRegions cuts the file into regions by content and codes each
 	// with a method of its own (section 16).
 	MethodRegions Method = 11
@@ -67,7 +69,7 @@ const (
 var methodNames = map[Method]string{
 	MethodStored: "stored", MethodZstd: "zstd", MethodXz: "xz", MethodNeural: "neural",
 	MethodCM1: "cm1", MethodHybrid1: "hybrid1", MethodCM2: "cm2", MethodHybrid2: "hybrid2",
-	MethodHybrid: "hybrid", MethodCM: "cm", MethodRegions: "regions",
+	MethodHybrid3: "hybrid3", MethodCM: "cm", MethodHybrid: "hybrid", MethodRegions: "regions",
 }
 
 func (m Method) String() string {

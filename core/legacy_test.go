@@ -17,8 +17,10 @@ import (
 // small-v5 model, no fine-tune) in methods zpng no longer makes but must
 // restore: cm1 and hybrid1, made before revision 2 of the cm model (commit
 // cfb5128), hybrid2, made before method hybrid coded groups of streams
-// (commit c18dd3f), and cm2, made before revision 3 of the cm model (at
-// commit 421b7ea, when it was method cm).
+// (commit c18dd3f), cm2, made before revision 3 of the cm model (at
+// commit 421b7ea, when it was method cm), and hybrid3, made before method
+// hybrid ran revision 3 (commit 73f3559, when it was method hybrid, id 8;
+// one group of streams).
 func TestLegacyImages(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join("testdata", "legacy.txt"))
 	if err != nil {
@@ -29,6 +31,7 @@ func TestLegacyImages(t *testing.T) {
 		{"legacy-hybrid1.zpng.png", "hybrid1"},
 		{"golden-hybrid2.zpng.png", "hybrid2"},
 		{"legacy-cm2.zpng.png", "cm2"},
+		{"golden-hybrid3.zpng.png", "hybrid3"},
 	} {
 		info, err := Inspect(filepath.Join("testdata", c.image))
 		if err != nil {
@@ -52,7 +55,7 @@ func TestLegacyImages(t *testing.T) {
 	if err := os.WriteFile(in, want, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"cm1", "hybrid1", "hybrid2", "cm2"} {
+	for _, m := range []string{"cm1", "hybrid1", "hybrid2", "cm2", "hybrid3"} {
 		_, err := Compress(context.Background(), in, "", Options{Method: m})
 		if err == nil || !strings.Contains(err.Error(), "only decodes") {
 			t.Errorf("--method %s: %v, want it refused as decode-only", m, err)
@@ -62,8 +65,8 @@ func TestLegacyImages(t *testing.T) {
 
 // TestGoldenImages: images of testdata/legacy.txt that zpng made with
 // methods stored, zstd and xz (at commit 421b7ea), cm (revision 3 of the
-// cm model, flags: text profile) and hybrid (the
-// shipped small-v5 model, no fine-tune; one group of streams) restore, and
+// cm model, flags: text profile) and hybrid (id 10: the shipped small-v5
+// model, no fine-tune; one group of streams, text profile) restore, and
 // the same input and settings still make them byte for byte, except zstd
 // and xz where the C libraries encode them (classic.Native).
 func TestGoldenImages(t *testing.T) {
@@ -112,7 +115,7 @@ func TestGoldenImages(t *testing.T) {
 	}
 }
 
-// TestHybridOneGroup: method hybrid in one group codes as method hybrid2
+// TestHybridOneGroup: method hybrid3 in one group codes as method hybrid2
 // (golden-hybrid2.zpng.png): the same payload, and the same stream table
 // before the group table of one group of all streams.
 func TestHybridOneGroup(t *testing.T) {
@@ -127,13 +130,13 @@ func TestHybridOneGroup(t *testing.T) {
 		}
 		return c
 	}
-	h2, h := read("golden-hybrid2.zpng.png"), read("golden-hybrid.zpng.png")
+	h2, h := read("golden-hybrid2.zpng.png"), read("golden-hybrid3.zpng.png")
 	p2, _ := h2.Section(codec.SectionPayload)
 	p, _ := h.Section(codec.SectionPayload)
 	s2, _ := h2.Section(codec.SectionStreams)
 	s, _ := h.Section(codec.SectionStreams)
 	oneGroup := binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(bytes.Clone(s2), 1), binary.LittleEndian.Uint32(s2))
-	if h.Method != codec.MethodHybrid || !bytes.Equal(p, p2) || !bytes.Equal(s, oneGroup) {
+	if h.Method != codec.MethodHybrid3 || !bytes.Equal(p, p2) || !bytes.Equal(s, oneGroup) {
 		t.Errorf("method %s: payload %d bytes (hybrid2 %d), STRM % x, want % x", h.Method, len(p), len(p2), s, oneGroup)
 	}
 }

@@ -167,7 +167,7 @@ func (c classical) encode(ctx context.Context, j *job, src []byte) (*encoded, er
 	var w io.WriteCloser
 	var err error
 	if c.isCM() {
-		flags = cm.Flags(src)
+		flags = cm.ChooseFlags(src)
 		w, err = cm.NewFlagCompressor(c.m, &payload, int64(len(src)), flags)
 	} else {
 		w, err = classic.NewCompressor(c.m, &payload, int64(len(src)))

@@ -28,8 +28,8 @@ var ErrModelMissing = catalog.ErrMissing
 // <user config dir>/zpng/models.
 func ModelsDir() string { return catalog.DefaultDir() }
 
-// neuralMethod runs package neural: method neural, hybrid, or hybrid1 and
-// hybrid2, which zpng decodes but does not make. Levels 4 to 9 try hybrid, which codes
+// neuralMethod runs package neural: method neural, hybrid, or hybrid1,
+// hybrid2 and hybrid3, which zpng decodes but does not make. Levels 4 to 9 try hybrid, which codes
 // alice29.txt about 30% smaller than neural (large-v3, no fine-tune: 1.694
 // against 2.208 bpb) for the cost of the cm model.
 type neuralMethod struct{ method codec.Method }
@@ -39,6 +39,7 @@ func init() {
 	registerMethod(neuralMethod{codec.MethodHybrid}, useMake)
 	registerMethod(neuralMethod{codec.MethodHybrid1}, useDecodeOnly)
 	registerMethod(neuralMethod{codec.MethodHybrid2}, useDecodeOnly)
+	registerMethod(neuralMethod{codec.MethodHybrid3}, useDecodeOnly)
 }
 
 func (m neuralMethod) name() string     { return m.method.String() }

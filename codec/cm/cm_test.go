@@ -296,10 +296,10 @@ func TestOtherMethods(t *testing.T) {
 	if _, err := NewDecompressor(codec.MethodXz, nil, 0); !errors.Is(err, codec.ErrUnsupportedMethod) {
 		t.Errorf("decompressor of method xz: %v", err)
 	}
-	if _, err := NewMixEncoder(codec.MethodCM, []int64{1}); !errors.Is(err, codec.ErrUnsupportedMethod) {
+	if _, err := NewMixEncoder(codec.MethodCM, []int64{1}, 0); !errors.Is(err, codec.ErrUnsupportedMethod) {
 		t.Errorf("hybrid encoder of method cm: %v", err)
 	}
-	if _, err := NewMixDecoder(codec.MethodNeural, nil, nil, 0); !errors.Is(err, codec.ErrUnsupportedMethod) {
+	if _, err := NewMixDecoder(codec.MethodNeural, nil, nil, 0, 0); !errors.Is(err, codec.ErrUnsupportedMethod) {
 		t.Errorf("hybrid decoder of method neural: %v", err)
 	}
 }

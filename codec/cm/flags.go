@@ -3,6 +3,7 @@ package cm
 import (
 	"bytes"
 	"fmt"
+	"math"
 
 	"zpng/codec"
 )
@@ -25,6 +26,72 @@ func Flags(src []byte) uint16 {
 		f |= flagX86
 	}
 	return f
+}
+
+// The sample on which ChooseFlags tries flags: all of a file up to
+// trialWindows·trialWindow bytes, else that many windows spread over it.
+const (
+	trialWindows = 8
+	trialWindow  = 16 << 10
+)
+
+// ChooseFlags returns the header flags with which method cm codes src
+// smallest on a sample: Flags' choice, the other profile, and where Flags
+// sets the x86 filter both profiles without it. Flags' choice wins a tie,
+// so a file whose sample does not favour another codes as Flags has it.
+// The choice depends on the bytes alone.
+func ChooseFlags(src []byte) uint16 {
+	rule := Flags(src)
+	cands := []uint16{rule, rule ^ flagProfile}
+	if rule&flagX86 != 0 {
+		cands = append(cands, rule&^flagX86, rule&^flagX86^flagProfile)
+	}
+	smp := trialSample(src)
+	best, bestSize := rule, -1
+	for _, f := range cands {
+		if n := codedSize(smp, f); bestSize < 0 || n < bestSize {
+			best, bestSize = f, n
+		}
+	}
+	return best
+}
+
+// trialSample is src when it is short, else trialWindows windows of
+// trialWindow bytes spread evenly over it, joined.
+func trialSample(src []byte) []byte {
+	if len(src) <= trialWindows*trialWindow {
+		return src
+	}
+	smp := make([]byte, 0, trialWindows*trialWindow)
+	for i := range trialWindows {
+		off := (len(src) - trialWindow) * i / (trialWindows - 1)
+		smp = append(smp, src[off:off+trialWindow]...)
+	}
+	return smp
+}
+
+// codedSize is the size of src coded by method cm with flags.
+func codedSize(src []byte, flags uint16) int {
+	var n countWriter
+	w, err := NewFlagCompressor(codec.MethodCM, &n, int64(len(src)), flags)
+	if err == nil {
+		_, err = w.Write(src)
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		return math.MaxInt // not a candidate
+	}
+	return int(n)
+}
+
+// countWriter counts the bytes written to it.
+type countWriter int
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	*c += countWriter(len(p))
+	return len(p), nil
 }
 
 // chooseProfile counts the bytes: text when at most 1 in 32 is a control

@@ -113,3 +113,36 @@ func TestBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestChooseFlags: the trial keeps Flags' choice where the other flags do
+// not code the sample smaller, and otherwise takes the smallest; a long
+// file is tried on windows of it.
+func TestChooseFlags(t *testing.T) {
+	elf := append([]byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00\x3e\x00"), x86Like(8000)...)
+	long := bytes.Repeat([]byte("A line of text, and another.\n"), (trialWindows*trialWindow)/20)
+	for name, src := range map[string][]byte{
+		"text":       bytes.Repeat([]byte("Its words\tand\r\nlines. "), 400),
+		"mixed":      sample.Mixed(8000),
+		"records":    sample.Records(20000),
+		"x86-64 ELF": elf,
+		"empty":      nil,
+		"long text":  long,
+	} {
+		got, rule := ChooseFlags(src), Flags(src)
+		smp := trialSample(src)
+		if len(src) > trialWindows*trialWindow && len(smp) != trialWindows*trialWindow {
+			t.Errorf("%s: a sample of %d bytes", name, len(smp))
+		}
+		gotSize, ruleSize := codedSize(smp, got), codedSize(smp, rule)
+		t.Logf("%s: flags %#x (%d B), rule %#x (%d B)", name, got, gotSize, rule, ruleSize)
+		if got != rule && gotSize >= ruleSize || gotSize > ruleSize {
+			t.Errorf("%s: flags %#x code the sample in %d B, the rule's %#x in %d B", name, got, gotSize, rule, ruleSize)
+		}
+		if got&^flagsKnown != 0 || rule&flagX86 == 0 && got&flagX86 != 0 {
+			t.Errorf("%s: flags %#x (rule %#x)", name, got, rule)
+		}
+	}
+	if got := ChooseFlags(long); got != uint16(profileText) {
+		t.Errorf("long text: flags %#x, want the text profile", got)
+	}
+}

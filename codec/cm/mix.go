@@ -69,7 +69,8 @@ var hybridInit = [hybridInputs]int32{5461, 5461, 5461, 1 << 13, 1 << 13, 1 << 14
 // mixOwnMatchBits bounds the size of a stream's own match table.
 const mixOwnMatchBits = 16
 
-func (s *mixState) has(q int) bool { return s.known[q>>6]>>(q&63)&1 != 0 }
+// has says whether byte q of the history is coded; q may be one past its end.
+func (s *mixState) has(q int) bool { return q>>6 < len(s.known) && s.known[q>>6]>>(q&63)&1 != 0 }
 
 func newHybridStage(hb uint) *hybridStage {
 	return &hybridStage{
@@ -189,18 +190,33 @@ func outsideConf(x int32) int {
 // mixers −0.4%, all APMs counting their updates −1.7%, the second final
 // mixer −0.3%.
 func (s *hybridStage) refine(m *model, p int32) int32 {
-	c0, q, o1 := int(m.c0), m.outsideP, m.order1()
-	a1, a2 := s.a1.refine(p, c0), s.a2.refine(p, o1)
-	o2, o3 := c0|m.apmO2, c0|m.apmO3
-	ms := 0 // match state: expected bit and length
+	b := hybridBit{c0: int(m.c0), o1: m.order1(), o2: int(m.c0) | m.apmO2, o3: int(m.c0) | m.apmO3,
+		c1: int(m.c4 & 0xFF), q: m.outsideP, conf: m.conf, ml: m.ml, dots: m.dots}
 	if m.matchBit >= 0 {
-		ms = (1+m.matchBit)<<4 | min(m.matchLen>>2, 15)
+		b.ms = (1+m.matchBit)<<4 | min(m.matchLen>>2, 15)
 	}
-	s.x = [hybridInputs]int32{m.dots[0], m.dots[1], m.dots[2], stretch(a1), stretch(a2),
-		stretch(s.q1.refine(q, o1)), stretch(q), stretch(s.q2.refine(q, o2)), stretch(s.qm.refine(q, c0|ms<<8))}
+	return s.refineBit(&b, p)
+}
+
+// hybridBit is what hybridStage knows of the bit it refines.
+type hybridBit struct {
+	c0, o1, o2, o3 int // c0, then c0 + 256·c1, and c0 + the hashed orders 2 and 3 (<<8)
+	c1             int
+	q              int32 // the outside P
+	ms             int   // match state: expected bit and length, 0 for none
+	conf, ml       int
+	dots           [cmMixers]int32 // the first-layer mixers' outputs
+}
+
+// refineBit is refine for any model that fills a hybridBit.
+func (s *hybridStage) refineBit(b *hybridBit, p int32) int32 {
+	c0, q, o1, o2, o3 := b.c0, b.q, b.o1, b.o2, b.o3
+	a1, a2 := s.a1.refine(p, c0), s.a2.refine(p, o1)
+	s.x = [hybridInputs]int32{b.dots[0], b.dots[1], b.dots[2], stretch(a1), stretch(a2),
+		stretch(s.q1.refine(q, o1)), stretch(q), stretch(s.q2.refine(q, o2)), stretch(s.qm.refine(q, c0|b.ms<<8))}
 	f1, f2 := &s.final[0], &s.final[1]
-	f1.sel = (c0<<2 | m.conf | m.ml<<10) * hybridInputs
-	f2.sel = (int(m.c4&0xFF)<<2 | m.conf) * hybridInputs
+	f1.sel = (c0<<2 | b.conf | b.ml<<10) * hybridInputs
+	f2.sel = (b.c1<<2 | b.conf) * hybridInputs
 	d1 := dot(s.x[:], s.m1[f1.sel:f1.sel+hybridInputs])
 	d2 := dot(s.x[:], s.m2[f2.sel:f2.sel+hybridInputs])
 	f1.pr, f2.pr = squash(d1), squash(d2)
@@ -208,9 +224,9 @@ func (s *hybridStage) refine(m *model, p int32) int32 {
 	return (p + s.f1.refine(p, o1) + s.f2.refine(p, o2) + s.f3.refine(p, o3) + 2) >> 2
 }
 
-// checkHybrid refuses a method other than hybrid2 and hybrid1.
+// checkHybrid refuses a method other than hybrid2, hybrid1 and hybrid.
 func checkHybrid(m codec.Method) error {
-	if m != codec.MethodHybrid2 && m != codec.MethodHybrid1 {
+	if m != codec.MethodHybrid2 && m != codec.MethodHybrid1 && m != codec.MethodHybrid {
 		return fmt.Errorf("%w: %s is not a hybrid method", codec.ErrUnsupportedMethod, m)
 	}
 	return nil
@@ -270,17 +286,66 @@ func runningSums(cum *[257]uint32, freqs []uint16) {
 	}
 }
 
-// MixEncoder codes B streams with method hybrid2 or hybrid1.
+// A mixModel is one stream's model in a hybrid method: begin starts a
+// byte (finds its first slots), predictBit predicts the next bit given the
+// outside model's P of it, update learns the coded bit.
+type mixModel interface {
+	begin()
+	predictBit(q int32) int32
+	update(bit int)
+	coded() int // bytes coded
+	last() byte // the last byte coded
+	release()   // returns the tables the streams share to their pools
+}
+
+func (m *model) begin() { m.findSlots() }
+
+func (m *model) predictBit(q int32) int32 {
+	m.outsideP = q
+	m.predict()
+	return m.pr
+}
+
+func (m *model) coded() int { return m.pos }
+func (m *model) last() byte { return byte(m.at(1)) }
+
+// newMixStreams returns the stream models of hybrid method m with header
+// flags (method hybrid: its group's profile) for streams of the given
+// lengths.
+func newMixStreams(m codec.Method, sizes []int64, flags uint16) ([]mixModel, error) {
+	if m == codec.MethodHybrid {
+		if flags&^flagProfile != 0 {
+			return nil, fmt.Errorf("%w: flags %#x for a group of method %s", codec.ErrCorrupt, flags, m)
+		}
+		return newMix3Models(sizes, profile(flags&flagProfile)), nil
+	}
+	if flags != 0 {
+		return nil, fmt.Errorf("%w: flags %#x for method %s", codec.ErrCorrupt, flags, m)
+	}
+	ms, err := newMixModels(m, sizes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]mixModel, len(ms))
+	for i, s := range ms {
+		out[i] = s
+	}
+	return out, nil
+}
+
+// MixEncoder codes B streams with method hybrid2 or hybrid1, or a group of
+// method hybrid.
 type MixEncoder struct {
-	models []*model
+	models []mixModel
 	enc    []*entropy.BinEncoder
 	cum    [257]uint32
 }
 
 // NewMixEncoder returns an encoder of method m (MethodHybrid2 or
-// MethodHybrid1) for streams of the given lengths (SplitSizes).
-func NewMixEncoder(m codec.Method, sizes []int64) (*MixEncoder, error) {
-	models, err := newMixModels(m, sizes)
+// MethodHybrid1, or MethodHybrid for one group with its flags, HybridFlags)
+// for streams of the given lengths (SplitSizes).
+func NewMixEncoder(m codec.Method, sizes []int64, flags uint16) (*MixEncoder, error) {
+	models, err := newMixStreams(m, sizes, flags)
 	if err != nil {
 		return nil, err
 	}
@@ -300,13 +365,13 @@ func (e *MixEncoder) EncodeStep(freqs []uint16, syms []byte) error {
 	for i, c := range syms {
 		runningSums(&e.cum, freqs[i*256:(i+1)*256])
 		m, enc := e.models[i], e.enc[i]
-		m.findSlots()
+		m.begin()
+		c0 := uint32(1)
 		for k := uint(0); k < 8; k++ {
 			bit := int(c>>(7-k)) & 1
-			m.outsideP = bitP(&e.cum, m.c0, k)
-			m.predict()
-			enc.Encode(bit, m.pr)
+			enc.Encode(bit, m.predictBit(bitP(&e.cum, c0, k)))
 			m.update(bit)
+			c0 = c0<<1 | uint32(bit)
 		}
 	}
 	return nil
@@ -334,10 +399,11 @@ func (e *MixEncoder) Finish(symbols []int64) (payload, table []byte, err error) 
 	return payload, entropy.AppendStreamTable(nil, streams), nil
 }
 
-// MixDecoder decodes the streams of method hybrid2 or hybrid1.
+// MixDecoder decodes the streams of method hybrid2 or hybrid1, or of a
+// group of method hybrid.
 type MixDecoder struct {
 	Streams []entropy.Stream
-	models  []*model
+	models  []mixModel
 	dec     []*entropy.BinDecoder
 	cum     [257]uint32
 	left    int64 // bytes yet to decode in all streams
@@ -345,10 +411,10 @@ type MixDecoder struct {
 }
 
 // NewMixDecoder parses the STRM section of method m (MethodHybrid2 or
-// MethodHybrid1), checks that every stream's payload can hold its bytes
+// MethodHybrid1, or MethodHybrid for one group with its flags), checks that every stream's payload can hold its bytes
 // (which bounds the decoder's work by the payload), and splits the payload
 // into streams.
-func NewMixDecoder(m codec.Method, table, payload []byte, originalSize int64) (*MixDecoder, error) {
+func NewMixDecoder(m codec.Method, table, payload []byte, originalSize int64, flags uint16) (*MixDecoder, error) {
 	if err := checkHybrid(m); err != nil {
 		return nil, err
 	}
@@ -364,7 +430,7 @@ func NewMixDecoder(m codec.Method, table, payload []byte, originalSize int64) (*
 		}
 		sizes[i] = s.Symbols
 	}
-	models, err := newMixModels(m, sizes)
+	models, err := newMixStreams(m, sizes, flags)
 	if err != nil {
 		return nil, err
 	}
@@ -389,22 +455,23 @@ func (d *MixDecoder) DecodeStep(freqs []uint16, out []byte) error {
 	}
 	for i := range out {
 		m, dec := d.models[i], d.dec[i]
-		if int64(m.pos) == d.Streams[i].Symbols {
+		if int64(m.coded()) == d.Streams[i].Symbols {
 			return d.stop(fmt.Errorf("%w: stream %d: more than its %d bytes asked for", codec.ErrCorrupt, i, d.Streams[i].Symbols))
 		}
 		runningSums(&d.cum, freqs[i*256:(i+1)*256])
-		m.findSlots()
+		m.begin()
+		c0 := uint32(1)
 		for k := uint(0); k < 8; k++ {
-			m.outsideP = bitP(&d.cum, m.c0, k)
-			m.predict()
-			m.update(dec.Decode(m.pr))
+			bit := dec.Decode(m.predictBit(bitP(&d.cum, c0, k)))
+			m.update(bit)
+			c0 = c0<<1 | uint32(bit)
 		}
-		out[i] = byte(m.at(1))
+		out[i] = m.last()
 		d.left--
 		if s := d.Streams[i]; int64(dec.Used()) > s.Bytes {
 			// Read on past its end: corrupt, whatever follows (as in cm.go).
 			return d.stop(fmt.Errorf("%w: stream %d of %d payload bytes ends before its data", codec.ErrCorrupt, i, s.Bytes))
-		} else if int64(m.pos) == s.Symbols && int64(dec.Used()) != s.Bytes {
+		} else if int64(m.coded()) == s.Symbols && int64(dec.Used()) != s.Bytes {
 			return d.stop(fmt.Errorf("%w: stream %d has %d payload bytes, its data used %d", codec.ErrCorrupt, i, s.Bytes, dec.Used()))
 		}
 	}

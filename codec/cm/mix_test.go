@@ -3,6 +3,8 @@ package cm
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"zpng/codec"
@@ -56,12 +58,18 @@ func learntModel(data []byte) *bigramModel {
 // mixEncode codes data in b streams under model.
 func mixEncode(t testing.TB, m codec.Method, data []byte, b int, model *bigramModel) (payload, table []byte) {
 	t.Helper()
+	return mixEncodeFlags(t, m, 0, data, b, model)
+}
+
+// mixEncodeFlags is mixEncode with flags (method hybrid: the group's).
+func mixEncodeFlags(t testing.TB, m codec.Method, flags uint16, data []byte, b int, model *bigramModel) (payload, table []byte) {
+	t.Helper()
 	sizes := entropy.SplitSizes(int64(len(data)), b)
 	offs := make([]int64, b)
 	for i := 1; i < b; i++ {
 		offs[i] = offs[i-1] + sizes[i-1]
 	}
-	e, err := NewMixEncoder(m, sizes)
+	e, err := NewMixEncoder(m, sizes, flags)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +99,12 @@ func mixEncode(t testing.TB, m codec.Method, data []byte, b int, model *bigramMo
 
 // mixDecode mirrors mixEncode.
 func mixDecode(m codec.Method, table, payload []byte, n int64, model *bigramModel) ([]byte, error) {
-	d, err := NewMixDecoder(m, table, payload, n)
+	return mixDecodeFlags(m, 0, table, payload, n, model)
+}
+
+// mixDecodeFlags mirrors mixEncodeFlags.
+func mixDecodeFlags(m codec.Method, flags uint16, table, payload []byte, n int64, model *bigramModel) ([]byte, error) {
+	d, err := NewMixDecoder(m, table, payload, n, flags)
 	if err != nil {
 		return nil, err
 	}
@@ -133,14 +146,17 @@ func TestMixRoundTrip(t *testing.T) {
 				continue
 			}
 			for mname, model := range map[string]*bigramModel{"uniform": uniformModel(), "learnt": learntModel(src)} {
-				for _, m := range []codec.Method{codec.MethodHybrid2, codec.MethodHybrid1} {
-					payload, table := mixEncode(t, m, src, b, model)
-					got, err := mixDecode(m, table, payload, int64(len(src)), model)
+				for _, c := range []struct {
+					m     codec.Method
+					flags uint16
+				}{{codec.MethodHybrid, 0}, {codec.MethodHybrid, flagProfile}, {codec.MethodHybrid2, 0}, {codec.MethodHybrid1, 0}} {
+					payload, table := mixEncodeFlags(t, c.m, c.flags, src, b, model)
+					got, err := mixDecodeFlags(c.m, c.flags, table, payload, int64(len(src)), model)
 					if err != nil {
-						t.Fatalf("%s: %s, %d streams, %s model: %v", m, name, b, mname, err)
+						t.Fatalf("%s (flags %d): %s, %d streams, %s model: %v", c.m, c.flags, name, b, mname, err)
 					}
 					if !bytes.Equal(got, src) {
-						t.Fatalf("%s: %s, %d streams, %s model: round trip differs", m, name, b, mname)
+						t.Fatalf("%s (flags %d): %s, %d streams, %s model: round trip differs", c.m, c.flags, name, b, mname)
 					}
 				}
 			}
@@ -211,12 +227,12 @@ func TestMixCorrupt(t *testing.T) {
 		for _, x := range s {
 			total += x.Symbols
 		}
-		if _, err := NewMixDecoder(codec.MethodHybrid2, entropy.AppendStreamTable(nil, s), payload, total); !errors.Is(err, codec.ErrCorrupt) {
+		if _, err := NewMixDecoder(codec.MethodHybrid2, entropy.AppendStreamTable(nil, s), payload, total, 0); !errors.Is(err, codec.ErrCorrupt) {
 			t.Errorf("%s: %v, want codec.ErrCorrupt", name, err)
 		}
 	}
 	// Asking a finished stream for more is an error, not a read past it.
-	d, err := NewMixDecoder(codec.MethodHybrid2, table, payload, n)
+	d, err := NewMixDecoder(codec.MethodHybrid2, table, payload, n, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,4 +301,34 @@ func FuzzMixDecode(f *testing.F) {
 		got, err := mixDecode(codec.MethodHybrid2, entropy.AppendStreamTable(nil, s), payload, n, uniformModel())
 		checkDecoded(t, got, n, err)
 	})
+}
+
+// TestMix3Gain: on a text, a group of method hybrid (cm revision 3) codes
+// smaller than method hybrid2 under the same outside model, in one stream
+// and in three; and a group's flags allow only the profile.
+func TestMix3Gain(t *testing.T) {
+	words := strings.Fields("the time of wisdom and foolishness belief incredulity season light darkness hope despair we had everything before us nothing")
+	var src []byte
+	for i := 0; len(src) < 60_000; i++ {
+		src = fmt.Appendf(src, "%d. It was the %s of %s, the %s of %s;\n", i*7919%10007,
+			words[i*7%len(words)], words[i*11%len(words)], words[i*13%len(words)], words[i*3%len(words)])
+	}
+	model := learntModel(src)
+	flags := HybridFlags(src)
+	for _, b := range []int{1, 3} {
+		h2, _ := mixEncode(t, codec.MethodHybrid2, src, b, model)
+		h, _ := mixEncodeFlags(t, codec.MethodHybrid, flags, src, b, model)
+		t.Logf("%d streams: hybrid2 %d B, hybrid %d B", b, len(h2), len(h))
+		if len(h) >= len(h2) {
+			t.Errorf("%d streams: hybrid %d B, hybrid2 %d B", b, len(h), len(h2))
+		}
+	}
+	for _, f := range []uint16{flagX86, 4} {
+		if _, err := NewMixEncoder(codec.MethodHybrid, []int64{10}, f); !errors.Is(err, codec.ErrCorrupt) {
+			t.Errorf("flags %#x: %v, want codec.ErrCorrupt", f, err)
+		}
+	}
+	if _, err := NewMixEncoder(codec.MethodHybrid2, []int64{10}, flagProfile); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("hybrid2 with flags: %v, want codec.ErrCorrupt", err)
+	}
 }

@@ -184,7 +184,8 @@ func (e *encoder) competeHybrid(ctx context.Context, pick *modelChoice) error {
 		return err
 	}
 	defer p.Close()
-	payload, _, err := encodeStreams(ctx, p, joined, codec.MethodHybrid2, nil)
+	gm, flags := groupCoding(e.s.Method, joined)
+	payload, _, err := encodeStreams(ctx, p, joined, gm, flags, nil)
 	if err != nil {
 		return err
 	}

@@ -10,18 +10,38 @@ import (
 	"sync"
 
 	"zpng/codec"
+	"zpng/codec/cm"
 	"zpng/codec/entropy"
 	"zpng/core/engine"
 	"zpng/core/model"
 )
 
-// Method hybrid splits the B streams into G groups of consecutive streams
-// and codes each group as a file of method hybrid2 of its own bytes: its
-// own cm model, history and match tables, its own predictor. Groups are
-// independent, so they are coded and decoded in parallel; G depends only
-// on the file's size and the policy (groupCount), never on the machine, so
-// that the same input and settings make the same image everywhere.
-// FORMAT.md section 13 is the exact contract.
+// Methods hybrid and hybrid3 split the B streams into G groups of
+// consecutive streams and code each group on its own: its own cm model,
+// history and match tables, its own predictor. In method hybrid3 a group
+// is a file of method hybrid2 of its own bytes (cm revision 2); in method
+// hybrid a group runs cm revision 3 with the profile its bytes suggest,
+// kept in the group table. Groups are independent, so they are coded and
+// decoded in parallel; G depends only on the file's size and the policy
+// (groupCount), never on the machine, so that the same input and settings
+// make the same image everywhere. FORMAT.md sections 13 and 15 are the
+// exact contract.
+
+// groupCoding is how a group of method m is coded, given its bytes src:
+// the method the cm package codes it with and its flags. Other methods
+// code as themselves.
+func groupCoding(m codec.Method, src []byte) (codec.Method, uint16) {
+	switch m {
+	case codec.MethodHybrid3:
+		return codec.MethodHybrid2, 0 // a group is a file of method hybrid2
+	case codec.MethodHybrid:
+		return codec.MethodHybrid, cm.HybridFlags(src)
+	}
+	return m, 0
+}
+
+// isGrouped says whether method m codes groups of streams.
+func isGrouped(m codec.Method) bool { return m == codec.MethodHybrid || m == codec.MethodHybrid3 }
 
 // maxGroups bounds G: more groups cost bytes (each relearns the cm model)
 // for cores few machines have.
@@ -47,49 +67,70 @@ func groupStreams(B, G int) []int {
 	return g
 }
 
-// appendGroupTable appends the group table of section 13: G, then each
-// group's stream count, u32 little-endian.
-func appendGroupTable(dst []byte, groups []int) []byte {
+// appendGroupTable appends the group table of section 13 (flags nil: method
+// hybrid3) or 15 (method hybrid): G, then each group's stream count and,
+// in section 15, its flags, u32 little-endian.
+func appendGroupTable(dst []byte, groups []int, flags []uint16) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(groups)))
-	for _, g := range groups {
-		dst = binary.LittleEndian.AppendUint32(dst, uint32(g))
+	for g, n := range groups {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(n))
+		if flags != nil {
+			dst = binary.LittleEndian.AppendUint32(dst, uint32(flags[g]))
+		}
 	}
 	return dst
 }
 
-// splitGroupTable splits method hybrid's STRM section into the stream table
-// of section 6 and the group table after it, which it parses: G ≥ 1 groups
-// of at least one stream each, adding up to B.
-func splitGroupTable(table []byte) (streams []byte, groups []int, err error) {
+// splitGroupTable splits the STRM section of method m (hybrid or hybrid3)
+// into the stream table of section 6 and the group table after it, which
+// it parses: G ≥ 1 groups of at least one stream each, adding up to B, and
+// for method hybrid each group's flags (nil for hybrid3), which the cm
+// package checks.
+func splitGroupTable(table []byte, m codec.Method) (streams []byte, groups []int, flags []uint16, err error) {
+	entry := int64(4) // bytes per group
+	if m == codec.MethodHybrid {
+		entry = 8
+	}
 	if len(table) < 4 {
-		return nil, nil, fmt.Errorf("%w: stream table of %d bytes", codec.ErrCorrupt, len(table))
+		return nil, nil, nil, fmt.Errorf("%w: stream table of %d bytes", codec.ErrCorrupt, len(table))
 	}
 	B := int64(binary.LittleEndian.Uint32(table))
 	if B == 0 || B > maxStreams {
-		return nil, nil, fmt.Errorf("%w: %d streams (want 1…%d)", codec.ErrCorrupt, B, maxStreams)
+		return nil, nil, nil, fmt.Errorf("%w: %d streams (want 1…%d)", codec.ErrCorrupt, B, maxStreams)
 	}
 	end := 4 + 16*B
 	if int64(len(table)) < end+4 {
-		return nil, nil, fmt.Errorf("%w: stream table of %d bytes for %d streams and groups", codec.ErrCorrupt, len(table), B)
+		return nil, nil, nil, fmt.Errorf("%w: stream table of %d bytes for %d streams and groups", codec.ErrCorrupt, len(table), B)
 	}
 	rest := table[end:]
 	G := int64(binary.LittleEndian.Uint32(rest))
-	if G == 0 || G > B || int64(len(rest)) != 4+4*G {
-		return nil, nil, fmt.Errorf("%w: group table of %d bytes for %d groups of %d streams", codec.ErrCorrupt, len(rest), G, B)
+	if G == 0 || G > B || int64(len(rest)) != 4+entry*G {
+		return nil, nil, nil, fmt.Errorf("%w: group table of %d bytes for %d groups of %d streams", codec.ErrCorrupt, len(rest), G, B)
 	}
 	groups = make([]int, G)
+	if entry == 8 {
+		flags = make([]uint16, G)
+	}
 	var sum int64
 	for i := range groups {
-		n := int64(binary.LittleEndian.Uint32(rest[4+4*i:]))
+		e := rest[4+entry*int64(i):]
+		n := int64(binary.LittleEndian.Uint32(e))
 		if n == 0 || n > B {
-			return nil, nil, fmt.Errorf("%w: group %d of %d streams", codec.ErrCorrupt, i, n)
+			return nil, nil, nil, fmt.Errorf("%w: group %d of %d streams", codec.ErrCorrupt, i, n)
 		}
 		groups[i], sum = int(n), sum+n
+		if flags != nil {
+			f := binary.LittleEndian.Uint32(e[4:])
+			if f > 0xFFFF {
+				return nil, nil, nil, fmt.Errorf("%w: group %d has flags %#x", codec.ErrCorrupt, i, f)
+			}
+			flags[i] = uint16(f)
+		}
 	}
 	if sum != B {
-		return nil, nil, fmt.Errorf("%w: groups of %d streams in all, want %d", codec.ErrCorrupt, sum, B)
+		return nil, nil, nil, fmt.Errorf("%w: groups of %d streams in all, want %d", codec.ErrCorrupt, sum, B)
 	}
-	return table[:end], groups, nil
+	return table[:end], groups, flags, nil
 }
 
 // network is a model on an engine: what makes a group's predictor.
@@ -180,17 +221,18 @@ func runGroups(ctx context.Context, G, workers int, eo engine.Options, fn func(c
 	return ctx.Err()
 }
 
-// encodeGroups codes src as B streams in G groups with method hybrid: each
-// group is a file of method hybrid2 of its streams' bytes. workers bounds
-// the groups coded at once (0: workersFor). It returns the payload, the
-// STRM section (with its group table) and the device the engine ran on.
-func encodeGroups(ctx context.Context, net network, src []byte, B, G, workers int, done func(int64)) (payload, table []byte, dev string, err error) {
+// encodeGroups codes src as B streams in G groups with method m, hybrid or
+// hybrid3 (groupCoding). workers bounds the groups coded at once (0:
+// workersFor). It returns the payload, the STRM section (with its group
+// table) and the device the engine ran on.
+func encodeGroups(ctx context.Context, net network, m codec.Method, src []byte, B, G, workers int, done func(int64)) (payload, table []byte, dev string, err error) {
 	groups := groupStreams(B, G)
 	sizes := entropy.SplitSizes(int64(len(src)), B)
 	off := offsets(sizes)
 	type result struct {
 		payload []byte
 		streams []entropy.Stream
+		flags   uint16
 		dev     string
 	}
 	res := make([]result, G)
@@ -211,7 +253,8 @@ func encodeGroups(ctx context.Context, net network, src []byte, B, G, workers in
 			return err
 		}
 		defer p.Close()
-		pay, tab, err := encodeStreams(ctx, p, src[lo:hi], codec.MethodHybrid2, prog.group(g))
+		gm, flags := groupCoding(m, src[lo:hi])
+		pay, tab, err := encodeStreams(ctx, p, src[lo:hi], gm, flags, prog.group(g))
 		if err != nil {
 			return err
 		}
@@ -219,29 +262,34 @@ func encodeGroups(ctx context.Context, net network, src []byte, B, G, workers in
 		if err != nil {
 			return err
 		}
-		res[g] = result{pay, streams, deviceOf(p)}
+		res[g] = result{pay, streams, flags, deviceOf(p)}
 		return nil
 	})
 	if err != nil {
 		return nil, nil, "", err
 	}
 	var streams []entropy.Stream
+	var flags []uint16
 	for _, r := range res {
 		payload = append(payload, r.payload...)
 		streams = append(streams, r.streams...)
+		if m == codec.MethodHybrid {
+			flags = append(flags, r.flags)
+		}
 	}
-	table = appendGroupTable(entropy.AppendStreamTable(nil, streams), groups)
+	table = appendGroupTable(entropy.AppendStreamTable(nil, streams), groups, flags)
 	return payload, table, res[0].dev, nil
 }
 
-// decodeGroups decodes method hybrid's streams (the parsed stream table of
-// STRM) in groups as its group table says, and writes the n original bytes
+// decodeGroups decodes the streams of method m, hybrid or hybrid3 (the
+// parsed stream table of STRM), in groups as its group table says (groups,
+// and flags for method hybrid), and writes the n original bytes
 // to w in order. workers bounds the groups decoded at once (0:
 // workersFor). A group's output is held until the groups before it are
 // written; groups start in order and a group waiting to write keeps its
 // place among the workers, so the outputs of at most workers groups are
 // held at once: never more than the n bytes the decoder of one group holds.
-func decodeGroups(ctx context.Context, net network, streams []entropy.Stream, groups []int, payload []byte, n int64, workers int, w io.Writer, done func(int64)) error {
+func decodeGroups(ctx context.Context, net network, m codec.Method, streams []entropy.Stream, groups []int, flags []uint16, payload []byte, n int64, workers int, w io.Writer, done func(int64)) error {
 	B := len(streams)
 	sizes := entropy.SplitSizes(n, B)
 	for i, s := range streams {
@@ -283,7 +331,12 @@ func decodeGroups(ctx context.Context, net network, streams []entropy.Stream, gr
 		defer p.Close()
 		table := entropy.AppendStreamTable(nil, streams[pt.first:pt.first+pt.count])
 		tw := &turnWriter{ctx: ctx, turn: turn[g], w: w}
-		if err := decodeStreams(ctx, p, table, payload[pt.lo:pt.hi:pt.hi], pt.symbols, codec.MethodHybrid2, tw, prog.group(g)); err != nil {
+		gm, _ := groupCoding(m, nil)
+		var gf uint16
+		if flags != nil {
+			gf = flags[g]
+		}
+		if err := decodeStreams(ctx, p, table, payload[pt.lo:pt.hi:pt.hi], pt.symbols, gm, gf, tw, prog.group(g)); err != nil {
 			return err
 		}
 		if _, err := tw.Write(nil); err != nil { // a group of no bytes waits its turn too
@@ -311,33 +364,37 @@ func (t *turnWriter) Write(b []byte) (int, error) {
 	return t.w.Write(b)
 }
 
-// encodeWith codes the whole file under q: in groups (method hybrid) or in
-// lockstep. It returns the device the engine ran on.
+// encodeWith codes the whole file under q: in groups (methods hybrid and
+// hybrid3) or in lockstep. It returns the device the engine ran on.
 func (e *encoder) encodeWith(ctx context.Context, q *model.Quantized) (payload, table []byte, dev string, err error) {
 	update := func(d int64) { e.r.Update(d, 0) }
-	if e.s.Method == codec.MethodHybrid {
+	if isGrouped(e.s.Method) {
 		groupBytes := e.policy.GroupBytes
 		if e.s.OneGroup {
 			groupBytes = 0
 		}
 		G := groupCount(e.n, e.B, groupBytes)
-		return encodeGroups(ctx, network{e.f, e.eo, q}, e.src, e.B, G, 0, update)
+		return encodeGroups(ctx, network{e.f, e.eo, q}, e.s.Method, e.src, e.B, G, 0, update)
 	}
 	p, err := e.f.NewPredictor(q, e.B, e.eo)
 	if err != nil {
 		return nil, nil, "", err
 	}
 	defer p.Close()
-	payload, table, err = encodeStreams(ctx, p, e.src, e.s.Method, update)
+	payload, table, err = encodeStreams(ctx, p, e.src, e.s.Method, 0, update)
 	return payload, table, deviceOf(p), err
 }
 
 // emptyStreams is the payload and STRM section of an empty file: one empty
-// stream (in one group, for method hybrid).
+// stream (in one group, for methods hybrid and hybrid3; method hybrid's
+// with the text profile).
 func emptyStreams(m codec.Method) (payload, table []byte) {
 	table = entropy.AppendStreamTable(nil, []entropy.Stream{{}})
-	if m == codec.MethodHybrid {
-		table = appendGroupTable(table, []int{1})
+	switch m {
+	case codec.MethodHybrid3:
+		table = appendGroupTable(table, []int{1}, nil)
+	case codec.MethodHybrid:
+		table = appendGroupTable(table, []int{1}, []uint16{0})
 	}
 	return nil, table
 }

@@ -4,17 +4,20 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
+	"zpng/codec"
 	"zpng/core/catalog"
 	"zpng/core/engine"
 	"zpng/core/model"
 )
 
-// BenchmarkGroups codes one file in G = 1, 2 and 4 groups of B streams
-// (streamCount) and decodes it, reporting each G's speed against G = 1 and
-// the bytes it costs. By default the file is a repeated text and the model
+// BenchmarkGroups codes one file with methods hybrid and hybrid3 in G = 1,
+// 2 and 4 groups of B streams (streamCount; ZPNG_BENCH_GROUPS=G: that G
+// alone) and decodes it, reporting each G's speed against the method's
+// first G and the bytes it costs. By default the file is a repeated text and the model
 // a random 1×32 one on the Go engine, so that the cm model dominates; to
 // measure a real case:
 //
@@ -42,33 +45,39 @@ func BenchmarkGroups(b *testing.B) {
 	}
 	n := int64(len(src))
 	B := streamCount(n, DefaultPolicy().MinSegmentBytes)
-	var enc1, dec1 float64
-	var size1 int
-	for _, G := range []int{1, 2, 4} {
-		b.Run(fmt.Sprintf("G=%d", G), func(b *testing.B) {
-			b.SetBytes(n)
-			for b.Loop() {
-				start := time.Now()
-				payload, table, _, err := encodeGroups(context.Background(), net, src, B, min(G, B), 0, nil)
-				if err != nil {
-					b.Fatal(err)
+	groups := []int{1, 2, 4}
+	if g, err := strconv.Atoi(os.Getenv("ZPNG_BENCH_GROUPS")); err == nil {
+		groups = []int{g}
+	}
+	for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodHybrid3} {
+		var enc1, dec1 float64
+		var size1 int
+		for _, G := range groups {
+			b.Run(fmt.Sprintf("%s/G=%d", m, G), func(b *testing.B) {
+				b.SetBytes(n)
+				for b.Loop() {
+					start := time.Now()
+					payload, table, _, err := encodeGroups(context.Background(), net, m, src, B, min(G, B), 0, nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					mid := time.Now()
+					if _, err := decodeAll(net, m, payload, table, n, 0); err != nil {
+						b.Fatal(err)
+					}
+					enc, dec := float64(n)/mid.Sub(start).Seconds()/1e6, float64(n)/time.Since(mid).Seconds()/1e6
+					if enc1 == 0 {
+						enc1, dec1, size1 = enc, dec, len(payload)
+					}
+					b.ReportMetric(enc, "enc-MB/s")
+					b.ReportMetric(dec, "dec-MB/s")
+					b.ReportMetric(enc/enc1, "enc-x")
+					b.ReportMetric(dec/dec1, "dec-x")
+					b.ReportMetric(float64(len(payload)), "bytes")
+					b.ReportMetric(100*float64(len(payload)-size1)/float64(size1), "%lost")
 				}
-				mid := time.Now()
-				if _, err := decodeAll(net, payload, table, n, 0); err != nil {
-					b.Fatal(err)
-				}
-				enc, dec := float64(n)/mid.Sub(start).Seconds()/1e6, float64(n)/time.Since(mid).Seconds()/1e6
-				if G == 1 {
-					enc1, dec1, size1 = enc, dec, len(payload)
-				}
-				b.ReportMetric(enc, "enc-MB/s")
-				b.ReportMetric(dec, "dec-MB/s")
-				b.ReportMetric(enc/enc1, "enc-x")
-				b.ReportMetric(dec/dec1, "dec-x")
-				b.ReportMetric(float64(len(payload)), "bytes")
-				b.ReportMetric(100*float64(len(payload)-size1)/float64(size1), "%lost")
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -73,10 +73,10 @@ func ParseMeta(meta []byte) (*Meta, error) {
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 // IsMethod reports whether id is a method that runs a model: neural,
-// hybrid, or hybrid1 and hybrid2, which zpng decodes but does not make.
+// hybrid, or hybrid1, hybrid2 and hybrid3, which zpng decodes but does not make.
 func IsMethod(id codec.Method) bool {
 	switch id {
-	case codec.MethodNeural, codec.MethodHybrid, codec.MethodHybrid1, codec.MethodHybrid2:
+	case codec.MethodNeural, codec.MethodHybrid, codec.MethodHybrid1, codec.MethodHybrid2, codec.MethodHybrid3:
 		return true
 	}
 	return false
@@ -147,7 +147,7 @@ func DefaultPolicy() Policy {
 
 // Settings say how to code one file.
 type Settings struct {
-	Method codec.Method // neural or hybrid (hybrid1 and hybrid2 decode only)
+	Method codec.Method // neural or hybrid (hybrid1, hybrid2 and hybrid3 decode only)
 	Model  string       // auto (or ""), a name of Catalog or a model file path
 	// Prefer is the preset that Model auto takes when the catalog has it
 	// (the level's choice); otherwise auto takes the largest model.
@@ -303,9 +303,10 @@ func Decode(ctx context.Context, c *codec.Container, w io.Writer, s Settings, r 
 		return fmt.Errorf("%w: a %s image needs STRM and DATA sections", codec.ErrCorrupt, c.Method)
 	}
 	var groups []int
-	if c.Method == codec.MethodHybrid {
+	var groupFlags []uint16
+	if isGrouped(c.Method) {
 		var err error
-		if table, groups, err = splitGroupTable(table); err != nil {
+		if table, groups, groupFlags, err = splitGroupTable(table, c.Method); err != nil {
 			return err
 		}
 	}
@@ -326,14 +327,14 @@ func Decode(ctx context.Context, c *codec.Container, w io.Writer, s Settings, r 
 	}
 	update := func(d int64) { r.Update(d, 0) }
 	if groups != nil {
-		return decodeGroups(ctx, network{f, eo, q}, streams, groups, payload, c.OriginalSize, 0, w, update)
+		return decodeGroups(ctx, network{f, eo, q}, c.Method, streams, groups, groupFlags, payload, c.OriginalSize, 0, w, update)
 	}
 	p, err := f.NewPredictor(q, len(streams), eo)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
-	return decodeStreams(ctx, p, table, payload, c.OriginalSize, c.Method, w, update)
+	return decodeStreams(ctx, p, table, payload, c.OriginalSize, c.Method, 0, w, update)
 }
 
 // decodeModel rebuilds the integer model that coded c: embedded whole, or

@@ -49,15 +49,16 @@ type stepDecoder interface {
 
 // encodeStreams codes src as B streams (entropy.SplitSizes) under p, whose
 // batch is B, with the range coder (method neural) or the coder of a hybrid
-// method. It returns the payload and the STRM section. done, if not nil, is
-// called now and then with the number of bytes coded.
-func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, method codec.Method, done func(int64)) (payload, table []byte, err error) {
+// method (MethodHybrid: of one group, whose flags are flags). It returns
+// the payload and the STRM section. done, if not nil, is called now and
+// then with the number of bytes coded.
+func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, method codec.Method, flags uint16, done func(int64)) (payload, table []byte, err error) {
 	B := p.Batch()
 	sizes := entropy.SplitSizes(int64(len(src)), B)
 	offs := offsets(sizes)
 	var enc stepEncoder = entropy.NewStreamEncoder(B)
 	if method != codec.MethodNeural {
-		if enc, err = cm.NewMixEncoder(method, sizes); err != nil {
+		if enc, err = cm.NewMixEncoder(method, sizes, flags); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -88,16 +89,17 @@ func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, method c
 }
 
 // decodeStreams decodes the streams of a STRM section and payload under p
-// (batch = number of streams) and writes the n original bytes to w. The
+// (batch = number of streams) with method (MethodHybrid: one group, whose
+// flags are flags) and writes the n original bytes to w. The
 // streams grow as they are decoded rather than being allocated up front, so
 // that a forged original size costs no memory before it costs time (an
 // all-zero file can code to an empty payload, so the payload's length does
 // not bound the original size).
-func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byte, n int64, method codec.Method, w io.Writer, done func(int64)) error {
+func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byte, n int64, method codec.Method, flags uint16, w io.Writer, done func(int64)) error {
 	var dec stepDecoder
 	var streams []entropy.Stream
 	if method != codec.MethodNeural {
-		d, err := cm.NewMixDecoder(method, table, payload, n)
+		d, err := cm.NewMixDecoder(method, table, payload, n, flags)
 		if err != nil {
 			return err
 		}
@@ -256,12 +258,10 @@ func offsets(sizes []int64) []int64 {
 }
 
 // CodedBytes is the size of the payload that codes src in p.Batch() streams
-// under p with method (neural or a hybrid; method hybrid in one group).
-// zpng eval reports it.
+// under p with method (neural or a hybrid; methods hybrid and hybrid3 in
+// one group). zpng eval reports it.
 func CodedBytes(ctx context.Context, p engine.Predictor, src []byte, method codec.Method) (int, error) {
-	if method == codec.MethodHybrid {
-		method = codec.MethodHybrid2 // one group is a file of method hybrid2
-	}
-	payload, _, err := encodeStreams(ctx, p, src, method, nil)
+	method, flags := groupCoding(method, src)
+	payload, _, err := encodeStreams(ctx, p, src, method, flags, nil)
 	return len(payload), err
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"zpng/codec"
 	"zpng/core/engine"
 	_ "zpng/core/engine/native"
 )
@@ -53,12 +54,12 @@ func BenchmarkStreams(b *testing.B) {
 			b.SetBytes(n)
 			for b.Loop() {
 				start := time.Now()
-				payload, table, _, err := encodeGroups(context.Background(), net, src, B, 1, 1, nil)
+				payload, table, _, err := encodeGroups(context.Background(), net, codec.MethodHybrid, src, B, 1, 1, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
 				mid := time.Now()
-				if _, err := decodeAll(net, payload, table, n, 1); err != nil {
+				if _, err := decodeAll(net, codec.MethodHybrid, payload, table, n, 1); err != nil {
 					b.Fatal(err)
 				}
 				if size0 == 0 {

@@ -101,7 +101,7 @@ func TestEncodeStreamsStops(t *testing.T) {
 					cancel()
 				}
 			}
-			_, _, err = encodeStreams(ctx, fp, src, codec.MethodHybrid2, done)
+			_, _, err = encodeStreams(ctx, fp, src, codec.MethodHybrid2, 0, done)
 			p.Close()
 			switch {
 			case c.want != nil && !errors.Is(err, c.want):
