@@ -277,35 +277,7 @@ func (m *mix3Model) endByte3(c byte) {
 	m.c8 = m.c8<<8 | m.c4>>24
 	m.c4 = m.c4<<8 | uint32(c)
 
-	if m.prof == profileText {
-		if isWordByte(c) {
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			m.word = (m.word + uint32(c) + 1) * 0x2F0F4E63
-		} else if m.word != 0 {
-			m.prevWord, m.word = m.word, 0
-		}
-		if c == '\n' {
-			m.lineStart = m.pos
-		}
-	}
-
-	b := m.c4 & 0xFF
-	if last := m.lastPos[b]; last >= 0 {
-		d := p - last
-		if d > 1 && d == m.lastDist[b] && d < 1<<16 {
-			if d == m.rlen {
-				m.rconf = min(m.rconf+1, 15)
-			} else if m.rconf > 0 {
-				m.rconf--
-			} else {
-				m.rlen = d
-			}
-		}
-		m.lastDist[b] = d
-	}
-	m.lastPos[b] = p
+	m.learnByte(c, p)
 
 	if m.matchLen > 0 {
 		m.matchLen = min(m.matchLen+1, 65535)

@@ -134,6 +134,39 @@ func (m *model3) at(back int) uint32 {
 	return uint32(m.hist[(m.pos-back)&m.histMask])
 }
 
+// learnByte updates the word, line and record state after byte c, coded
+// at position p (m.pos is p+1 and c4 ends with c).
+func (m *model3) learnByte(c byte, p int) {
+	if m.prof == profileText {
+		if isWordByte(c) {
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			m.word = (m.word + uint32(c) + 1) * 0x2F0F4E63
+		} else if m.word != 0 {
+			m.prevWord, m.word = m.word, 0
+		}
+		if c == '\n' {
+			m.lineStart = m.pos
+		}
+	}
+	b := m.c4 & 0xFF
+	if last := m.lastPos[b]; last >= 0 {
+		d := p - last
+		if d > 1 && d == m.lastDist[b] && d < 1<<16 {
+			if d == m.rlen {
+				m.rconf = min(m.rconf+1, 15)
+			} else if m.rconf > 0 {
+				m.rconf--
+			} else {
+				m.rlen = d
+			}
+		}
+		m.lastDist[b] = d
+	}
+	m.lastPos[b] = p
+}
+
 // setContexts computes the hashed contexts for the next byte: orders 2, 3,
 // 4 and 6 and two record contexts in every profile, then the profile's own.
 func (m *model3) setContexts() {
@@ -313,36 +346,7 @@ func (m *model3) endByte(c byte) {
 	m.c8 = m.c8<<8 | m.c4>>24
 	m.c4 = m.c4<<8 | uint32(c)
 
-	switch m.prof {
-	case profileText:
-		if isWordByte(c) {
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			m.word = (m.word + uint32(c) + 1) * 0x2F0F4E63
-		} else if m.word != 0 {
-			m.prevWord, m.word = m.word, 0
-		}
-		if c == '\n' {
-			m.lineStart = m.pos
-		}
-	}
-
-	b := m.c4 & 0xFF
-	if last := m.lastPos[b]; last >= 0 {
-		d := p - last
-		if d > 1 && d == m.lastDist[b] && d < 1<<16 {
-			if d == m.rlen {
-				m.rconf = min(m.rconf+1, 15)
-			} else if m.rconf > 0 {
-				m.rconf--
-			} else {
-				m.rlen = d
-			}
-		}
-		m.lastDist[b] = d
-	}
-	m.lastPos[b] = p
+	m.learnByte(c, p)
 
 	if m.matchLen > 0 {
 		m.matchLen = min(m.matchLen+1, 65535)
