@@ -132,38 +132,15 @@ func (m *mix3Model) at3(back int) uint32 {
 	return uint32(m.hist[m.base+m.pos-back])
 }
 
-// setContexts3 is model3.setContexts for a stream of the group.
+// setContexts3 is model3.setContexts for a stream of the group, whose
+// bytes lie in the group's history from base on.
 func (m *mix3Model) setContexts3() {
-	c4, c8 := m.c4, m.c8
 	var above, above2 uint32
 	if m.rlen > 0 {
 		above, above2 = m.at3(m.rlen), m.at3(2*m.rlen)
 	}
-	c := &m.ctx
-	c[0] = hash2(0, c4&0xFFFF, 0)
-	c[1] = hash2(1, c4&0xFFFFFF, 0)
-	c[2] = hash2(2, c4, 0)
-	c[3] = hash2(3, c4, c8&0xFFFF)
-	c[4] = hash2(6, uint32(m.rlen), above|above2<<8)
-	c[5] = hash2(7, uint32(m.rlen), above|(c4&0xFF)<<8)
-	switch m.prof {
-	case profileText:
-		col := uint32(min(m.pos-m.lineStart, 255))
-		c[6] = hash2(4, m.word, m.prevWord)
-		c[7] = hash2(5, c4&0xFFFF00, 0)
-		c[8] = hash2(8, m.word, c4&0xFF)
-		c[9] = hash2(9, col, c4&0xFF)
-	case profileBinary:
-		col := uint32(0)
-		if m.rlen > 0 {
-			col = uint32(m.pos % m.rlen)
-		}
-		c[6] = hash2(5, c4&0xFFFF00, 0)
-		c[7] = hash2(10, c4&0xFF00FF, 0)
-		c[8] = hash2(11, col|uint32(m.rlen)<<16, above)
-		c[9] = hash2(12, c4&0xFFFF0000, 0)
-	}
-	m.apmO2, m.apmO3 = orderHash(c4, 2, m.hb)<<8, orderHash(c4, 3, m.hb)<<8
+	m.hashContexts(above, above2)
+	m.apmO2, m.apmO3 = orderHash(m.c4, 2, m.hb)<<8, orderHash(m.c4, 3, m.hb)<<8
 }
 
 // predictBit mixes revision 3's inputs and the outside P q, and refines

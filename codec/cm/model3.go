@@ -167,14 +167,22 @@ func (m *model3) learnByte(c byte, p int) {
 	m.lastPos[b] = p
 }
 
-// setContexts computes the hashed contexts for the next byte: orders 2, 3,
-// 4 and 6 and two record contexts in every profile, then the profile's own.
+// setContexts computes the hashed contexts for the next byte.
 func (m *model3) setContexts() {
-	c4, c8 := m.c4, m.c8
 	var above, above2 uint32
 	if m.rlen > 0 {
 		above, above2 = m.at(m.rlen), m.at(2*m.rlen)
 	}
+	m.hashContexts(above, above2)
+	m.apmO2 = orderHash(m.c4, 2, m.hb) << 8
+	m.t1Tab.touch(int(m.c4&0xFF) << 8) // the byte's row of T1
+}
+
+// hashContexts sets the ten hashed contexts: orders 2, 3, 4 and 6 and two
+// record contexts in every profile, then the profile's own; above and
+// above2 are the bytes one and two records back.
+func (m *model3) hashContexts(above, above2 uint32) {
+	c4, c8 := m.c4, m.c8
 	c := &m.ctx
 	c[0] = hash2(0, c4&0xFFFF, 0)
 	c[1] = hash2(1, c4&0xFFFFFF, 0)
@@ -199,8 +207,6 @@ func (m *model3) setContexts() {
 		c[8] = hash2(11, col|uint32(m.rlen)<<16, above)
 		c[9] = hash2(12, c4&0xFFFF0000, 0)
 	}
-	m.apmO2 = orderHash(c4, 2, m.hb) << 8
-	m.t1Tab.touch(int(c4&0xFF) << 8) // the byte's row of T1
 }
 
 // findSlots looks up the slots of the current nibble, as revision 2.
