@@ -3,6 +3,8 @@ package core
 import (
 	"bytes"
 	"math"
+
+	"zpng/codec/cm"
 )
 
 // kind is what a region of a file holds; it decides the region's method.
@@ -53,7 +55,7 @@ func cutRegions(src []byte) []region {
 	if len(src) == 0 {
 		return nil
 	}
-	if isX86(src) && !isTar(src) {
+	if cm.IsX86(src) && !isTar(src) {
 		return splitLong([]region{{off: 0, n: len(src), kind: kindExec}})
 	}
 	// A unit runs from one cut to the next; it is classified by its first
@@ -110,7 +112,7 @@ func classify(b []byte) (kind, int) {
 	switch {
 	case len(b) >= 4<<10 && entropy(&hist, len(b)) > randomEntropy:
 		return kindRandom, ctl
-	case isX86(b):
+	case cm.IsX86(b):
 		return kindExec, ctl
 	case ctl*32 <= len(b): // cm's rule for its text profile
 		return kindText, ctl
@@ -128,19 +130,6 @@ func entropy(hist *[256]int, n int) float64 {
 		}
 	}
 	return h
-}
-
-// isX86 says whether b starts as an x86 or x86-64 ELF file or a DOS or
-// Windows executable (cm's rule for its x86 filter, FORMAT.md 10.8).
-func isX86(b []byte) bool {
-	if len(b) >= 20 && bytes.HasPrefix(b, []byte("\x7fELF")) {
-		machine := uint16(b[18]) | uint16(b[19])<<8
-		if b[5] == 2 {
-			machine = machine>>8 | machine<<8
-		}
-		return machine == 3 || machine == 62
-	}
-	return len(b) >= 64 && bytes.HasPrefix(b, []byte("MZ"))
 }
 
 // join appends the region r that follows.

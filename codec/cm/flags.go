@@ -22,7 +22,7 @@ const (
 // executable. They depend on the bytes alone.
 func Flags(src []byte) uint16 {
 	f := uint16(chooseProfile(src))
-	if isX86(src) {
+	if IsX86(src) {
 		f |= flagX86
 	}
 	return f
@@ -109,9 +109,10 @@ func chooseProfile(src []byte) profile {
 	return profileBinary
 }
 
-// isX86 says whether src starts as an ELF file for x86 or x86-64 or as a
-// DOS/Windows executable (MZ).
-func isX86(src []byte) bool {
+// IsX86 says whether src starts as an ELF file for x86 or x86-64 or as a
+// DOS/Windows executable (MZ): the files whose E8/E9 operands the x86
+// filter rewrites.
+func IsX86(src []byte) bool {
 	if len(src) >= 20 && bytes.HasPrefix(src, []byte("\x7fELF")) {
 		machine := uint16(src[18]) | uint16(src[19])<<8
 		if src[5] == 2 { // big-endian
