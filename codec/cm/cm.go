@@ -39,14 +39,18 @@ type predictor interface {
 
 func (m *model) p() int32 { return m.pr }
 
-func (m *model) release() {
-	m.stage.release()
-	for _, t := range m.tabs {
+func (m *model) release() { releaseModel(m.stage, m.tabs[:], m.t1Tab, m.w) }
+
+// releaseModel returns a model's last stage, hashed tables, order-1
+// counters and first-layer weights to their pools.
+func releaseModel(s stage, tabs []*table[slot], t1 *table[uint32], w [][]int32) {
+	s.release()
+	for _, t := range tabs {
 		t.release()
 	}
-	m.t1Tab.release()
-	for _, w := range m.w {
-		releaseWeights(w)
+	t1.release()
+	for _, ws := range w {
+		releaseWeights(ws)
 	}
 }
 

@@ -116,16 +116,7 @@ func newModel3(n int64, prof profile) *model3 {
 func (m *model3) p() int32 { return m.pr }
 
 // release returns the model's tables to their pools once it is done with.
-func (m *model3) release() {
-	m.stage.release()
-	for _, t := range m.tabs {
-		t.release()
-	}
-	m.t1Tab.release()
-	for _, w := range m.w {
-		releaseWeights(w)
-	}
-}
+func (m *model3) release() { releaseModel(m.stage, m.tabs[:], m.t1Tab, m.w[:]) }
 
 func (m *model3) at(back int) uint32 {
 	if back > m.pos {
