@@ -294,7 +294,7 @@ func TestRegionsHybrid(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := codeRegion(ctx, j, txt, kindText, 0) // level 6 runs the hybrid: it loses to cm here
-	if err != nil || c.method != codec.MethodCM {
+	if err != nil || c.method != codec.MethodCM3 {
 		t.Fatalf("text region: %v, %+v", err, c)
 	}
 	s, err := codeRegion(ctx, j, rnd, kindRandom, 0)

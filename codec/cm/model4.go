@@ -30,6 +30,7 @@ type model4 struct {
 	pm   [r4Mixers]int32
 	w2   []int32
 	pr   int32
+	a4   *countAPM // refines P by the match model's expected bit and length
 }
 
 func newModel4(n int64, prof profile) *model4 {
@@ -59,6 +60,7 @@ func newModel4(n int64, prof profile) *model4 {
 	m3.hist = make([]byte, 1<<hb)
 	m3.histMask = 1<<hb - 1
 	m3.stage = newCMStage(m3.hb)
+	m.a4 = newCountAPM(1 << 14)
 	m3.setContexts()
 	m3.findSlots()
 	m.predict()
@@ -67,7 +69,10 @@ func newModel4(n int64, prof profile) *model4 {
 
 func (m *model4) p() int32 { return m.pr }
 
-func (m *model4) release() { releaseModel(m.stage, m.tabs[:], m.t1Tab, m.w[:]) }
+func (m *model4) release() {
+	releaseModel(m.stage, m.tabs[:], m.t1Tab, m.w[:])
+	m.a4.release()
+}
 
 // A hashed counter of revision 4 is a uint32: bits 31…16 hold p16 XOR
 // 2^15, where p16 = P(1)·2^16, bits 15…8 the bit history's state and bits
@@ -164,7 +169,12 @@ func (m *model4) predict() {
 		sum2 += int64(m.dots[k]) * int64(m.w2[m.w2sel+k])
 	}
 	m.pr2 = squash(min(max(int32(sum2>>16), -2047), 2047))
-	m.pr = min(max(m.stage.refine3(&m.model3, m.pr2), 1), 4095)
+	mc := 0
+	if m.matchBit >= 0 {
+		mc = 1 + m.matchBit + 2*min(m.matchLen, 15)
+	}
+	a4 := m.a4.refine(m.pr2, int(m.c0)|mc<<8)
+	m.pr = min(max((3*m.stage.refine3(&m.model3, m.pr2)+a4+2)>>2, 1), 4095)
 }
 
 // update learns from the coded bit and predicts the next.
@@ -208,6 +218,7 @@ func (m *model4) update(bit int) {
 		w2[k] = min(max(w2[k]+(m.dots[k]*err2+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
 	}
 	m.stage.update(nil, bit)
+	m.a4.update(bit)
 
 	m.c0 = m.c0<<1 | uint32(bit)
 	m.bitPos++
