@@ -2,41 +2,54 @@ package cm
 
 // Revision 4 of the model, run by method cm (id 12; FORMAT.md 10.9). It
 // keeps revision 3's contexts, profiles, record and match models and
-// history (model3 holds them), and adds to each hashed context a bit
-// history: every counter of a slot also holds a state byte, a bounded
-// summary of the bits seen in its context, and an adaptive map per context
-// turns the state into a second prediction. Direct counters follow a
-// context's statistics; states say how much and how recently it was seen,
-// which suits contexts seen a few times and data whose statistics drift.
+// history (model3 holds them), and adds bit histories: every counter of a
+// hashed slot also holds a state byte, a bounded summary of the bits seen
+// in its context, and an adaptive map per context turns the state into a
+// second prediction; orders 0 and 1 have states of their own. Direct
+// counters follow a context's statistics; states say how much and how
+// lately it was seen, which suits contexts seen a few times and data
+// whose statistics drift. A fourth mixer chooses its weights by how many
+// of the low orders have been seen, an APM refines the mix by the match
+// model, and the text profile trades a record context for an indirect one
+// (what followed the last two bytes the times before).
 
 const (
 	r4Hashed = r3Hashed
-	// direct orders 0, 1; hashed direct; hashed states; match (2); bias
-	r4Inputs = 2 + 2*r4Hashed + 2 + 1
-	r4Mixers = 3
-
-	r4MaxSlotBits = 18
+	// direct orders 0, 1; hashed direct; hashed states; order 0 and 1
+	// states; match (2); bias
+	r4Inputs   = 2 + 2*r4Hashed + 2 + 2 + 1
+	r4Mixers   = 4
+	r4Mixer3   = 80 // weight sets of mixer 3
+	r4SlotBits = 18 // at most 2^18 slots per hashed table, as revision 3
 )
 
 type model4 struct {
 	model3 // contexts, record, match and history; its mixers are unused
 
-	sm   [r4Hashed][256]uint32 // state maps: a counter per context and state
-	smc  [r4Hashed]*uint32     // the state map counters of this bit
+	sm  [r4Hashed][256]uint32 // state maps: a counter per context and state
+	smc [r4Hashed]*uint32     // the state map counters of this bit
+
+	s0, s1 []uint8        // order-0 and order-1 states: 256 and 65536
+	so     [2]*uint8      // the order-0 and order-1 states of this bit
+	smo    [2][256]uint32 // their state maps
+	smoc   [2]*uint32
+
+	ind []uint16 // text: the two bytes that followed each order-2 context last
+
 	x    [r4Inputs]int32
 	w    [r4Mixers][]int32
 	wsel [r4Mixers]int
 	dots [r4Mixers]int32
 	pm   [r4Mixers]int32
 	w2   []int32
-	pr   int32
 	a4   *countAPM // refines P by the match model's expected bit and length
+	pr   int32
 }
 
 func newModel4(n int64, prof profile) *model4 {
 	m := &model4{model3: model3{c0: 1, matchBit: -1, prof: prof, hb: hashBits(n)}}
 	m3 := &m.model3
-	m3.slotBits = min(max(ceilLog2(n)-3, cmMinSlotBits), r4MaxSlotBits)
+	m3.slotBits = min(max(ceilLog2(n)-3, cmMinSlotBits), r4SlotBits)
 	for i := range m3.tabs {
 		m3.tabs[i] = newSlotTable(m3.slotBits)
 	}
@@ -46,8 +59,16 @@ func newModel4(n int64, prof profile) *model4 {
 	m3.t0 = make([]uint32, 256)
 	m3.t1Tab = newOrder1Table()
 	m3.t1 = m3.t1Tab.t
+	m.s0, m.s1 = make([]uint8, 256), make([]uint8, 1<<16)
+	if prof == profileText {
+		m.ind = make([]uint16, 1<<16)
+	}
 	for i := range m.w {
-		m.w[i] = newMixerWeights(r4Inputs, 256)
+		sets := 256
+		if i == 3 {
+			sets = r4Mixer3
+		}
+		m.w[i] = newMixerWeights(r4Inputs, sets)
 	}
 	m.w2 = make([]int32, 8*r4Mixers)
 	for j := range m.w2 {
@@ -62,6 +83,7 @@ func newModel4(n int64, prof profile) *model4 {
 	m3.stage = newCMStage(m3.hb)
 	m.a4 = newCountAPM(1 << 14)
 	m3.setContexts()
+	m.indirect()
 	m3.findSlots()
 	m.predict()
 	return m
@@ -72,6 +94,14 @@ func (m *model4) p() int32 { return m.pr }
 func (m *model4) release() {
 	releaseModel(m.stage, m.tabs[:], m.t1Tab, m.w[:])
 	m.a4.release()
+}
+
+// indirect sets the text profile's context 4: the bytes that followed the
+// last two the times before, and the last byte.
+func (m *model4) indirect() {
+	if m.prof == profileText {
+		m.ctx[4] = hash2(13, uint32(m.ind[m.c4&0xFFFF]), m.c4&0xFF)
+	}
 }
 
 // A hashed counter of revision 4 is a uint32: bits 31…16 hold p16 XOR
@@ -108,10 +138,15 @@ func (m *model4) inputs4() {
 	for i := range m.slots {
 		c := &m.slots[i][j&15]
 		m.ctr[2+i] = c
-		v := *c
-		x[2+i] = stretch(counter4P(v))
-		m.smc[i] = &m.sm[i][(v>>8)&255]
+		x[2+i] = stretch(counter4P(*c))
+		m.smc[i] = &m.sm[i][(*c>>8)&255]
 		x[2+r4Hashed+i] = stretch(counterP(*m.smc[i]))
+	}
+	m.so[0] = &m.s0[c0&255]
+	m.so[1] = &m.s1[(m.c4&0xFF)<<8|c0&255]
+	for k := range m.so {
+		m.smoc[k] = &m.smo[k][*m.so[k]]
+		x[2+2*r4Hashed+k] = stretch(counterP(*m.smoc[k]))
 	}
 	const mi = r4Inputs - 3
 	m.matchBit = -1
@@ -149,9 +184,21 @@ func (m *model4) predict() {
 	if m.rconf >= 4 {
 		rc = 1
 	}
+	// Mixer 3 by how many of orders 2, 3, 4 and 6 have a history, whether
+	// order 6's has seen one bit value only, and the bit position.
+	seen, det := 0, 0
+	for i := range 4 {
+		if s := (*m.ctr[2+i] >> 8) & 255; s != 0 {
+			seen++
+			if i == 3 && (stateCounts[s][0] == 0 || stateCounts[s][1] == 0) {
+				det = 1
+			}
+		}
+	}
 	m.wsel[0] = int(m.c0 & 255)
 	m.wsel[1] = int(m.c4 & 0xFF)
 	m.wsel[2] = ((ml<<1|rc)<<3|int(m.bitPos))<<2 | m.pos&3
+	m.wsel[3] = (seen<<1|det)<<3 | int(m.bitPos)
 	x := &m.x
 	for k := range m.w {
 		w := (*[r4Inputs]int32)(m.w[k][m.wsel[k]*r4Inputs:])
@@ -186,6 +233,10 @@ func (m *model4) update(bit int) {
 	}
 	for _, c := range m.smc {
 		counterUpdate(c, bit, cmLimitLow)
+	}
+	for k, s := range m.so {
+		counterUpdate(m.smoc[k], bit, cmLimitLow)
+		*s = stateNext[*s][bit]
 	}
 	if m.matchBit >= 0 {
 		counterUpdate(m.matchCtr, bit, 1023)
@@ -223,7 +274,12 @@ func (m *model4) update(bit int) {
 	m.c0 = m.c0<<1 | uint32(bit)
 	m.bitPos++
 	if m.bitPos == 8 {
+		o2 := m.c4 & 0xFFFF
 		m.endByte(byte(m.c0))
+		if m.ind != nil {
+			m.ind[o2] = m.ind[o2]<<8 | uint16(m.c4&0xFF)
+			m.indirect()
+		}
 		m.c0, m.bitPos = 1, 0
 		m.findSlots()
 	} else if m.bitPos == 4 {
