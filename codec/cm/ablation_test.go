@@ -16,11 +16,11 @@ import (
 )
 
 // TestAblation measures what each part of method cm buys: with
-// CM_ABLATION=DIR it codes every file of DIR with cm2, cm3 and with cm as it
+// CM_ABLATION=DIR it codes every file of DIR with cm2, cm3 and cm as it
 // is, then as it would be with each variant of CM_VARIANTS (a
 // comma-separated list: pN profile N, x86 / nox86 the filter on or off,
-// offN input N of revision 3 switched off) and prints the bytes. A measurement, not a
-// check: it is skipped without CM_ABLATION.
+// offN input N of revision 3 switched off) and prints the bytes. A
+// measurement, not a check: it is skipped without CM_ABLATION.
 func TestAblation(t *testing.T) {
 	dir := os.Getenv("CM_ABLATION")
 	if dir == "" {
