@@ -45,10 +45,11 @@ func Checksum(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
 type Method uint8
 
 // Methods cm1 and hybrid1 run revision 1 of the cm model (FORMAT.md
-// section 10), cm2, hybrid2 and hybrid3 revision 2, cm and hybrid revision
-// 3; hybrid3 and hybrid code groups of streams independently (sections 13
-// and 15). zpng decodes cm1, hybrid1, cm2, hybrid2 and hybrid3 but makes
-// cm and hybrid.
+// section 10), cm2, hybrid2 and hybrid3 revision 2, cm3 and hybrid
+// revision 3, cm revision 4; hybrid3 and hybrid code groups of streams
+// independently (sections 13 and 15). zpng decodes cm1, hybrid1, cm2,
+// hybrid2, hybrid3 and cm3 but makes cm and hybrid (and cm3 in the regions
+// of method regions).
 const (
 	MethodStored  Method = 0
 	MethodZstd    Method = 1
@@ -59,17 +60,19 @@ const (
 	MethodCM2     Method = 6
 	MethodHybrid2 Method = 7
 	MethodHybrid3 Method = 8
-	MethodCM      Method = 9
+	MethodCM3     Method = 9
 	MethodHybrid  Method = 10
 	// MethodRegions cuts the file into regions by content and codes each
 	// with a method of its own (section 16).
 	MethodRegions Method = 11
+	MethodCM      Method = 12
 )
 
 var methodNames = map[Method]string{
 	MethodStored: "stored", MethodZstd: "zstd", MethodXz: "xz", MethodNeural: "neural",
 	MethodCM1: "cm1", MethodHybrid1: "hybrid1", MethodCM2: "cm2", MethodHybrid2: "hybrid2",
-	MethodHybrid3: "hybrid3", MethodCM: "cm", MethodHybrid: "hybrid", MethodRegions: "regions",
+	MethodHybrid3: "hybrid3", MethodCM3: "cm3", MethodHybrid: "hybrid", MethodRegions: "regions",
+	MethodCM: "cm",
 }
 
 func (m Method) String() string {

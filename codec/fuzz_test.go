@@ -56,7 +56,7 @@ func checkDecode(t *testing.T, data []byte) {
 		}
 	}
 	payload, ok := c.Section(codec.SectionPayload)
-	isCM := c.Method == codec.MethodCM || c.Method == codec.MethodCM2 || c.Method == codec.MethodCM1
+	isCM := c.Method == codec.MethodCM || c.Method == codec.MethodCM3 || c.Method == codec.MethodCM2 || c.Method == codec.MethodCM1
 	if !ok || !(c.Method <= codec.MethodXz || isCM) || c.OriginalSize > 1<<22 || isCM && c.OriginalSize > 1<<16 {
 		return
 	}
@@ -96,7 +96,7 @@ func compressed(t testing.TB, m codec.Method, src []byte) *codec.Container {
 	var flags uint16
 	newCompressor := classic.NewCompressor
 	switch m {
-	case codec.MethodCM:
+	case codec.MethodCM, codec.MethodCM3:
 		flags = cm.Flags(src)
 		fallthrough
 	case codec.MethodCM2, codec.MethodCM1:
@@ -121,7 +121,7 @@ func compressed(t testing.TB, m codec.Method, src []byte) *codec.Container {
 
 func seedImages(f *testing.F) [][]byte {
 	var seeds [][]byte
-	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz, codec.MethodCM, codec.MethodCM2, codec.MethodCM1} {
+	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz, codec.MethodCM, codec.MethodCM3, codec.MethodCM2, codec.MethodCM1} {
 		for _, src := range [][]byte{nil, []byte("hello, hello, hello"), sample.Random(2, 300)} {
 			seeds = append(seeds, image(f, compressed(f, m, src)))
 		}

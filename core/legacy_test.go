@@ -20,7 +20,9 @@ import (
 // (commit c18dd3f), cm2, made before revision 3 of the cm model (at
 // commit 421b7ea, when it was method cm), and hybrid3, made before method
 // hybrid ran revision 3 (commit 73f3559, when it was method hybrid, id 8;
-// one group of streams).
+// one group of streams), and cm3, made before revision 4 of the cm model
+// (at commit 1f657c0, when it was method cm, id 9, and this image
+// golden-cm.zpng.png; flags: text profile).
 func TestLegacyImages(t *testing.T) {
 	want, err := os.ReadFile(filepath.Join("testdata", "legacy.txt"))
 	if err != nil {
@@ -32,6 +34,7 @@ func TestLegacyImages(t *testing.T) {
 		{"golden-hybrid2.zpng.png", "hybrid2"},
 		{"legacy-cm2.zpng.png", "cm2"},
 		{"golden-hybrid3.zpng.png", "hybrid3"},
+		{"legacy-cm3.zpng.png", "cm3"},
 	} {
 		info, err := Inspect(filepath.Join("testdata", c.image))
 		if err != nil {
@@ -55,7 +58,7 @@ func TestLegacyImages(t *testing.T) {
 	if err := os.WriteFile(in, want, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range []string{"cm1", "hybrid1", "hybrid2", "cm2", "hybrid3"} {
+	for _, m := range []string{"cm1", "hybrid1", "hybrid2", "cm2", "hybrid3", "cm3"} {
 		_, err := Compress(context.Background(), in, "", Options{Method: m})
 		if err == nil || !strings.Contains(err.Error(), "only decodes") {
 			t.Errorf("--method %s: %v, want it refused as decode-only", m, err)
@@ -64,8 +67,8 @@ func TestLegacyImages(t *testing.T) {
 }
 
 // TestGoldenImages: images of testdata/legacy.txt that zpng made with
-// methods stored, zstd and xz (at commit 421b7ea), cm (revision 3 of the
-// cm model, flags: text profile) and hybrid (id 10: the shipped small-v5
+// methods stored, zstd and xz (at commit 421b7ea), cm (revision 4 of the
+// cm model, id 12, flags: text profile) and hybrid (id 10: the shipped small-v5
 // model, no fine-tune; one group of streams, text profile) restore, and
 // the same input and settings still make them byte for byte, except zstd
 // and xz where the C libraries encode them (classic.Native).

@@ -146,13 +146,14 @@ type classical struct{ m codec.Method }
 
 // isCM says whether the method is one of package cm's.
 func (c classical) isCM() bool {
-	return c.m == codec.MethodCM || c.m == codec.MethodCM2 || c.m == codec.MethodCM1
+	return c.m == codec.MethodCM || c.m == codec.MethodCM3 || c.m == codec.MethodCM2 || c.m == codec.MethodCM1
 }
 
 func init() {
 	for _, m := range []codec.Method{codec.MethodStored, codec.MethodZstd, codec.MethodXz, codec.MethodCM} {
 		registerMethod(classical{m}, useMake)
 	}
+	registerMethod(classical{codec.MethodCM3}, useDecodeOnly)
 	registerMethod(classical{codec.MethodCM2}, useDecodeOnly)
 	registerMethod(classical{codec.MethodCM1}, useDecodeOnly)
 }

@@ -154,7 +154,7 @@ func phaseCost(id codec.Method, opt *Options, n int64) (encode, decode float64) 
 		return 0.5, 0.02
 	case codec.MethodXz:
 		return 1.5, 0.05
-	case codec.MethodCM, codec.MethodCM2, codec.MethodCM1:
+	case codec.MethodCM, codec.MethodCM3, codec.MethodCM2, codec.MethodCM1:
 		return 3.3, 3.3
 	case codec.MethodRegions:
 		return 2, 2 // cm on two cores, the hybrid on some text

@@ -38,10 +38,10 @@ const (
 // regionMethods are the methods a region may be coded with.
 var regionMethods = map[codec.Method]bool{
 	codec.MethodStored: true, codec.MethodZstd: true, codec.MethodXz: true,
-	codec.MethodCM: true, codec.MethodHybrid: true,
+	codec.MethodCM3: true, codec.MethodHybrid: true,
 }
 
-// Flags of method cm (FORMAT.md 10.8).
+// Flags of method cm3, which codes the cm regions (FORMAT.md 10.8).
 const (
 	cmBinary = 1 // the binary profile
 	cmX86    = 2 // the x86 filter
@@ -175,7 +175,7 @@ func assembleRegions(j *job, out []*codedRegion) (*encoded, error) {
 	}
 	e.sections = []codec.Section{{Type: codec.SectionRegions, Data: table}, {Type: codec.SectionPayload, Data: data}}
 	s := fmt.Sprintf("regions: %d", len(out))
-	for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodCM, codec.MethodStored} {
+	for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodCM3, codec.MethodStored} {
 		if by[m.String()] > 0 {
 			s += fmt.Sprintf(", %s %d B", m, by[m.String()])
 		}
@@ -206,7 +206,7 @@ func codeRegion(ctx context.Context, j *job, b []byte, k kind, total int64) (*co
 		flags = cmBinary | cmX86
 	}
 	var payload bytes.Buffer
-	w, err := cm.NewFlagCompressor(codec.MethodCM, &payload, int64(len(b)), flags)
+	w, err := cm.NewFlagCompressor(codec.MethodCM3, &payload, int64(len(b)), flags)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +218,7 @@ func codeRegion(ctx context.Context, j *job, b []byte, k kind, total int64) (*co
 	}
 	best := stored
 	if payload.Len() < len(b) {
-		best = &codedRegion{n: len(b), method: codec.MethodCM, flags: flags,
+		best = &codedRegion{n: len(b), method: codec.MethodCM3, flags: flags,
 			sections: []codec.Section{{Type: codec.SectionPayload, Data: payload.Bytes()}}}
 	}
 	if k != kindText || !j.opt.plan().hybrid {

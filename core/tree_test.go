@@ -407,19 +407,24 @@ func TestTreePipes(t *testing.T) {
 }
 
 // TestGoldenTree: testdata/golden-tree.zpng.png, an image of sampleTree
-// (method cm, revision 3), restores to that tree, and
-// the same tree still makes it byte for byte.
+// (method cm, revision 4), and legacy-tree-cm3.zpng.png, the image that
+// was golden before revision 4 (method cm3), restore to that tree, and
+// the same tree still makes the first byte for byte.
 func TestGoldenTree(t *testing.T) {
-	golden := filepath.Join("testdata", "golden-tree.zpng.png")
 	want := snapshot(t, makeTree(t, t.TempDir(), "golden-tree", sampleTree))
-	out := t.TempDir()
-	r, err := Decompress(context.Background(), golden, out, Options{})
-	if err != nil {
-		t.Fatal(err)
+	var r *Result
+	for _, name := range []string{"legacy-tree-cm3.zpng.png", "golden-tree.zpng.png"} {
+		out := t.TempDir()
+		var err error
+		r, err = Decompress(context.Background(), filepath.Join("testdata", name), out, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := snapshot(t, r.Output); r.Output != filepath.Join(out, "golden-tree") || !slices.Equal(got, want) {
+			t.Fatalf("%s restores to %s:\n%s\nwant\n%s", name, r.Output, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 	}
-	if got := snapshot(t, r.Output); r.Output != filepath.Join(out, "golden-tree") || !slices.Equal(got, want) {
-		t.Fatalf("%s restores to %s:\n%s\nwant\n%s", golden, r.Output, strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	golden := filepath.Join("testdata", "golden-tree.zpng.png")
 	img := filepath.Join(t.TempDir(), "again.png")
 	if _, err := Compress(context.Background(), r.Output, img, Options{Method: "cm"}); err != nil {
 		t.Fatal(err)

@@ -16,11 +16,11 @@ import (
 )
 
 // TestAblation measures what each part of method cm buys: with
-// CM_ABLATION=DIR it codes every file of DIR with cm2 and with cm as it
+// CM_ABLATION=DIR it codes every file of DIR with cm2, cm3 and cm as it
 // is, then as it would be with each variant of CM_VARIANTS (a
 // comma-separated list: pN profile N, x86 / nox86 the filter on or off,
-// offN input N switched off) and prints the bytes. A measurement, not a
-// check: it is skipped without CM_ABLATION.
+// offN input N of revision 3 switched off) and prints the bytes. A
+// measurement, not a check: it is skipped without CM_ABLATION.
 func TestAblation(t *testing.T) {
 	dir := os.Getenv("CM_ABLATION")
 	if dir == "" {
@@ -28,7 +28,7 @@ func TestAblation(t *testing.T) {
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*"))
 	sort.Strings(files)
-	variants := append([]string{"cm2", "cm"}, strings.Split(os.Getenv("CM_VARIANTS"), ",")...)
+	variants := append([]string{"cm2", "cm3", "cm"}, strings.Split(os.Getenv("CM_VARIANTS"), ",")...)
 	if variants[len(variants)-1] == "" {
 		variants = variants[:len(variants)-1]
 	}
@@ -80,6 +80,9 @@ func variantSize(t *testing.T, v string, src []byte) int {
 		return len(cmCompressMethod(t, codec.MethodCM2, 0, src))
 	}
 	flags := Flags(src)
+	if v == "cm3" {
+		return len(cmCompressMethod(t, codec.MethodCM3, flags, src))
+	}
 	var off uint32
 	switch {
 	case v == "cm":

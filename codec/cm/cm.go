@@ -1,5 +1,5 @@
-// Package cm holds ZPNG's context-mixing methods: cm, cm2 and cm1, which
-// code a whole file, and hybrid2 and hybrid1, which mix an outside model's byte
+// Package cm holds ZPNG's context-mixing methods: cm, cm3, cm2 and cm1,
+// which code a whole file, and hybrid2 and hybrid1, which mix an outside model's byte
 // predictions into the same context-mixing model (FORMAT.md sections 10
 // and 12). The bits are coded with the binary arithmetic coder of package
 // entropy.
@@ -13,11 +13,12 @@ import (
 	"zpng/codec/entropy"
 )
 
-// Methods cm, cm2 and cm1: the model (model3.go for cm, model.go for the
-// others) predicts every bit and the binary arithmetic coder codes it. The
-// payload is the coder's bytes and nothing else; the model's tables are
-// sized by the original size, which the container declares, and method
-// cm's profile and filter are in the header flags (flags.go).
+// Methods cm, cm3, cm2 and cm1: the model (model4.go for cm, model3.go for
+// cm3, model.go for the others) predicts every bit and the binary
+// arithmetic coder codes it. The payload is the coder's bytes and nothing
+// else; the model's tables are sized by the original size, which the
+// container declares, and the profile and filter of methods cm and cm3 are
+// in the header flags (flags.go).
 
 // maxRatio bounds the original size by the payload: a bit costs at least
 // log2(4096/4095) bits, so n bytes need more than n/2900 payload bytes. The
@@ -57,7 +58,10 @@ func releaseModel(s stage, tabs []*table[slot], t1 *table[uint32], w [][]int32) 
 // newPredictor returns the model of method m with header flags for an
 // input of n > 0 bytes, its first bit predicted.
 func newPredictor(m codec.Method, flags uint16, n int64) predictor {
-	if m == codec.MethodCM {
+	switch m {
+	case codec.MethodCM:
+		return newModel4(n, profile(flags&flagProfile))
+	case codec.MethodCM3:
 		return newModel3(n, profile(flags&flagProfile))
 	}
 	return newModel(m, n)
@@ -76,14 +80,14 @@ type writer struct {
 }
 
 // NewCompressor returns a writer that compresses into w with method m (cm,
-// cm2 or cm1) and header flags 0; size is the number of bytes that will be
+// cm3, cm2 or cm1) and header flags 0; size is the number of bytes that will be
 // written (it sizes the model). Close flushes the end of the stream.
 func NewCompressor(m codec.Method, w io.Writer, size int64) (io.WriteCloser, error) {
 	return NewFlagCompressor(m, w, size, 0)
 }
 
-// NewFlagCompressor is NewCompressor with the header flags of method cm,
-// which Flags chooses from the data.
+// NewFlagCompressor is NewCompressor with the header flags of method cm
+// or cm3, which Flags chooses from the data.
 func NewFlagCompressor(m codec.Method, w io.Writer, size int64, flags uint16) (io.WriteCloser, error) {
 	if err := checkCM(m); err != nil {
 		return nil, err
@@ -101,9 +105,9 @@ func NewFlagCompressor(m codec.Method, w io.Writer, size int64, flags uint16) (i
 	return c, nil
 }
 
-// checkCM refuses a method other than cm, cm2 and cm1.
+// checkCM refuses a method other than cm, cm3, cm2 and cm1.
 func checkCM(m codec.Method) error {
-	if m != codec.MethodCM && m != codec.MethodCM2 && m != codec.MethodCM1 {
+	if m != codec.MethodCM && m != codec.MethodCM3 && m != codec.MethodCM2 && m != codec.MethodCM1 {
 		return fmt.Errorf("%w: %s is not a cm method", codec.ErrUnsupportedMethod, m)
 	}
 	return nil
@@ -178,7 +182,7 @@ type reader struct {
 }
 
 // NewDecompressor returns a reader of the original bytes of a payload of
-// method m (cm, cm2 or cm1) with header flags 0. It yields exactly size
+// method m (cm, cm3, cm2 or cm1) with header flags 0. It yields exactly size
 // bytes, or an error wrapping codec.ErrCorrupt if the payload holds more or
 // fewer; its work is bounded by the payload.
 func NewDecompressor(m codec.Method, payload []byte, size int64) (io.ReadCloser, error) {

@@ -160,9 +160,10 @@ func TestCMCanterbury(t *testing.T) {
 	}
 }
 
-// TestCMRevisions: methods cm1 and cm2 (revisions 1 and 2 of the model,
-// which zpng still decodes) round-trip, revision 2 codes text smaller than
-// revision 1, and revision 3 smaller again.
+// TestCMRevisions: methods cm1, cm2 and cm3 (revisions 1 to 3 of the
+// model, which zpng still decodes) round-trip, revision 2 codes text
+// smaller than revision 1, revision 3 smaller again, and revision 4
+// (method cm) smaller again.
 func TestCMRevisions(t *testing.T) {
 	code := func(m codec.Method, src []byte) []byte {
 		var buf bytes.Buffer
@@ -194,14 +195,18 @@ func TestCMRevisions(t *testing.T) {
 		}
 	}
 	for _, src := range [][]byte{nil, {7}, bytes.Repeat([]byte("abc"), 5000), text} {
-		v1, v2, v3 := code(codec.MethodCM1, src), code(codec.MethodCM2, src), code(codec.MethodCM, src)
+		v1, v2, v3 := code(codec.MethodCM1, src), code(codec.MethodCM2, src), code(codec.MethodCM3, src)
+		v4 := code(codec.MethodCM, src)
 		if len(src) == len(text) {
-			t.Logf("%d bytes of text: cm1 %d B, cm2 %d B, cm %d B", len(src), len(v1), len(v2), len(v3))
+			t.Logf("%d bytes of text: cm1 %d B, cm2 %d B, cm3 %d B, cm %d B", len(src), len(v1), len(v2), len(v3), len(v4))
 			if float64(len(v2)) > 0.95*float64(len(v1)) {
 				t.Errorf("revision 2: %d B, revision 1 %d B: want at least 5%% smaller", len(v2), len(v1))
 			}
 			if float64(len(v3)) > 0.98*float64(len(v2)) {
 				t.Errorf("revision 3: %d B, revision 2 %d B: want at least 2%% smaller", len(v3), len(v2))
+			}
+			if float64(len(v4)) > 0.995*float64(len(v3)) {
+				t.Errorf("revision 4: %d B, revision 3 %d B: want at least 0.5%% smaller", len(v4), len(v3))
 			}
 		}
 	}
@@ -309,7 +314,7 @@ func TestOtherMethods(t *testing.T) {
 // same input codes to the same bytes before and after other inputs.
 func TestTablesReused(t *testing.T) {
 	src := sample.Mixed(3000)
-	for _, m := range []codec.Method{codec.MethodCM, codec.MethodCM2, codec.MethodCM1} {
+	for _, m := range []codec.Method{codec.MethodCM, codec.MethodCM3, codec.MethodCM2, codec.MethodCM1} {
 		first := cmCompressMethod(t, m, 0, src)
 		cmCompressMethod(t, m, 0, sample.Random(4, 5000))
 		cmCompressMethod(t, m, 0, sample.Records(4000))

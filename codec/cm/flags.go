@@ -8,9 +8,9 @@ import (
 	"zpng/codec"
 )
 
-// Method cm's header flags (FORMAT.md 10.8): bit 0 the profile of the
-// model's contexts (0 text, 1 binary), bit 1 the x86 filter. Methods cm1
-// and cm2 have none.
+// The header flags of methods cm and cm3 (FORMAT.md 10.8): bit 0 the
+// profile of the model's contexts (0 text, 1 binary), bit 1 the x86
+// filter. Methods cm1 and cm2 have none.
 const (
 	flagProfile = 1
 	flagX86     = 2
@@ -124,7 +124,7 @@ func IsX86(src []byte) bool {
 }
 
 func checkFlags(m codec.Method, flags uint16) error {
-	if m != codec.MethodCM && flags != 0 || flags&^flagsKnown != 0 {
+	if m != codec.MethodCM && m != codec.MethodCM3 && flags != 0 || flags&^flagsKnown != 0 {
 		return fmt.Errorf("%w: flags %#x for method %s", codec.ErrCorrupt, flags, m)
 	}
 	return nil
