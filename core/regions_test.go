@@ -235,13 +235,29 @@ func goldenMixed(t *testing.T) []byte {
 	return b.Bytes()
 }
 
-// TestGoldenRegions: testdata/golden-regions.zpng.png (method regions,
-// level 3: cm in the text, x86 and binary profiles) restores, and the same
-// input and settings still make it byte for byte. ZPNG_WRITE_GOLDEN=1
-// writes it anew.
+// TestGoldenRegions: testdata/golden-regions.zpng.png, an image of the
+// regions of goldenMixed made before method copy (cm in the text, x86 and
+// binary profiles), still restores.
 func TestGoldenRegions(t *testing.T) {
 	want := goldenMixed(t)
 	golden := filepath.Join("testdata", "golden-regions.zpng.png")
+	out := filepath.Join(t.TempDir(), "restored.tar")
+	r, err := Decompress(context.Background(), golden, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); !bytes.Equal(got, want) || r.Method != "regions" {
+		t.Errorf("restored %d bytes (method %s), want %d", len(got), r.Method, len(want))
+	}
+}
+
+// TestGoldenCopy: testdata/golden-copy.zpng.png (method regions, level 3,
+// of goldenMixed: copies of its repeats, and cm in the text, x86 and binary
+// profiles between them) restores, and the same input and settings still
+// make it byte for byte. ZPNG_WRITE_GOLDEN=1 writes it anew.
+func TestGoldenCopy(t *testing.T) {
+	want := goldenMixed(t)
+	golden := filepath.Join("testdata", "golden-copy.zpng.png")
 	in := writeFile(t, t.TempDir(), "mixed.tar", want)
 	img := filepath.Join(t.TempDir(), "again.png")
 	if _, err := Compress(context.Background(), in, img, Options{Method: "regions", Level: 3}); err != nil {
@@ -261,7 +277,31 @@ func TestGoldenRegions(t *testing.T) {
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, want) || r.Method != "regions" {
 		t.Errorf("restored %d bytes (method %s), want %d", len(got), r.Method, len(want))
 	}
-	c, err := codec.Read(bytes.NewReader(again), int64(len(again)))
+	info, err := Inspect(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, g := range info.Regions {
+		kinds = append(kinds, g.Kind)
+	}
+	if s := fmt.Sprint(kinds); s != "[text copy copy copy executable copy copy copy binary copy copy copy binary]" {
+		t.Errorf("kinds of the regions %s", s)
+	}
+	if old, _ := os.ReadFile(golden); !bytes.Equal(again, old) {
+		t.Errorf("--method regions makes an image of %d bytes that differs from %s (%d bytes)", len(again), golden, len(old))
+	}
+}
+
+// TestRegionsCorruptCopy: copies that point forward, past the end, into
+// themselves or beyond the window, or break the form of a copy, are
+// refused as corrupt, never with a panic.
+func TestRegionsCorruptCopy(t *testing.T) {
+	img, err := os.ReadFile(filepath.Join("testdata", "golden-copy.zpng.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := codec.Read(bytes.NewReader(img), int64(len(img)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,15 +309,85 @@ func TestGoldenRegions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fl []uint16
-	for _, e := range rs {
-		fl = append(fl, e.flags)
+	// The first copy: its table entry and where its source lies in DATA.
+	entry, at := 4, int64(0)
+	var cp regionEntry
+	for _, r := range rs {
+		if r.method == codec.MethodCopy {
+			cp = r
+			break
+		}
+		entry += 12 + 12*len(r.sections)
+		at += r.coded
 	}
-	if fmt.Sprint(fl) != "[0 3 1 1]" {
-		t.Errorf("cm flags of the regions %v, want [0 3 1 1]", fl)
+	if cp.n == 0 {
+		t.Fatal("no copy in the golden image")
 	}
-	if old, _ := os.ReadFile(golden); !bytes.Equal(again, old) {
-		t.Errorf("--method regions makes an image of %d bytes that differs from %s (%d bytes)", len(again), golden, len(old))
+	table, _ := c.Section(codec.SectionRegions)
+	data, _ := c.Section(codec.SectionPayload)
+	le := binary.LittleEndian
+	src := func(v int64) func(tb, d []byte) ([]byte, []byte) {
+		return func(tb, d []byte) ([]byte, []byte) { le.PutUint64(d[at:], uint64(v)); return tb, d }
+	}
+	for name, change := range map[string]func(tb, d []byte) ([]byte, []byte){
+		"forward":       src(cp.off + 1),
+		"itself":        src(cp.off),
+		"overlapping":   src(cp.off - cp.n + 1),
+		"past the end":  src(1 << 40),
+		"negative":      src(-1),
+		"flags":         func(tb, d []byte) ([]byte, []byte) { tb[entry+10] = 1; return tb, d },
+		"section type":  func(tb, d []byte) ([]byte, []byte) { copy(tb[entry+12:], "META"); return tb, d },
+		"7 bytes":       func(tb, d []byte) ([]byte, []byte) { le.PutUint64(tb[entry+16:], 7); return tb, d },
+		"length beyond": func(tb, d []byte) ([]byte, []byte) { le.PutUint64(tb[entry:], uint64(cp.n+1)); return tb, d },
+	} {
+		tb, d := change(bytes.Clone(table), bytes.Clone(data))
+		bad := &codec.Container{Header: c.Header, Sections: []codec.Section{{Type: codec.SectionRegions, Data: tb}, {Type: codec.SectionPayload, Data: d}}}
+		if _, err := parseRegions(bad); !errors.Is(err, codec.ErrCorrupt) {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+	// Beyond the window: a copy may reach back repeatWindow bytes, no more.
+	far := &codec.Container{Header: codec.Header{OriginalSize: repeatWindow + 2*maxRegion}}
+	tb := le.AppendUint32(nil, 6)
+	for range 5 {
+		tb = le.AppendUint64(tb, maxRegion)
+		tb = append(tb, byte(codec.MethodStored), 1, 0, 0)
+		tb = append(tb, "DATA"...)
+		tb = le.AppendUint64(tb, 0)
+	}
+	tb = le.AppendUint64(tb, maxRegion)
+	tb = append(tb, byte(codec.MethodCopy), 1, 0, 0)
+	tb = append(tb, "DATA"...)
+	tb = le.AppendUint64(tb, 8)
+	far.Sections = []codec.Section{{Type: codec.SectionRegions, Data: tb}, {Type: codec.SectionPayload, Data: le.AppendUint64(nil, maxRegion-1)}}
+	// (Stored regions of no DATA bytes decode wrong, but the table parses.)
+	if _, err := parseRegions(far); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("beyond the window: got %v", err)
+	}
+	le.PutUint64(far.Sections[1].Data, maxRegion) // exactly the window back
+	if _, err := parseRegions(far); err != nil {
+		t.Errorf("a copy from the window's start: %v", err)
+	}
+}
+
+// TestHistory: the ring of decoded bytes gives back any range still kept.
+func TestHistory(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	all := randomData(100000)
+	h := &history{buf: make([]byte, 7777)}
+	for n := 0; n < len(all); {
+		k := min(rng.IntN(20000), len(all)-n)
+		h.write(all[n : n+k])
+		n += k
+		for range 5 {
+			m := rng.IntN(min(n, 7777) + 1)
+			off := n - min(n, 7777) + rng.IntN(min(n, 7777)-m+1)
+			got := make([]byte, m)
+			h.read(int64(off), got)
+			if !bytes.Equal(got, all[off:off+m]) {
+				t.Fatalf("after %d bytes, %d at %d differ", n, m, off)
+			}
+		}
 	}
 }
 
