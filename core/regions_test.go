@@ -85,8 +85,8 @@ func TestCutRegions(t *testing.T) {
 }
 
 // TestRegionsRoundTrip: a mixed tar restores exactly, its random member is
-// stored, and threads 1 and 2 make the same image; at level 7 auto picks
-// regions over the whole-file methods here.
+// stored, and threads 1 and 2 make the same image; at the default level
+// and at level 7 auto picks regions over the whole-file methods here.
 func TestRegionsRoundTrip(t *testing.T) {
 	src := mixedTar(t, randomData(minRegion+2000))
 	dir := t.TempDir()
@@ -126,12 +126,14 @@ func TestRegionsRoundTrip(t *testing.T) {
 	if !bytes.Equal(imgs[0], imgs[1]) {
 		t.Error("threads 1 and 2 make different images")
 	}
-	r, err := Compress(context.Background(), in, filepath.Join(dir, "auto.png"), Options{Level: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Method != "regions" {
-		t.Errorf("level 7 picked %s: %v", r.Method, r.Notes)
+	for _, level := range []int{0, 7} {
+		r, err := Compress(context.Background(), in, filepath.Join(dir, "auto.png"), Options{Level: level, Force: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Method != "regions" {
+			t.Errorf("level %d picked %s: %v", level, r.Method, r.Notes)
+		}
 	}
 }
 
