@@ -117,6 +117,9 @@ func (regionsMethod) encode(ctx context.Context, j *job, src []byte) (*encoded, 
 		if r.kind == kindCopy {
 			out[i] = &codedRegion{n: r.n, method: codec.MethodCopy,
 				sections: []codec.Section{{Type: codec.SectionPayload, Data: binary.LittleEndian.AppendUint64(nil, uint64(r.src))}}}
+			mu.Lock()
+			done += int64(r.n)
+			mu.Unlock()
 			continue
 		}
 		sem <- struct{}{}

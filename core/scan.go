@@ -49,13 +49,25 @@ type region struct {
 	ctl, data int
 }
 
-// cutRegions cuts src into regions: its long repeats (findRepeats) are
-// copies, and the stretches between them are cut by content (cutContent).
+// cutRegions cuts src into regions. A long repeat (findRepeats) becomes a
+// copy as far as its source lies before the region that the cut by content
+// alone (cutContent) puts its start in, and the stretches between copies
+// are cut by content. A repeat within one region is left to its model,
+// which codes it for little; a copy there would cut the region in two and
+// cost more.
 func cutRegions(src []byte) []region {
 	cuts := contentCuts(src)
+	whole := cutContent(src, cuts, 0, len(src))
 	var out []region
-	off := 0
+	off, g := 0, 0
 	for _, r := range findRepeats(src, minRepeat) {
+		for whole[g].off+whole[g].n <= r.off {
+			g++
+		}
+		// Only the part whose source lies before the region is copied.
+		if r.n = min(r.n, whole[g].off-r.src); r.n < minRepeat {
+			continue
+		}
 		out = append(out, cutContent(src, cuts, off, r.off)...)
 		out = append(out, splitLong([]region{{off: r.off, n: r.n, kind: kindCopy, src: r.src}})...)
 		off = r.off + r.n
