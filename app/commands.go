@@ -301,7 +301,46 @@ func runInfo(args []string) int {
 	if info.Tree != nil {
 		printTree(info)
 	}
+	printRegions(info)
 	return exitOK
+}
+
+// printRegions lists the regions of an image of method regions: where each
+// lies in the original, its kind and method, and its coded bytes.
+func printRegions(info *core.Info) {
+	if len(info.Regions) == 0 {
+		return
+	}
+	coded := map[string][2]int64{}
+	var kinds []string
+	for _, r := range info.Regions {
+		c, ok := coded[r.Kind]
+		if !ok {
+			kinds = append(kinds, r.Kind)
+		}
+		coded[r.Kind] = [2]int64{c[0] + r.Length, c[1] + r.Coded}
+	}
+	fmt.Fprintf(stdout, "regions:       %d (index, offset, length, kind, method);", len(info.Regions))
+	for i, k := range kinds {
+		sep := ","
+		if i == len(kinds)-1 {
+			sep = ""
+		}
+		fmt.Fprintf(stdout, " %s %d -> %d bytes%s", k, coded[k][0], coded[k][1], sep)
+	}
+	fmt.Fprintln(stdout)
+	for i, r := range info.Regions {
+		line := fmt.Sprintf("  %5d  %12d %10d  %-10s ", i, r.Offset, r.Length, r.Kind)
+		switch {
+		case r.Kind == "copy":
+			line += fmt.Sprintf("of bytes from %d", r.Source)
+		case r.Flags != 0:
+			line += fmt.Sprintf("%s, flags %#x", r.Method, r.Flags)
+		default:
+			line += r.Method
+		}
+		fmt.Fprintf(stdout, "%s -> %d bytes\n", line, r.Coded)
+	}
 }
 
 // printTree lists the entries of an image of a tree as `ls -l` would:
@@ -367,6 +406,15 @@ func printJSON(info *core.Info) int {
 		ModTime string `json:"mtime"`
 		Target  string `json:"target,omitempty"`
 	}
+	type region struct {
+		Offset int64  `json:"offset"`
+		Length int64  `json:"length"`
+		Kind   string `json:"kind"`
+		Method string `json:"method"`
+		Flags  uint16 `json:"flags"`
+		Coded  int64  `json:"coded"`
+		Source *int64 `json:"source,omitempty"`
+	}
 	v := struct {
 		Path         string          `json:"path"`
 		FileSize     int64           `json:"file_size"`
@@ -387,6 +435,7 @@ func printJSON(info *core.Info) int {
 		Sections     []section       `json:"sections"`
 		Meta         json.RawMessage `json:"meta,omitempty"`
 		Entries      []entry         `json:"entries,omitempty"`
+		Regions      []region        `json:"regions,omitempty"`
 	}{
 		Path: info.Path, FileSize: info.FileSize, Width: info.Width, Height: info.Height,
 		Version: info.Version, Method: info.Method, MethodID: info.MethodID, Flags: info.Flags,
@@ -406,6 +455,13 @@ func printJSON(info *core.Info) int {
 	for _, e := range info.Tree {
 		v.Entries = append(v.Entries, entry{e.Path, e.Kind.String(), fmt.Sprintf("%04o", e.Mode.Perm()), e.Size,
 			e.ModTime.UTC().Format(time.RFC3339Nano), e.Target})
+	}
+	for _, r := range info.Regions {
+		g := region{r.Offset, r.Length, r.Kind, r.Method, r.Flags, r.Coded, nil}
+		if r.Kind == "copy" {
+			g.Source = &r.Source
+		}
+		v.Regions = append(v.Regions, g)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")

@@ -66,13 +66,16 @@ const (
 	// with a method of its own (section 16).
 	MethodRegions Method = 11
 	MethodCM      Method = 12
+	// MethodCopy is a region of method regions that repeats earlier bytes
+	// of the file (FORMAT.md section 16); it is no method of an image.
+	MethodCopy Method = 13
 )
 
 var methodNames = map[Method]string{
 	MethodStored: "stored", MethodZstd: "zstd", MethodXz: "xz", MethodNeural: "neural",
 	MethodCM1: "cm1", MethodHybrid1: "hybrid1", MethodCM2: "cm2", MethodHybrid2: "hybrid2",
 	MethodHybrid3: "hybrid3", MethodCM3: "cm3", MethodHybrid: "hybrid", MethodRegions: "regions",
-	MethodCM: "cm",
+	MethodCM: "cm", MethodCopy: "copy",
 }
 
 func (m Method) String() string {

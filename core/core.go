@@ -115,6 +115,17 @@ type Info struct {
 	Tree          []archive.Entry // an image of a tree: its entries, the root first; nil for one file
 	BitsPerByte   float64         // PNG bits per original byte
 	Decodable     bool            // this build has the method
+	Regions       []RegionInfo    // an image of method regions: its regions, in order
+}
+
+// RegionInfo is one region of an image of method regions.
+type RegionInfo struct {
+	Offset, Length int64  // the bytes of the original it holds
+	Method         string // cm, hybrid, stored, copy, ...
+	Flags          uint16
+	Kind           string // text, binary, executable, random or copy, as its method and flags tell
+	Coded          int64  // the length of its sections
+	Source         int64  // a copy: where the bytes it repeats start
 }
 
 // SectionInfo is one entry of the container's section table.

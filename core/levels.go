@@ -38,10 +38,9 @@ type levelPlan struct {
 	hybridMargin float64
 	// regions: on a file of mixed content (mixed), method regions replaces
 	// cm and the hybrid, which code the file as one piece on one core;
-	// with wholeToo it competes with them instead. Levels 7-9 run it beside
-	// them; the lower levels do not run it, since in place of whole-file cm
-	// it lost on a 92 MB tar (regions cut at 16 MiB miss repeats that lie
-	// far apart) and whole-file cm beside it would cost their time.
+	// with wholeToo it competes with them instead. Level 6 runs it in their
+	// place (its copies find the repeats that lie far apart, which whole-file
+	// cm found), levels 7-9 beside them; levels up to 5 do not run it.
 	regions, wholeToo bool
 }
 
@@ -56,7 +55,7 @@ var levels = [MaxLevel + 1]levelPlan{
 	3: {classical: allClassical},
 	4: {classical: allClassical, hybrid: true, largeUpTo: 0},
 	5: {classical: allClassical, hybrid: true, largeUpTo: 256 << 10},
-	6: {classical: allClassical, hybrid: true, largeUpTo: 1 << 20},
+	6: {classical: allClassical, hybrid: true, largeUpTo: 1 << 20, regions: true},
 	7: {classical: allClassical, hybrid: true, largeUpTo: 16 << 20, regions: true, wholeToo: true},
 	8: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, oneGroup: true, hybridMargin: 1, regions: true, wholeToo: true},
 	9: {classical: allClassical, hybrid: true, largeUpTo: -1, finetune: 50, exactTune: true, oneGroup: true, hybridMargin: 1, regions: true, wholeToo: true},

@@ -354,6 +354,11 @@ func Inspect(input string) (*Info, error) {
 	if r.IsTree() && info.Tree == nil {
 		return nil, fmt.Errorf("%w: the TREE section does not come first", codec.ErrCorrupt)
 	}
+	if r.Method == codec.MethodRegions {
+		if info.Regions, err = inspectRegions(r); err != nil {
+			return nil, err
+		}
+	}
 	return info, nil
 }
 

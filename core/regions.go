@@ -38,7 +38,7 @@ const (
 // regionMethods are the methods a region may be coded with.
 var regionMethods = map[codec.Method]bool{
 	codec.MethodStored: true, codec.MethodZstd: true, codec.MethodXz: true,
-	codec.MethodCM3: true, codec.MethodHybrid: true,
+	codec.MethodCM3: true, codec.MethodHybrid: true, codec.MethodCopy: true,
 }
 
 // Flags of method cm3, which codes the cm regions (FORMAT.md 10.8).
@@ -50,7 +50,7 @@ const (
 // mixed reports whether regions pay off for src: the scan finds more than
 // one kind of content. A file of one kind codes best as one piece.
 func mixed(src []byte) bool {
-	rs := cutRegions(src)
+	rs := cutContent(src, contentCuts(src), 0, len(src))
 	for _, r := range rs[min(1, len(rs)):] {
 		if r.kind != rs[0].kind {
 			return true
@@ -114,6 +114,14 @@ func (regionsMethod) encode(ctx context.Context, j *job, src []byte) (*encoded, 
 		sem  = make(chan struct{}, w)
 	)
 	for i, r := range rs {
+		if r.kind == kindCopy {
+			out[i] = &codedRegion{n: r.n, method: codec.MethodCopy,
+				sections: []codec.Section{{Type: codec.SectionPayload, Data: binary.LittleEndian.AppendUint64(nil, uint64(r.src))}}}
+			mu.Lock()
+			done += int64(r.n)
+			mu.Unlock()
+			continue
+		}
 		sem <- struct{}{}
 		if ctx.Err() != nil {
 			break
@@ -175,7 +183,7 @@ func assembleRegions(j *job, out []*codedRegion) (*encoded, error) {
 	}
 	e.sections = []codec.Section{{Type: codec.SectionRegions, Data: table}, {Type: codec.SectionPayload, Data: data}}
 	s := fmt.Sprintf("regions: %d", len(out))
-	for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodCM3, codec.MethodStored} {
+	for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodCM3, codec.MethodStored, codec.MethodCopy} {
 		if by[m.String()] > 0 {
 			s += fmt.Sprintf(", %s %d B", m, by[m.String()])
 		}
@@ -262,10 +270,12 @@ func (nopReporter) Update(int64, float64)                 {}
 
 // regionEntry is a region as the table describes it.
 type regionEntry struct {
-	n        int64
+	off, n   int64 // the bytes of the original it holds
 	method   codec.Method
 	flags    uint16
 	sections []codec.Section
+	coded    int64 // the length of its sections
+	src      int64 // a copy: where the bytes it repeats start
 }
 
 // parseRegions reads the region table of c and cuts its payload into the
@@ -296,7 +306,7 @@ func parseRegions(c *codec.Container) ([]regionEntry, error) {
 		if len(t) < 12 {
 			return nil, bad("region %d is cut short", i)
 		}
-		r := regionEntry{n: int64(binary.LittleEndian.Uint64(t)), method: codec.Method(t[8]), flags: binary.LittleEndian.Uint16(t[10:])}
+		r := regionEntry{off: total, n: int64(binary.LittleEndian.Uint64(t)), method: codec.Method(t[8]), flags: binary.LittleEndian.Uint16(t[10:])}
 		S := int(t[9])
 		t = t[12:]
 		if r.n < 1 || r.n > maxRegion || r.n > c.OriginalSize-total {
@@ -324,7 +334,13 @@ func parseRegions(c *codec.Container) ([]regionEntry, error) {
 			}
 			s.Data = data[off : off+int64(n)]
 			off += int64(n)
+			r.coded += int64(n)
 			r.sections = append(r.sections, s)
+		}
+		if r.method == codec.MethodCopy {
+			if err := checkCopy(&r); err != nil {
+				return nil, bad("region %d: %v", i, err)
+			}
 		}
 		rs = append(rs, r)
 	}
@@ -334,6 +350,20 @@ func parseRegions(c *codec.Container) ([]regionEntry, error) {
 	return rs, nil
 }
 
+// checkCopy reads the source of the copy r and checks that it lies wholly
+// before the copy and at most repeatWindow bytes before it.
+func checkCopy(r *regionEntry) error {
+	if r.flags != 0 || len(r.sections) != 1 || r.sections[0].Type != codec.SectionPayload || len(r.sections[0].Data) != 8 {
+		return errors.New("a copy has flags 0 and one DATA section of 8 bytes")
+	}
+	src := binary.LittleEndian.Uint64(r.sections[0].Data)
+	if src > uint64(r.off-r.n) || r.off < r.n || uint64(r.off)-src > repeatWindow {
+		return fmt.Errorf("a copy of %d bytes at %d from %d", r.n, r.off, src)
+	}
+	r.src = int64(src)
+	return nil
+}
+
 // decode decodes the regions on all cores and writes them in order; at
 // most as many regions as workers are decoded or waiting to be written.
 func (regionsMethod) decode(ctx context.Context, j *job, c *codec.Container, w io.Writer) error {
@@ -341,6 +371,14 @@ func (regionsMethod) decode(ctx context.Context, j *job, c *codec.Container, w i
 	if err != nil {
 		return err
 	}
+	// The decoded bytes that copies reach back to are kept, and no more.
+	var window int64
+	for _, r := range rs {
+		if r.method == codec.MethodCopy {
+			window = max(window, r.off-r.src)
+		}
+	}
+	hist := &history{buf: make([]byte, window)}
 	nw := workers(&j.opt)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -380,6 +418,11 @@ func (regionsMethod) decode(ctx context.Context, j *job, c *codec.Container, w i
 		if res.err != nil {
 			return res.err
 		}
+		if r := rs[i]; r.method == codec.MethodCopy {
+			res.b = make([]byte, r.n)
+			hist.read(r.src, res.b)
+		}
+		hist.write(res.b)
 		if _, err := w.Write(res.b); err != nil {
 			return err
 		}
@@ -392,6 +435,9 @@ func (regionsMethod) decode(ctx context.Context, j *job, c *codec.Container, w i
 
 // decodeRegion decodes one region as an image of its own method.
 func decodeRegion(ctx context.Context, j *job, c *codec.Container, r regionEntry) ([]byte, error) {
+	if r.method == codec.MethodCopy {
+		return nil, nil // made from the bytes before it, in order
+	}
 	m, err := methodByID(r.method)
 	if err != nil {
 		return nil, err
@@ -422,4 +468,69 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	}
 	l.left -= int64(len(p))
 	return l.w.Write(p)
+}
+
+// history keeps the last len(buf) bytes written, in a ring.
+type history struct {
+	buf []byte
+	n   int64 // the bytes written in all
+}
+
+func (h *history) write(p []byte) {
+	if len(h.buf) == 0 {
+		return
+	}
+	if len(p) > len(h.buf) {
+		h.n += int64(len(p) - len(h.buf))
+		p = p[len(p)-len(h.buf):]
+	}
+	for len(p) > 0 {
+		c := copy(h.buf[h.n%int64(len(h.buf)):], p)
+		p = p[c:]
+		h.n += int64(c)
+	}
+}
+
+// read fills dst with the bytes written from offset off on, which must
+// still be kept: h.n-len(h.buf) <= off and off+len(dst) <= h.n.
+func (h *history) read(off int64, dst []byte) {
+	for k := 0; k < len(dst); {
+		k += copy(dst[k:], h.buf[(off+int64(k))%int64(len(h.buf)):])
+	}
+}
+
+// inspectRegions reads the rest of the image r of method regions and lists
+// its regions.
+func inspectRegions(r *codec.Reader) ([]RegionInfo, error) {
+	c := &codec.Container{Header: r.Header}
+	for {
+		s, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.Sections = append(c.Sections, s)
+	}
+	rs, err := parseRegions(c)
+	if err != nil {
+		return nil, err
+	}
+	var out []RegionInfo
+	for _, e := range rs {
+		k := "random"
+		switch {
+		case e.method == codec.MethodCopy:
+			k = "copy"
+		case e.method == codec.MethodHybrid || e.method == codec.MethodCM3 && e.flags == 0:
+			k = "text"
+		case e.method == codec.MethodCM3 && e.flags&cmX86 != 0:
+			k = "executable"
+		case e.method == codec.MethodCM3:
+			k = "binary"
+		}
+		out = append(out, RegionInfo{Offset: e.off, Length: e.n, Method: e.method.String(), Flags: e.flags, Kind: k, Coded: e.coded, Source: e.src})
+	}
+	return out, nil
 }

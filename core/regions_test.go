@@ -86,8 +86,10 @@ func TestCutRegions(t *testing.T) {
 }
 
 // TestRegionsRoundTrip: a mixed tar restores exactly, its random member is
-// stored, and threads 1 and 2 make the same image; at level 7 auto runs
-// regions beside the whole-file methods and keeps the smallest.
+// stored, and threads 1 and 2 make the same image; at the default level
+// auto picks regions (whole-file cm and hybrid do not run on a mixed
+// file there); at level 7 regions competes with them and the smallest
+// is kept.
 func TestRegionsRoundTrip(t *testing.T) {
 	src := mixedTar(t, randomData(minRegion+2000))
 	dir := t.TempDir()
@@ -127,14 +129,19 @@ func TestRegionsRoundTrip(t *testing.T) {
 	if !bytes.Equal(imgs[0], imgs[1]) {
 		t.Error("threads 1 and 2 make different images")
 	}
-	r, err := Compress(context.Background(), in, filepath.Join(dir, "auto.png"), Options{Level: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Regions compete there with whole-file cm, which (revision 4 against
-	// the regions' cm3) may win.
-	if !strings.Contains(fmt.Sprint(r.Notes), "regions") || r.OutputSize > int64(len(imgs[0])) {
-		t.Errorf("level 7 picked %s, %d bytes, regions %d: %v", r.Method, r.OutputSize, len(imgs[0]), r.Notes)
+	for _, level := range []int{0, 7} {
+		r, err := Compress(context.Background(), in, filepath.Join(dir, "auto.png"), Options{Level: level, Force: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if level == 0 && r.Method != "regions" {
+			t.Errorf("level %d picked %s: %v", level, r.Method, r.Notes)
+		}
+		// At level 7 whole-file cm (revision 4 against the regions' cm3)
+		// may win.
+		if !strings.Contains(fmt.Sprint(r.Notes), "regions") || r.OutputSize > int64(len(imgs[0])) {
+			t.Errorf("level %d picked %s, %d bytes, regions %d: %v", level, r.Method, r.OutputSize, len(imgs[0]), r.Notes)
+		}
 	}
 }
 
@@ -200,8 +207,9 @@ func TestRegionsCorruptTable(t *testing.T) {
 // goldenMixed is the input of testdata/golden-regions.zpng.png: a tar of
 // legacy.txt repeated, a repetitive x86-64 ELF file, binary records and
 // 4 KiB of random bytes repeated (random by its entropy, yet compressible),
-// so that the image stays small.
-func goldenMixed(t *testing.T) []byte {
+// so that the image stays small. With again, the tar ends with a second
+// copy of the text (testdata/golden-copy.zpng.png).
+func goldenMixed(t *testing.T, again bool) []byte {
 	t.Helper()
 	legacy, err := os.ReadFile(filepath.Join("testdata", "legacy.txt"))
 	if err != nil {
@@ -219,15 +227,21 @@ func goldenMixed(t *testing.T) []byte {
 		binary.LittleEndian.PutUint32(rec[i:], uint32(i/12%300))
 		binary.LittleEndian.PutUint32(rec[i+4:], 7)
 	}
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	for _, f := range []struct {
+	type file struct {
 		name string
 		data []byte
-	}{
-		{"notes.txt", bytes.Repeat(legacy, minRegion/len(legacy)+1)}, {"prog", elf}, {"table.bin", rec},
+	}
+	notes := bytes.Repeat(legacy, minRegion/len(legacy)+1)
+	files := []file{
+		{"notes.txt", notes}, {"prog", elf}, {"table.bin", rec},
 		{"noise.bin", bytes.Repeat(randomData(4096), minRegion/4096+1)},
-	} {
+	}
+	if again {
+		files = append(files, file{"notes-again.txt", notes})
+	}
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, f := range files {
 		h := &tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.data)), ModTime: time.Unix(1700000000, 0), Format: tar.FormatUSTAR}
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
@@ -238,13 +252,10 @@ func goldenMixed(t *testing.T) []byte {
 	return b.Bytes()
 }
 
-// TestGoldenRegions: testdata/golden-regions.zpng.png (method regions,
-// level 3: cm in the text, x86 and binary profiles) restores, and the same
-// input and settings still make it byte for byte. ZPNG_WRITE_GOLDEN=1
-// writes it anew.
-func TestGoldenRegions(t *testing.T) {
-	want := goldenMixed(t)
-	golden := filepath.Join("testdata", "golden-regions.zpng.png")
+// checkGolden checks that the golden image restores the input want of
+// method regions and that the same input, level 3, still makes it byte for
+// byte (ZPNG_WRITE_GOLDEN=1 writes it anew); it returns the regions' kinds.
+func checkGolden(t *testing.T, golden string, want []byte) string {
 	in := writeFile(t, t.TempDir(), "mixed.tar", want)
 	img := filepath.Join(t.TempDir(), "again.png")
 	if _, err := Compress(context.Background(), in, img, Options{Method: "regions", Level: 3}); err != nil {
@@ -264,7 +275,50 @@ func TestGoldenRegions(t *testing.T) {
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, want) || r.Method != "regions" {
 		t.Errorf("restored %d bytes (method %s), want %d", len(got), r.Method, len(want))
 	}
-	c, err := codec.Read(bytes.NewReader(again), int64(len(again)))
+	if old, _ := os.ReadFile(golden); !bytes.Equal(again, old) {
+		t.Errorf("--method regions makes an image of %d bytes that differs from %s (%d bytes)", len(again), golden, len(old))
+	}
+	info, err := Inspect(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, g := range info.Regions {
+		kinds = append(kinds, g.Kind)
+	}
+	return fmt.Sprint(kinds)
+}
+
+// TestGoldenRegions: testdata/golden-regions.zpng.png (method regions,
+// level 3: cm in the text, x86 and binary profiles) restores, and the same
+// input and settings still make it.
+func TestGoldenRegions(t *testing.T) {
+	golden := filepath.Join("testdata", "golden-regions.zpng.png")
+	if k := checkGolden(t, golden, goldenMixed(t, false)); k != "[text executable binary binary]" {
+		t.Errorf("kinds of the regions %s", k)
+	}
+}
+
+// TestGoldenCopy: testdata/golden-copy.zpng.png, of goldenMixed with the
+// text again at its end, which is a copy, restores, and the same input and
+// settings still make it. (The repeats within its members stay with the
+// regions' models.)
+func TestGoldenCopy(t *testing.T) {
+	golden := filepath.Join("testdata", "golden-copy.zpng.png")
+	if k := checkGolden(t, golden, goldenMixed(t, true)); k != "[text executable binary binary copy text]" {
+		t.Errorf("kinds of the regions %s", k)
+	}
+}
+
+// TestRegionsCorruptCopy: copies that point forward, past the end, into
+// themselves or beyond the window, or break the form of a copy, are
+// refused as corrupt, never with a panic.
+func TestRegionsCorruptCopy(t *testing.T) {
+	img, err := os.ReadFile(filepath.Join("testdata", "golden-copy.zpng.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := codec.Read(bytes.NewReader(img), int64(len(img)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,15 +326,85 @@ func TestGoldenRegions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fl []uint16
-	for _, e := range rs {
-		fl = append(fl, e.flags)
+	// The first copy: its table entry and where its source lies in DATA.
+	entry, at := 4, int64(0)
+	var cp regionEntry
+	for _, r := range rs {
+		if r.method == codec.MethodCopy {
+			cp = r
+			break
+		}
+		entry += 12 + 12*len(r.sections)
+		at += r.coded
 	}
-	if fmt.Sprint(fl) != "[0 3 1 1]" {
-		t.Errorf("cm flags of the regions %v, want [0 3 1 1]", fl)
+	if cp.n == 0 {
+		t.Fatal("no copy in the golden image")
 	}
-	if old, _ := os.ReadFile(golden); !bytes.Equal(again, old) {
-		t.Errorf("--method regions makes an image of %d bytes that differs from %s (%d bytes)", len(again), golden, len(old))
+	table, _ := c.Section(codec.SectionRegions)
+	data, _ := c.Section(codec.SectionPayload)
+	le := binary.LittleEndian
+	src := func(v int64) func(tb, d []byte) ([]byte, []byte) {
+		return func(tb, d []byte) ([]byte, []byte) { le.PutUint64(d[at:], uint64(v)); return tb, d }
+	}
+	for name, change := range map[string]func(tb, d []byte) ([]byte, []byte){
+		"forward":       src(cp.off + 1),
+		"itself":        src(cp.off),
+		"overlapping":   src(cp.off - cp.n + 1),
+		"past the end":  src(1 << 40),
+		"negative":      src(-1),
+		"flags":         func(tb, d []byte) ([]byte, []byte) { tb[entry+10] = 1; return tb, d },
+		"section type":  func(tb, d []byte) ([]byte, []byte) { copy(tb[entry+12:], "META"); return tb, d },
+		"7 bytes":       func(tb, d []byte) ([]byte, []byte) { le.PutUint64(tb[entry+16:], 7); return tb, d },
+		"length beyond": func(tb, d []byte) ([]byte, []byte) { le.PutUint64(tb[entry:], uint64(cp.n+1)); return tb, d },
+	} {
+		tb, d := change(bytes.Clone(table), bytes.Clone(data))
+		bad := &codec.Container{Header: c.Header, Sections: []codec.Section{{Type: codec.SectionRegions, Data: tb}, {Type: codec.SectionPayload, Data: d}}}
+		if _, err := parseRegions(bad); !errors.Is(err, codec.ErrCorrupt) {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+	// Beyond the window: a copy may reach back repeatWindow bytes, no more.
+	far := &codec.Container{Header: codec.Header{OriginalSize: repeatWindow + 2*maxRegion}}
+	tb := le.AppendUint32(nil, 6)
+	for range 5 {
+		tb = le.AppendUint64(tb, maxRegion)
+		tb = append(tb, byte(codec.MethodStored), 1, 0, 0)
+		tb = append(tb, "DATA"...)
+		tb = le.AppendUint64(tb, 0)
+	}
+	tb = le.AppendUint64(tb, maxRegion)
+	tb = append(tb, byte(codec.MethodCopy), 1, 0, 0)
+	tb = append(tb, "DATA"...)
+	tb = le.AppendUint64(tb, 8)
+	far.Sections = []codec.Section{{Type: codec.SectionRegions, Data: tb}, {Type: codec.SectionPayload, Data: le.AppendUint64(nil, maxRegion-1)}}
+	// (Stored regions of no DATA bytes decode wrong, but the table parses.)
+	if _, err := parseRegions(far); !errors.Is(err, codec.ErrCorrupt) {
+		t.Errorf("beyond the window: got %v", err)
+	}
+	le.PutUint64(far.Sections[1].Data, maxRegion) // exactly the window back
+	if _, err := parseRegions(far); err != nil {
+		t.Errorf("a copy from the window's start: %v", err)
+	}
+}
+
+// TestHistory: the ring of decoded bytes gives back any range still kept.
+func TestHistory(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	all := randomData(100000)
+	h := &history{buf: make([]byte, 7777)}
+	for n := 0; n < len(all); {
+		k := min(rng.IntN(20000), len(all)-n)
+		h.write(all[n : n+k])
+		n += k
+		for range 5 {
+			m := rng.IntN(min(n, 7777) + 1)
+			off := n - min(n, 7777) + rng.IntN(min(n, 7777)-m+1)
+			got := make([]byte, m)
+			h.read(int64(off), got)
+			if !bytes.Equal(got, all[off:off+m]) {
+				t.Fatalf("after %d bytes, %d at %d differ", n, m, off)
+			}
+		}
 	}
 }
 

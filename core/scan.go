@@ -2,7 +2,9 @@ package core
 
 import (
 	"bytes"
+	"cmp"
 	"math"
+	"slices"
 
 	"zpng/codec/cm"
 )
@@ -15,9 +17,10 @@ const (
 	kindBinary             // other data: cm's binary profile
 	kindExec               // x86 executables: cm's binary profile and its x86 filter
 	kindRandom             // compressed or random bytes: stored
+	kindCopy               // a repeat of earlier bytes of the file: method copy
 )
 
-var kindNames = [...]string{"text", "binary", "executable", "random"}
+var kindNames = [...]string{"text", "binary", "executable", "random", "copy"}
 
 func (k kind) String() string { return kindNames[k] }
 
@@ -40,27 +43,49 @@ const (
 type region struct {
 	off, n int
 	kind   kind
+	src    int // a copy: where the bytes it repeats start
 	// ctl and data count the control bytes among the data bytes the
 	// region's units were classified by (profileKind).
 	ctl, data int
 }
 
-// cutRegions cuts src into regions by content. A tar is classified by
-// member (a cut at the start of each member's data, so that an executable
-// member begins its region), any other file in blocks of scanBlock bytes; a
-// file that starts as an x86 executable is one program and stays whole.
-// Adjacent units of one kind merge, runs shorter than minRegion join a
-// neighbour, and regions longer than maxRegion are cut into equal parts.
+// cutRegions cuts src into regions. A long repeat (findRepeats) becomes a
+// copy as far as its source lies before the region that the cut by content
+// alone (cutContent) puts its start in, and the stretches between copies
+// are cut by content. A repeat within one region is left to its model,
+// which codes it for little; a copy there would cut the region in two and
+// cost more.
 func cutRegions(src []byte) []region {
-	if len(src) == 0 {
+	cuts := contentCuts(src)
+	whole := cutContent(src, cuts, 0, len(src))
+	var out []region
+	off, g := 0, 0
+	for _, r := range findRepeats(src, minRepeat) {
+		for whole[g].off+whole[g].n <= r.off {
+			g++
+		}
+		// Only the part whose source lies before the region is copied.
+		if r.n = min(r.n, whole[g].off-r.src); r.n < minRepeat {
+			continue
+		}
+		out = append(out, cutContent(src, cuts, off, r.off)...)
+		out = append(out, splitLong([]region{{off: r.off, n: r.n, kind: kindCopy, src: r.src}})...)
+		off = r.off + r.n
+	}
+	return append(out, cutContent(src, cuts, off, len(src))...)
+}
+
+// contentCuts returns the units that src is classified by, in order from
+// offset 0: off, where a unit starts, and n, how many of its first bytes
+// it is classified by. A tar is cut at the start of each member's data (so
+// that an executable member begins its region), and a unit is classified
+// by the member's data, without the padding and the next member's header
+// that follow it; any other file is cut every scanBlock bytes; a file that
+// starts as an x86 executable is one program, cut nowhere (nil).
+func contentCuts(src []byte) []region {
+	if cm.IsX86(src) && !isTar(src) {
 		return nil
 	}
-	if cm.IsX86(src) && !isTar(src) {
-		return splitLong([]region{{off: 0, n: len(src), kind: kindExec}})
-	}
-	// A unit runs from one cut to the next; it is classified by its first
-	// size bytes (in a tar the member's data, without the padding and the
-	// next member's header that follow it).
 	members := tarMembers(src)
 	if members == nil {
 		for off := 0; off < len(src); off += scanBlock {
@@ -69,15 +94,35 @@ func cutRegions(src []byte) []region {
 	} else if members[0].off > 0 {
 		members = append([]region{{off: 0}}, members...)
 	}
+	return members
+}
+
+// cutContent cuts src[from:to] into regions by content (cuts, from
+// contentCuts). Adjacent units of one kind merge, runs shorter than
+// minRegion join a neighbour, and regions longer than maxRegion are cut
+// into equal parts.
+func cutContent(src []byte, cuts []region, from, to int) []region {
+	if from >= to {
+		return nil
+	}
+	if cuts == nil {
+		return splitLong([]region{{off: from, n: to - from, kind: kindExec}})
+	}
+	// The units in the stretch, each classified by those of its first
+	// bytes that lie in it.
+	i, _ := slices.BinarySearchFunc(cuts, from+1, func(c region, off int) int { return cmp.Compare(c.off, off) })
 	var units []region
-	for i, m := range members {
+	for i = max(i-1, 0); i < len(cuts) && cuts[i].off < to; i++ {
+		m := cuts[i]
 		end := len(src)
-		if i+1 < len(members) {
-			end = members[i+1].off
+		if i+1 < len(cuts) {
+			end = cuts[i+1].off
 		}
-		u := region{off: m.off, n: end - m.off, kind: kindBinary, data: m.n}
-		if m.n > 0 {
-			u.kind, u.ctl = classify(src[m.off : m.off+m.n])
+		start, end := max(m.off, from), min(end, to)
+		u := region{off: start, n: end - start, kind: kindBinary}
+		if data := min(m.off+m.n, end) - start; data > 0 {
+			u.kind, u.ctl = classify(src[start : start+data])
+			u.data = data
 		}
 		units = append(units, u)
 	}
@@ -206,7 +251,7 @@ func splitLong(rs []region) []region {
 			if i < r.n%parts {
 				n++
 			}
-			out = append(out, region{off: off, n: n, kind: r.kind})
+			out = append(out, region{off: off, n: n, kind: r.kind, src: r.src + off - r.off})
 			off += n
 		}
 	}
