@@ -204,14 +204,8 @@ func (m *mix3Model) update(bit int) {
 			m.matchLen = 0
 		}
 	}
-	phase := 2 // by the bytes the shared mixers have learnt from
-	if t := m.sh.mix.total; t < 4096 {
-		phase = 0
-	} else if t < 65536 {
-		phase = 1
-	}
-	r := &rates2
-	lr, lr2, shift := r.first[phase], r.second, r.shift
+	r := &rates2 // by the bytes the shared mixers have learnt from
+	lr, lr2, shift := r.firstRate(m.sh.mix.total), r.second, r.shift
 	x := &m.x
 	for k, w := range m.sh.w {
 		err := (int32(bit)<<12 - m.pm[k]) * lr

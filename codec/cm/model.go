@@ -486,6 +486,18 @@ type rates struct {
 // again.
 var rates2 = rates{first: [3]int32{64, 24, 10}, second: 1, shift: 14}
 
+// firstRate is the first layer's rate once the mixers have learnt from n
+// bytes.
+func (r *rates) firstRate(n int) int32 {
+	switch {
+	case n < 4096:
+		return r.first[0]
+	case n < 65536:
+		return r.first[1]
+	}
+	return r.first[2]
+}
+
 // update learns from the coded bit and predicts the next.
 func (m *model) update(bit int) {
 	counterUpdate(m.ctr[0], bit, cmLimitLow)
@@ -505,13 +517,7 @@ func (m *model) update(bit int) {
 	if m.mix != nil {
 		lp = m.mix.total
 	}
-	phase := 2
-	if lp < 4096 {
-		phase = 0
-	} else if lp < 65536 {
-		phase = 1
-	}
-	lr, lr2, shift := m.rates.first[phase], m.rates.second, m.rates.shift
+	lr, lr2, shift := m.rates.firstRate(lp), m.rates.second, m.rates.shift
 	x := &m.x
 	for k := range m.w {
 		err := (int32(bit)<<12 - m.pm[k]) * lr

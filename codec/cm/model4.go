@@ -244,14 +244,8 @@ func (m *model4) update(bit int) {
 			m.matchLen = 0
 		}
 	}
-	phase := 2
-	if m.pos < 4096 {
-		phase = 0
-	} else if m.pos < 65536 {
-		phase = 1
-	}
 	r := &rates2
-	lr, lr2, shift := r.first[phase], r.second, r.shift
+	lr, lr2, shift := r.firstRate(m.pos), r.second, r.shift
 	x := &m.x
 	for k := range m.w {
 		err := (int32(bit)<<12 - m.pm[k]) * lr
