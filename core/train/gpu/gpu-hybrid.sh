@@ -27,11 +27,13 @@ for f in "$G"/zpng.xz "$G"/fuzz/*.test.xz; do [ -f "$f" ] && unxz <"$f" >"${f%.x
 chmod +x "$Z"
 # Fuzzing (make fuzz-bin; packaging/fuzz-run.sh) on the cores the rest leaves
 # idle: TARGET:WORKERS:FUZZTIME each, all at once, at nice 19.
+fuzzers=
 if [ -x "$G/fuzz/fuzz-run.sh" ]; then
 	chmod +x "$G"/fuzz/*.test
-	for t in ${FUZZ:-codec:FuzzRead:3:10000000x core/neural:FuzzGroupsDecode:3:10000000x codec/cm:FuzzCMDecode:8:$((BUDGET - 90))s codec/cm:FuzzMixDecode:2:$((BUDGET - 90))s}; do
+	for t in ${FUZZ:-codec/cm:FuzzCMDecode:10:$((BUDGET - 90))s codec/cm:FuzzMixDecode:3:$((BUDGET - 90))s}; do
 		IFS=: read -r pkg name workers time <<<"$t"
 		(nice -n 19 "$G/fuzz/fuzz-run.sh" "$pkg:$name" "$time" "$workers" >>"$OUT/fuzz.log" 2>&1) &
+		fuzzers="$fuzzers $!"
 	done
 fi
 unxz <"$G/t16.txt.xz" | head -c $((TEXT_MB << 20)) > $W/t16.txt
@@ -85,9 +87,15 @@ cp $W/g1.png "$OUT/t256k-large.png"
 timed restore-t256k-torchcpu 60 "$Z" decompress $W/g1.png -o $W/t256k.torch --engine torch --device cpu --force
 timed restore-t256k-go 90 "$Z" decompress $W/g1.png -o $W/t256k.go --engine go --force
 sha256sum $W/t256k.txt $W/t256k.torch $W/t256k.go
+# Method neural (the network alone, no cm half): the engine's own rate on CUDA.
+timed t16-neural-large 70 "$Z" compress $W/t16.txt -o $W/t16-neural.png --method neural --model large --device "$DEVICE" --force
+"$Z" info $W/t16-neural.png | grep -E 'size|streams|engine'
+timed restore-t16-neural-native 80 "$Z" decompress $W/t16-neural.png -o $W/t16n.native --engine native --force
+sha256sum $W/t16n.native
 hy t16-small 110 $W/t16.txt $W/t16-small.png small && cp $W/t16-small.png "$OUT/"
 # The inference benchmark, one thread on the CPU side.
 (cd core/engine/torch && ZPNG_BENCH_DEVICE=$DEVICE ZPNG_BENCH_GEMM=float ZPNG_BENCH_THREADS=1 timed bench 50 "$G/torch.test" -test.run XXX -test.bench "Inference/.*/B=(1|64|1024)$/threads=1/torch-float" -test.benchtime 200x)
-wait
+# Only the fuzzers: a bare `wait` would also wait for the tee above, which never ends.
+[ -n "$fuzzers" ] && wait $fuzzers
 tail -n 3 "$G"/fuzz/logs/*.log > "$OUT/fuzz-tails.log" 2>/dev/null
 echo "## done at ${SECONDS}s"
