@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../../.." || exit 2 # the repository root
 OUT=${OUT:-/tmp/out}; BUDGET=${BUDGET:-520}; DEVICE=${DEVICE:-cuda}; TEXT_MB=${TEXT_MB:-16}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/gpu-hybrid.log") 2>&1
-ROOT=$PWD G=$PWD/.gotc Z=$PWD/.gotc/zpng W=/tmp/gh; mkdir -p $W
+ROOT=$PWD G=$PWD/.gotc W=/tmp/gh Z=/tmp/gh/zpng; mkdir -p $W # built files go to $W: a dry run leaves .gotc/ as carried
 timed() { # timed NAME LIMIT CMD...: skipped when the budget is spent
 	local name=$1 limit=$2 left=$((BUDGET - SECONDS)); shift 2
 	if [ $left -lt 15 ]; then echo "## $name: skipped, ${left}s of the budget left"; return 125; fi
@@ -21,10 +21,11 @@ timed() { # timed NAME LIMIT CMD...: skipped when the budget is spent
 	echo "## $name: $* (limit ${limit}s)"
 	python3 "$ROOT/core/train/gpu/timed.py" "$name" "$limit" "$@"
 }
-nvidia-smi -L; nproc; uname -m; ldd "$Z" | grep -E 'lzma|zstd|not found'
 unxz() { python3 -c 'import lzma,sys; sys.stdout.buffer.write(lzma.decompress(sys.stdin.buffer.read()))'; }
-for f in "$G"/zpng.xz "$G"/fuzz/*.test.xz; do [ -f "$f" ] && unxz <"$f" >"${f%.xz}"; done
+unxz <"$G/zpng.xz" >"$Z"
+for f in "$G"/fuzz/*.test.xz; do [ -f "$f" ] && unxz <"$f" >"${f%.xz}"; done
 chmod +x "$Z"
+nvidia-smi -L; nproc; uname -m; ldd "$Z" | grep -E "lzma|zstd|not found"
 # Fuzzing (make fuzz-bin; packaging/fuzz-run.sh) on the cores the rest leaves
 # idle: TARGET:WORKERS:FUZZTIME each, all at once, at nice 19.
 fuzzers=
@@ -37,40 +38,51 @@ if [ -x "$G/fuzz/fuzz-run.sh" ]; then
 	done
 fi
 unxz <"$G/t16.txt.xz" | head -c $((TEXT_MB << 20)) > $W/t16.txt
-head -c 1048576 $W/t16.txt > $W/t1m.txt; head -c 262144 $W/t16.txt > $W/t256k.txt
+head -c 1048576 $W/t16.txt > $W/t1m.txt; head -c 262144 $W/t16.txt > $W/t256k.txt; head -c 4096 $W/t16.txt > $W/t4k.txt
 ls -l $W
 
 # Both libraries, in parallel.
-TORCH=$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')
+export TORCH=$(python3 -c 'import torch,os;print(os.path.dirname(torch.__file__))')
 CUDA_INC=$(dirname "$( (ls /usr/local/cuda/include/cuda_runtime_api.h; find "$(dirname "$TORCH")/nvidia" -name cuda_runtime_api.h) 2>/dev/null | head -1)")
-echo "torch $TORCH, CUDA headers $CUDA_INC"
-build() { # build EXTRA_CXXFLAGS OUT
+# The graph build calls the CUDA runtime itself (cudaGetLastError and the
+# c10 guards' inline calls): link the libcudart that PyTorch loads, else the CUDA
+# toolkit's, by its path (the wheel ships only libcudart.so.12).
+CUDART=$( (find "$(dirname "$TORCH")/nvidia" -name 'libcudart.so*'; ls /usr/local/cuda/lib64/libcudart.so*) 2>/dev/null | head -1)
+echo "torch $TORCH, CUDA headers $CUDA_INC, CUDA runtime $CUDART"
+build() { # build EXTRA_CXXFLAGS EXTRA_LDFLAGS OUT
 	TORCH_CXXFLAGS="$1 -I$TORCH/include -I$TORCH/include/torch/csrc/api/include" \
-		TORCH_LDFLAGS="-L$TORCH/lib -Wl,-rpath,$TORCH/lib -Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed -ltorch -ltorch_cpu -lc10" \
-		core/engine/torch/csrc/build.sh "$2"
+		TORCH_LDFLAGS="-L$TORCH/lib -Wl,-rpath,$TORCH/lib -Wl,--no-as-needed -ltorch_cuda -lc10_cuda -Wl,--as-needed -ltorch -ltorch_cpu -lc10 $2" \
+		core/engine/torch/csrc/build.sh "$3"
 }
+# The libraries live in $W, never in the carried .gotc/, so a stale one from a
+# dry run cannot stand in for a failed build.
+rm -rf "$W/plain" "$W/graph"; mkdir -p "$W/plain" "$W/graph"
 if [ "$DEVICE" = cuda ]; then
-	mkdir -p "$G/plain" "$G/graph"
-	timed build-plain 200 bash -c "$(declare -f build); build '' $G/plain/libzpng-torch.so" &
-	timed build-graph 200 bash -c "$(declare -f build); build '-DZT_CUDA -I$CUDA_INC' $G/graph/libzpng-torch.so"
-	wait
+	timed build-plain 200 bash -c "$(declare -f build); build '' '' $W/plain/libzpng-torch.so" &
+	plain=$!
+	timed build-graph 200 bash -c "$(declare -f build); build '-DZT_CUDA -I$CUDA_INC' '$CUDART -Wl,-rpath,$(dirname "$CUDART")' $W/graph/libzpng-torch.so"
+	wait $plain # not a bare wait: that also waits for the tee above
 else # a CPU dry run with the library built here
-	mkdir -p "$G/plain" "$G/graph"; cp libzpng-torch.so "$G/plain/"; cp libzpng-torch.so "$G/graph/"
+	cp libzpng-torch.so "$W/plain/"; cp libzpng-torch.so "$W/graph/"
 fi
-LIB=$G/graph/libzpng-torch.so; [ -f "$LIB" ] || LIB=$G/plain/libzpng-torch.so
+[ -f "$W/plain/libzpng-torch.so" ] || { echo "## no library: stopping"; exit 1; }
+LIB=$W/graph/libzpng-torch.so; [ -f "$LIB" ] || LIB=$W/plain/libzpng-torch.so
 export ZPNG_TORCH_LIB=$LIB
-ls -l "$G"/*/libzpng-torch.so
+ls -l "$W"/*/libzpng-torch.so
 
 hy() { # hy NAME LIMIT IN OUT MODEL [ENV...]: compress IN with method hybrid on $DEVICE
 	local name=$1 limit=$2 in=$3 out=$4 model=$5; shift 5
 	timed "$name" "$limit" env "$@" "$Z" compress "$in" -o "$out" --method hybrid --model "$model" --device "$DEVICE" --force
 }
-# The graph library against the plain one and against graphs switched off: one image.
-hy sanity-graph 60 $W/t256k.txt $W/g1.png large
-hy sanity-nograph 60 $W/t256k.txt $W/g0.png large ZPNG_CUDA_GRAPH=0
-hy sanity-plain 60 $W/t256k.txt $W/p0.png large ZPNG_TORCH_LIB=$G/plain/libzpng-torch.so
-cmp $W/g1.png $W/g0.png && cmp $W/g1.png $W/p0.png && echo "## sanity: the three images are identical"
-if ! cmp -s $W/g1.png $W/p0.png && cmp -s $W/g0.png $W/p0.png; then
+# The graph library against the plain one and against graphs switched off: one
+# image. Every stream is at least 16 KiB, so any file of 16 KiB or more takes at
+# least 16,384 sequential steps (about 1.8 ms each without graphs on an H200:
+# 256 KiB, twice coded with the check, ran past 60 s); 4 KiB takes 4,096.
+hy sanity-graph 40 $W/t4k.txt $W/s1.png large
+hy sanity-nograph 40 $W/t4k.txt $W/s0.png large ZPNG_CUDA_GRAPH=0
+hy sanity-plain 40 $W/t4k.txt $W/p0.png large ZPNG_TORCH_LIB=$W/plain/libzpng-torch.so
+cmp $W/s1.png $W/s0.png && cmp $W/s1.png $W/p0.png && echo "## sanity: the three images are identical"
+if ! cmp -s $W/s1.png $W/p0.png && cmp -s $W/s0.png $W/p0.png; then
 	echo "## graphs differ: the rest runs with ZPNG_CUDA_GRAPH=0"; export ZPNG_CUDA_GRAPH=0
 fi
 
@@ -81,9 +93,9 @@ timed restore-t16-native 90 "$Z" decompress $W/t16-large.png -o $W/t16.native --
 sha256sum $W/t16.txt $W/t16.native
 # The engines' equality test: CUDA (graphs from the third step) against the Go engine.
 (cd core/engine/torch && timed identical 60 "$G/torch.test" -test.run Identical -test.count 1)
-# The 256 KiB image made with graphs (one group of 16 streams): restored with
+# A 256 KiB image made on CUDA (one group of 16 streams): restored with
 # libtorch on the CPU and with the Go engine.
-cp $W/g1.png "$OUT/t256k-large.png"
+hy t256k-large 120 $W/t256k.txt $W/g1.png large && cp $W/g1.png "$OUT/t256k-large.png"
 timed restore-t256k-torchcpu 60 "$Z" decompress $W/g1.png -o $W/t256k.torch --engine torch --device cpu --force
 timed restore-t256k-go 90 "$Z" decompress $W/g1.png -o $W/t256k.go --engine go --force
 sha256sum $W/t256k.txt $W/t256k.torch $W/t256k.go
