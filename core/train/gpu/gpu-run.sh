@@ -24,9 +24,11 @@ for p in $PRESETS; do
   case $p in
   large) shape="4 512" dtype=F16 lr=$LR ;; # F16 keeps the file under the 16 MiB a file may bring back
   small) shape="2 256" dtype=F32 lr=${LR_SMALL:-$LR} ;;
+  # medium has no shipped model yet: the first run starts from scratch (LR 2e-3).
+  medium) shape="3 384" dtype=F32 lr=${LR_MEDIUM:-$([ -n "$(newest medium 2>/dev/null)" ] && echo "$LR" || echo 2e-3)} ;;
   *) echo "unknown preset $p"; exit 2 ;;
   esac
-  ZPNG_INIT=$(newest "$p") python3 core/train/gpu/train_gpu.py .gotc/corpus $shape "$TRAIN" "$p" "$OUT" $dtype "$lr" > "$OUT/$p.log" 2>&1 &
+  ZPNG_INIT=$(newest "$p" 2>/dev/null) python3 core/train/gpu/train_gpu.py .gotc/corpus $shape "$TRAIN" "$p" "$OUT" $dtype "$lr" > "$OUT/$p.log" 2>&1 &
   trainers="$trainers $!"
 done
 if [ "${GO:-1}" = 1 ]; then
