@@ -29,15 +29,15 @@ func benchInputs(b *testing.B) map[string][]byte {
 	return in
 }
 
-// BenchmarkCMCompress runs method cm and, as its baselines, cm2 and cm1
-// (revisions 2 and 1 of the model).
+// BenchmarkCMCompress runs method cm and, as its baselines, cm3, cm2 and
+// cm1 (revisions 3, 2 and 1 of the model).
 func BenchmarkCMCompress(b *testing.B) {
 	for name, src := range benchInputs(b) {
-		for _, m := range []codec.Method{codec.MethodCM, codec.MethodCM2, codec.MethodCM1} {
+		for _, m := range []codec.Method{codec.MethodCM, codec.MethodCM3, codec.MethodCM2, codec.MethodCM1} {
 			b.Run(name+"/"+m.String(), func(b *testing.B) {
 				b.SetBytes(int64(len(src)))
 				var flags uint16
-				if m == codec.MethodCM {
+				if m == codec.MethodCM || m == codec.MethodCM3 {
 					flags = Flags(src)
 				}
 				var n int
@@ -78,22 +78,27 @@ func BenchmarkMixEncode(b *testing.B) {
 	}
 }
 
+// BenchmarkCMDecompress decodes methods cm and cm3 with the flags Flags
+// chooses, as the container does.
 func BenchmarkCMDecompress(b *testing.B) {
 	for name, src := range benchInputs(b) {
-		b.Run(name, func(b *testing.B) {
-			payload := cmCompress(b, src)
-			b.SetBytes(int64(len(src)))
-			for b.Loop() {
-				r, err := NewDecompressor(codec.MethodCM, payload, int64(len(src)))
-				if err != nil {
-					b.Fatal(err)
+		for _, m := range []codec.Method{codec.MethodCM, codec.MethodCM3} {
+			b.Run(name+"/"+m.String(), func(b *testing.B) {
+				flags := Flags(src)
+				payload := cmCompressMethod(b, m, flags, src)
+				b.SetBytes(int64(len(src)))
+				for b.Loop() {
+					r, err := NewFlagDecompressor(m, payload, int64(len(src)), flags)
+					if err != nil {
+						b.Fatal(err)
+					}
+					got, err := io.ReadAll(r)
+					if err != nil || !bytes.Equal(got, src) {
+						b.Fatalf("round trip failed: %v", err)
+					}
 				}
-				got, err := io.ReadAll(r)
-				if err != nil || !bytes.Equal(got, src) {
-					b.Fatalf("round trip failed: %v", err)
-				}
-			}
-		})
+			})
+		}
 	}
 }
 
