@@ -440,11 +440,7 @@ func (m *model) predict() {
 		m.wsel[1] = m.wsel[1]>>2 | m.conf<<6
 	}
 	for k := range m.w {
-		w := (*[cmInputs]int32)(m.w[k][m.wsel[k]*cmInputs:])
-		var dot int64
-		for i := range x {
-			dot += int64(x[i]) * int64(w[i])
-		}
+		dot := dotProduct(x[:], m.w[k][m.wsel[k]*cmInputs:])
 		d := int32(dot >> 16)
 		d = min(max(d, -2047), 2047)
 		m.dots[k] = d
@@ -524,10 +520,7 @@ func (m *model) update(bit int) {
 		if err == 0 {
 			continue
 		}
-		w := (*[cmInputs]int32)(m.w[k][m.wsel[k]*cmInputs:])
-		for i := range x {
-			w[i] = min(max(w[i]+(x[i]*err+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
-		}
+		trainWeights(x[:], m.w[k][m.wsel[k]*cmInputs:], err, shift)
 	}
 	err2 := (int32(bit)<<12 - m.pr2) * lr2
 	w2 := m.w2[m.w2sel : m.w2sel+cmMixers]

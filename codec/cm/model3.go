@@ -267,11 +267,7 @@ func (m *model3) predict() {
 	m.wsel[2] = ((ml<<1|rc)<<3|int(m.bitPos))<<2 | m.pos&3
 	x := &m.x
 	for k := range m.w {
-		w := (*[r3Inputs]int32)(m.w[k][m.wsel[k]*r3Inputs:])
-		var dot int64
-		for i := range x {
-			dot += int64(x[i]) * int64(w[i])
-		}
+		dot := dotProduct(x[:], m.w[k][m.wsel[k]*r3Inputs:])
 		d := min(max(int32(dot>>16), -2047), 2047)
 		m.dots[k] = d
 		m.pm[k] = squash(d)
@@ -306,10 +302,7 @@ func (m *model3) update(bit int) {
 		if err == 0 {
 			continue
 		}
-		w := (*[r3Inputs]int32)(m.w[k][m.wsel[k]*r3Inputs:])
-		for i := range x {
-			w[i] = min(max(w[i]+(x[i]*err+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
-		}
+		trainWeights(x[:], m.w[k][m.wsel[k]*r3Inputs:], err, shift)
 	}
 	err2 := (int32(bit)<<12 - m.pr2) * lr2
 	w2 := m.w2[m.w2sel : m.w2sel+r3Mixers]

@@ -201,11 +201,7 @@ func (m *model4) predict() {
 	m.wsel[3] = (seen<<1|det)<<3 | int(m.bitPos)
 	x := &m.x
 	for k := range m.w {
-		w := (*[r4Inputs]int32)(m.w[k][m.wsel[k]*r4Inputs:])
-		var dot int64
-		for i := range x {
-			dot += int64(x[i]) * int64(w[i])
-		}
+		dot := dotProduct(x[:], m.w[k][m.wsel[k]*r4Inputs:])
 		d := min(max(int32(dot>>16), -2047), 2047)
 		m.dots[k] = d
 		m.pm[k] = squash(d)
@@ -252,10 +248,7 @@ func (m *model4) update(bit int) {
 		if err == 0 {
 			continue
 		}
-		w := (*[r4Inputs]int32)(m.w[k][m.wsel[k]*r4Inputs:])
-		for i := range x {
-			w[i] = min(max(w[i]+(x[i]*err+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
-		}
+		trainWeights(x[:], m.w[k][m.wsel[k]*r4Inputs:], err, shift)
 	}
 	err2 := (int32(bit)<<12 - m.pr2) * lr2
 	w2 := m.w2[m.w2sel : m.w2sel+r4Mixers]
