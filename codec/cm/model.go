@@ -1,6 +1,10 @@
 package cm
 
-import "zpng/codec"
+import (
+	"unsafe"
+
+	"zpng/codec"
+)
 
 // The model predicts each bit of the input, most significant bit first,
 // from the bytes before it. FORMAT.md section 10 is the exact contract;
@@ -86,6 +90,15 @@ func (a *countAPM) refine(p int32, cx int) int32 {
 	v0 := int32((a.t[a.idx] ^ apmStart[lo]) & 0xFFFF)
 	v1 := int32((a.t[a.idx+1] ^ apmStart[lo+1]) & 0xFFFF)
 	return (v0*(128-w) + v1*w) >> 11
+}
+
+// prefetchRow starts loading the curve of context cx, which a refine of
+// the next bit reads.
+func (a *countAPM) prefetchRow(cx int) {
+	row := a.t[cx*33 : cx*33+33]
+	prefetch(unsafe.Pointer(&row[0]))
+	prefetch(unsafe.Pointer(&row[16]))
+	prefetch(unsafe.Pointer(&row[32]))
 }
 
 func (a *countAPM) update(bit int) {
@@ -370,6 +383,15 @@ func lookupSlots(tabs []*table[slot], ctx []uint64, slots []*slot, c0 uint32, sl
 			s[0]++
 		}
 		slots[i] = s
+	}
+}
+
+// prefetchSlots starts loading the slots that lookupSlots probes first
+// for the same arguments.
+func prefetchSlots(tabs []*table[slot], ctx []uint64, c0 uint32, slotBits uint) {
+	shift := 64 - slotBits
+	for i := range tabs {
+		prefetch(unsafe.Pointer(&tabs[i].t[slotHash(ctx[i], c0)>>shift]))
 	}
 }
 
