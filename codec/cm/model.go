@@ -95,10 +95,8 @@ func (a *countAPM) refine(p int32, cx int) int32 {
 // prefetchRow starts loading the curve of context cx, which a refine of
 // the next bit reads.
 func (a *countAPM) prefetchRow(cx int) {
-	row := a.t[cx*33 : cx*33+33]
-	prefetch(unsafe.Pointer(&row[0]))
-	prefetch(unsafe.Pointer(&row[16]))
-	prefetch(unsafe.Pointer(&row[32]))
+	row := a.t[cx*33 : cx*33+33] // 132 bytes from a multiple of 4: 3 lines
+	prefetch3(unsafe.Pointer(&row[0]))
 }
 
 func (a *countAPM) update(bit int) {
@@ -386,12 +384,13 @@ func lookupSlots(tabs []*table[slot], ctx []uint64, slots []*slot, c0 uint32, sl
 	}
 }
 
-// prefetchSlots starts loading the slots that lookupSlots probes first
-// for the same arguments.
+// prefetchSlots starts loading the slots that lookupSlots probes for the
+// same arguments: each context's slot and its neighbour.
 func prefetchSlots(tabs []*table[slot], ctx []uint64, c0 uint32, slotBits uint) {
 	shift := 64 - slotBits
 	for i := range tabs {
-		prefetch(unsafe.Pointer(&tabs[i].t[slotHash(ctx[i], c0)>>shift]))
+		j := slotHash(ctx[i], c0) >> shift
+		prefetch2(unsafe.Pointer(&tabs[i].t[j&^1])) // j and j^1: 128 bytes
 	}
 }
 

@@ -4,9 +4,13 @@ package cm
 
 import "unsafe"
 
-// prefetch starts loading the cache line at p, without waiting for it: a
-// later read of what the model is about to need then finds it in the
-// cache, its miss overlapped with other work.
+// prefetch2 and prefetch3 start loading the cache lines of the 2 or 3
+// times 64 bytes from p, without waiting for them: a later read of what
+// the model is about to need then finds it in the cache, its miss
+// overlapped with other work.
 //
 //go:noescape
-func prefetch(p unsafe.Pointer)
+func prefetch2(p unsafe.Pointer)
+
+//go:noescape
+func prefetch3(p unsafe.Pointer)
