@@ -56,21 +56,26 @@ func BenchmarkCMCompress(b *testing.B) {
 	}
 }
 
-// BenchmarkMixEncode runs method hybrid2 and, as its baseline, hybrid1 on
-// 2 streams of alice29.txt (or a synthetic mixture) under a bigram model
-// learnt from the input.
+// BenchmarkMixEncode runs a group of method hybrid (revision 3 of the
+// model), method hybrid2 and, as its baseline, hybrid1 on 2 streams of
+// alice29.txt (or a synthetic mixture) under a bigram model learnt from
+// the input.
 func BenchmarkMixEncode(b *testing.B) {
 	src, err := os.ReadFile(filepath.Join(canterburyDir, "alice29.txt"))
 	if err != nil {
 		src = sample.Mixed(1 << 17)
 	}
 	model := learntModel(src)
-	for _, m := range []codec.Method{codec.MethodHybrid2, codec.MethodHybrid1} {
+	for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodHybrid2, codec.MethodHybrid1} {
 		b.Run(m.String(), func(b *testing.B) {
+			var flags uint16
+			if m == codec.MethodHybrid {
+				flags = HybridFlags(src)
+			}
 			b.SetBytes(int64(len(src)))
 			var n int
 			for b.Loop() {
-				payload, _ := mixEncode(b, m, src, 2, model)
+				payload, _ := mixEncodeFlags(b, m, flags, src, 2, model)
 				n = len(payload)
 			}
 			b.ReportMetric(float64(n*8)/float64(len(src)), "bpb")
