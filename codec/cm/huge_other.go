@@ -2,5 +2,5 @@
 
 package cm
 
-// adviseHuge does nothing where the kernel has no madvise for huge pages.
-func adviseHuge[T any](t []T) {}
+// makeTable returns a zeroed slice of n entries.
+func makeTable[T any](n int) []T { return make([]T, n) }

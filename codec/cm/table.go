@@ -35,9 +35,7 @@ func newTable[T comparable](pool *sync.Pool, n int, chunkBits uint) *table[T] {
 	if a, ok := pool.Get().(*table[T]); ok {
 		return a
 	}
-	t := make([]T, n)
-	adviseHuge(t)
-	return &table[T]{t: t, dirty: make([]bool, n>>chunkBits+1), chunkBits: chunkBits, pool: pool}
+	return &table[T]{t: makeTable[T](n), dirty: make([]bool, n>>chunkBits+1), chunkBits: chunkBits, pool: pool}
 }
 
 // touch records that entry i is written.
