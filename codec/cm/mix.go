@@ -234,11 +234,7 @@ func checkHybrid(m codec.Method) error {
 
 // dot is Σ x_i·w_i ×2^-16, clamped to the stretched domain.
 func dot(x, w []int32) int32 {
-	var d int64
-	for i := range x {
-		d += int64(x[i]) * int64(w[i])
-	}
-	return int32(min(max(d>>16, -2047), 2047))
+	return int32(min(max(dotProduct(x, w)>>16, -2047), 2047))
 }
 
 func (s *hybridStage) update(_ *model, bit int) {
@@ -259,10 +255,7 @@ func (s *hybridStage) release() {
 
 // learnFinal takes a gradient step of a final mixer whose output was pr.
 func learnFinal(x, w []int32, pr int32, bit int) {
-	err := int32(bit)<<12 - pr
-	for i := range x {
-		w[i] = min(max(w[i]+(x[i]*err+1<<(finalShift-1))>>finalShift, -cmMaxWeight), cmMaxWeight)
-	}
+	trainWeights(x, w, int32(bit)<<12-pr, finalShift)
 }
 
 // bitP is the probability, 12-bit, that the next bit of a byte whose bits so

@@ -164,11 +164,7 @@ func (m *mix3Model) predictBit(q int32) int32 {
 	m.wsel[1] = c1>>2 | m.conf<<6
 	m.wsel[2] = ((m.ml<<1|rc)<<3|int(m.bitPos))<<2 | m.pos&3
 	for k, w := range m.sh.w {
-		w := (*[r3MixInputs]int32)(w[m.wsel[k]*r3MixInputs:])
-		var dot int64
-		for i := range x {
-			dot += int64(x[i]) * int64(w[i])
-		}
+		dot := dotProduct(x[:], w[m.wsel[k]*r3MixInputs:])
 		d := min(max(int32(dot>>16), -2047), 2047)
 		m.dots[k] = d
 		m.pm[k] = squash(d)
@@ -212,10 +208,7 @@ func (m *mix3Model) update(bit int) {
 		if err == 0 {
 			continue
 		}
-		w := (*[r3MixInputs]int32)(w[m.wsel[k]*r3MixInputs:])
-		for i := range x {
-			w[i] = min(max(w[i]+(x[i]*err+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
-		}
+		trainWeights(x[:], w[m.wsel[k]*r3MixInputs:], err, shift)
 	}
 	err2 := (int32(bit)<<12 - m.pr2) * lr2
 	w2 := m.w2[m.w2sel : m.w2sel+r3Mixers]

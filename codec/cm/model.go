@@ -1,6 +1,10 @@
 package cm
 
-import "zpng/codec"
+import (
+	"unsafe"
+
+	"zpng/codec"
+)
 
 // The model predicts each bit of the input, most significant bit first,
 // from the bytes before it. FORMAT.md section 10 is the exact contract;
@@ -86,6 +90,13 @@ func (a *countAPM) refine(p int32, cx int) int32 {
 	v0 := int32((a.t[a.idx] ^ apmStart[lo]) & 0xFFFF)
 	v1 := int32((a.t[a.idx+1] ^ apmStart[lo+1]) & 0xFFFF)
 	return (v0*(128-w) + v1*w) >> 11
+}
+
+// prefetchRow starts loading the curve of context cx, which a refine of
+// the next bit reads.
+func (a *countAPM) prefetchRow(cx int) {
+	row := a.t[cx*33 : cx*33+33] // 132 bytes from a multiple of 4: 3 lines
+	prefetch3(unsafe.Pointer(&row[0]))
 }
 
 func (a *countAPM) update(bit int) {
@@ -373,6 +384,16 @@ func lookupSlots(tabs []*table[slot], ctx []uint64, slots []*slot, c0 uint32, sl
 	}
 }
 
+// prefetchSlots starts loading the slots that lookupSlots probes for the
+// same arguments: each context's slot and its neighbour.
+func prefetchSlots(tabs []*table[slot], ctx []uint64, c0 uint32, slotBits uint) {
+	shift := 64 - slotBits
+	for i := range tabs {
+		j := slotHash(ctx[i], c0) >> shift
+		prefetch2(unsafe.Pointer(&tabs[i].t[j&^1])) // j and j^1: 128 bytes
+	}
+}
+
 // predict sets m.pr, the probability that the next bit is 1.
 func (m *model) predict() {
 	c0 := m.c0
@@ -440,11 +461,7 @@ func (m *model) predict() {
 		m.wsel[1] = m.wsel[1]>>2 | m.conf<<6
 	}
 	for k := range m.w {
-		w := (*[cmInputs]int32)(m.w[k][m.wsel[k]*cmInputs:])
-		var dot int64
-		for i := range x {
-			dot += int64(x[i]) * int64(w[i])
-		}
+		dot := dotProduct(x[:], m.w[k][m.wsel[k]*cmInputs:])
 		d := int32(dot >> 16)
 		d = min(max(d, -2047), 2047)
 		m.dots[k] = d
@@ -524,10 +541,7 @@ func (m *model) update(bit int) {
 		if err == 0 {
 			continue
 		}
-		w := (*[cmInputs]int32)(m.w[k][m.wsel[k]*cmInputs:])
-		for i := range x {
-			w[i] = min(max(w[i]+(x[i]*err+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
-		}
+		trainWeights(x[:], m.w[k][m.wsel[k]*cmInputs:], err, shift)
 	}
 	err2 := (int32(bit)<<12 - m.pr2) * lr2
 	w2 := m.w2[m.w2sel : m.w2sel+cmMixers]

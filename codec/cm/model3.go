@@ -267,11 +267,7 @@ func (m *model3) predict() {
 	m.wsel[2] = ((ml<<1|rc)<<3|int(m.bitPos))<<2 | m.pos&3
 	x := &m.x
 	for k := range m.w {
-		w := (*[r3Inputs]int32)(m.w[k][m.wsel[k]*r3Inputs:])
-		var dot int64
-		for i := range x {
-			dot += int64(x[i]) * int64(w[i])
-		}
+		dot := dotProduct(x[:], m.w[k][m.wsel[k]*r3Inputs:])
 		d := min(max(int32(dot>>16), -2047), 2047)
 		m.dots[k] = d
 		m.pm[k] = squash(d)
@@ -285,8 +281,52 @@ func (m *model3) predict() {
 	m.pr = min(max(m.stage.refine3(m, m.pr2), 1), 4095)
 }
 
-// update learns from the coded bit and predicts the next.
+// update learns from the coded bit and predicts the next. The contexts
+// move on first (advance), so that the loads of the next bit's slots and
+// APM curves overlap the learning, which reads none of the contexts.
 func (m *model3) update(bit int) {
+	lr := rates2.firstRate(m.pos) // by the bytes before this bit's
+	nibble := m.advance(bit)
+	m.learn(bit, lr)
+	if nibble {
+		m.findSlots()
+	}
+	m.predict()
+}
+
+// advance moves the contexts on by the coded bit: the byte so far, the
+// match, and at the byte's end its history, record and hashed contexts.
+// It reports whether a nibble begins, whose slots are to be found, and
+// starts the loads of what the next bit reads (prefetchNext).
+func (m *model3) advance(bit int) bool {
+	if m.matchBit >= 0 && m.matchBit != bit {
+		m.matchLen = 0
+	}
+	m.c0 = m.c0<<1 | uint32(bit)
+	m.bitPos++
+	if m.bitPos == 8 {
+		m.endByte(byte(m.c0))
+		m.c0, m.bitPos = 1, 0
+	}
+	nibble := m.bitPos&3 == 0
+	m.prefetchNext(nibble)
+	return nibble
+}
+
+// prefetchNext starts the loads of the APM curves of the next bit and,
+// when a nibble begins, of the slots that findSlots will probe.
+func (m *model3) prefetchNext(nibble bool) {
+	if nibble {
+		prefetchSlots(m.tabs[:], m.ctx[:], m.c0, m.slotBits)
+	}
+	c0 := int(m.c0)
+	m.stage.a2.prefetchRow(c0 | int(m.c4&0xFF)<<8)
+	m.stage.a3.prefetchRow(c0 | m.apmO2)
+}
+
+// learn updates the counters, mixers and APMs of the coded bit, the first
+// layer at rate lr.
+func (m *model3) learn(bit int, lr int32) {
 	counterUpdate(m.ctr[0], bit, cmLimitLow)
 	counterUpdate(m.ctr[1], bit, cmLimitLow)
 	for i := 2; i < len(m.ctr); i++ {
@@ -294,22 +334,15 @@ func (m *model3) update(bit int) {
 	}
 	if m.matchBit >= 0 {
 		counterUpdate(m.matchCtr, bit, 1023)
-		if m.matchBit != bit {
-			m.matchLen = 0
-		}
 	}
-	r := &rates2
-	lr, lr2, shift := r.firstRate(m.pos), r.second, r.shift
+	lr2, shift := rates2.second, rates2.shift
 	x := &m.x
 	for k := range m.w {
 		err := (int32(bit)<<12 - m.pm[k]) * lr
 		if err == 0 {
 			continue
 		}
-		w := (*[r3Inputs]int32)(m.w[k][m.wsel[k]*r3Inputs:])
-		for i := range x {
-			w[i] = min(max(w[i]+(x[i]*err+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
-		}
+		trainWeights(x[:], m.w[k][m.wsel[k]*r3Inputs:], err, shift)
 	}
 	err2 := (int32(bit)<<12 - m.pr2) * lr2
 	w2 := m.w2[m.w2sel : m.w2sel+r3Mixers]
@@ -317,17 +350,6 @@ func (m *model3) update(bit int) {
 		w2[k] = min(max(w2[k]+(m.dots[k]*err2+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
 	}
 	m.stage.update(nil, bit)
-
-	m.c0 = m.c0<<1 | uint32(bit)
-	m.bitPos++
-	if m.bitPos == 8 {
-		m.endByte(byte(m.c0))
-		m.c0, m.bitPos = 1, 0
-		m.findSlots()
-	} else if m.bitPos == 4 {
-		m.findSlots()
-	}
-	m.predict()
 }
 
 func (m *model3) endByte(c byte) {

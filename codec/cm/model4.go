@@ -201,11 +201,7 @@ func (m *model4) predict() {
 	m.wsel[3] = (seen<<1|det)<<3 | int(m.bitPos)
 	x := &m.x
 	for k := range m.w {
-		w := (*[r4Inputs]int32)(m.w[k][m.wsel[k]*r4Inputs:])
-		var dot int64
-		for i := range x {
-			dot += int64(x[i]) * int64(w[i])
-		}
+		dot := dotProduct(x[:], m.w[k][m.wsel[k]*r4Inputs:])
 		d := min(max(int32(dot>>16), -2047), 2047)
 		m.dots[k] = d
 		m.pm[k] = squash(d)
@@ -224,8 +220,44 @@ func (m *model4) predict() {
 	m.pr = min(max((3*m.stage.refine3(&m.model3, m.pr2)+a4+2)>>2, 1), 4095)
 }
 
-// update learns from the coded bit and predicts the next.
+// update learns from the coded bit and predicts the next. The contexts
+// move on first (advance), so that the loads of the next bit's slots and
+// APM curves overlap the learning, which reads none of the contexts.
 func (m *model4) update(bit int) {
+	lr := rates2.firstRate(m.pos) // by the bytes before this bit's
+	nibble := m.advance(bit)
+	m.learn(bit, lr)
+	if nibble {
+		m.findSlots()
+	}
+	m.predict()
+}
+
+// advance is model3.advance with revision 4's indirect context, and it
+// starts the loads of the next bit's match APM curve too.
+func (m *model4) advance(bit int) bool {
+	if m.matchBit >= 0 && m.matchBit != bit {
+		m.matchLen = 0
+	}
+	m.c0 = m.c0<<1 | uint32(bit)
+	m.bitPos++
+	if m.bitPos == 8 {
+		o2 := m.c4 & 0xFFFF
+		m.endByte(byte(m.c0))
+		if m.ind != nil {
+			m.ind[o2] = m.ind[o2]<<8 | uint16(m.c4&0xFF)
+			m.indirect()
+		}
+		m.c0, m.bitPos = 1, 0
+	}
+	nibble := m.bitPos&3 == 0
+	m.prefetchNext(nibble)
+	return nibble
+}
+
+// learn updates the counters, states, mixers and APMs of the coded bit,
+// the first layer at rate lr.
+func (m *model4) learn(bit int, lr int32) {
 	counterUpdate(m.ctr[0], bit, cmLimitLow)
 	counterUpdate(m.ctr[1], bit, cmLimitLow)
 	for i := 2; i < len(m.ctr); i++ {
@@ -240,22 +272,15 @@ func (m *model4) update(bit int) {
 	}
 	if m.matchBit >= 0 {
 		counterUpdate(m.matchCtr, bit, 1023)
-		if m.matchBit != bit {
-			m.matchLen = 0
-		}
 	}
-	r := &rates2
-	lr, lr2, shift := r.firstRate(m.pos), r.second, r.shift
+	lr2, shift := rates2.second, rates2.shift
 	x := &m.x
 	for k := range m.w {
 		err := (int32(bit)<<12 - m.pm[k]) * lr
 		if err == 0 {
 			continue
 		}
-		w := (*[r4Inputs]int32)(m.w[k][m.wsel[k]*r4Inputs:])
-		for i := range x {
-			w[i] = min(max(w[i]+(x[i]*err+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
-		}
+		trainWeights(x[:], m.w[k][m.wsel[k]*r4Inputs:], err, shift)
 	}
 	err2 := (int32(bit)<<12 - m.pr2) * lr2
 	w2 := m.w2[m.w2sel : m.w2sel+r4Mixers]
@@ -264,20 +289,4 @@ func (m *model4) update(bit int) {
 	}
 	m.stage.update(nil, bit)
 	m.a4.update(bit)
-
-	m.c0 = m.c0<<1 | uint32(bit)
-	m.bitPos++
-	if m.bitPos == 8 {
-		o2 := m.c4 & 0xFFFF
-		m.endByte(byte(m.c0))
-		if m.ind != nil {
-			m.ind[o2] = m.ind[o2]<<8 | uint16(m.c4&0xFF)
-			m.indirect()
-		}
-		m.c0, m.bitPos = 1, 0
-		m.findSlots()
-	} else if m.bitPos == 4 {
-		m.findSlots()
-	}
-	m.predict()
 }

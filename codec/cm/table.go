@@ -35,7 +35,7 @@ func newTable[T comparable](pool *sync.Pool, n int, chunkBits uint) *table[T] {
 	if a, ok := pool.Get().(*table[T]); ok {
 		return a
 	}
-	return &table[T]{t: make([]T, n), dirty: make([]bool, n>>chunkBits+1), chunkBits: chunkBits, pool: pool}
+	return &table[T]{t: makeTable[T](n), dirty: make([]bool, n>>chunkBits+1), chunkBits: chunkBits, pool: pool}
 }
 
 // touch records that entry i is written.
