@@ -38,10 +38,14 @@ const (
 // regionMethods are the methods a region may be coded with.
 var regionMethods = map[codec.Method]bool{
 	codec.MethodStored: true, codec.MethodZstd: true, codec.MethodXz: true,
-	codec.MethodCM3: true, codec.MethodHybrid: true, codec.MethodCopy: true,
+	codec.MethodCM: true, codec.MethodCM3: true, codec.MethodHybrid: true, codec.MethodCopy: true,
 }
 
-// Flags of method cm3, which codes the cm regions (FORMAT.md 10.8).
+// regionCM is the cm revision the encoder codes regions with; images whose
+// regions are in cm3 (method id 9) keep decoding.
+const regionCM = codec.MethodCM
+
+// Flags of methods cm and cm3, which code the cm regions (FORMAT.md 10.8).
 const (
 	cmBinary = 1 // the binary profile
 	cmX86    = 2 // the x86 filter
@@ -183,7 +187,7 @@ func assembleRegions(j *job, out []*codedRegion) (*encoded, error) {
 	}
 	e.sections = []codec.Section{{Type: codec.SectionRegions, Data: table}, {Type: codec.SectionPayload, Data: data}}
 	s := fmt.Sprintf("regions: %d", len(out))
-	for _, m := range []codec.Method{codec.MethodHybrid, codec.MethodCM3, codec.MethodStored, codec.MethodCopy} {
+	for _, m := range []codec.Method{codec.MethodHybrid, regionCM, codec.MethodStored, codec.MethodCopy} {
 		if by[m.String()] > 0 {
 			s += fmt.Sprintf(", %s %d B", m, by[m.String()])
 		}
@@ -214,7 +218,7 @@ func codeRegion(ctx context.Context, j *job, b []byte, k kind, total int64) (*co
 		flags = cmBinary | cmX86
 	}
 	var payload bytes.Buffer
-	w, err := cm.NewFlagCompressor(codec.MethodCM3, &payload, int64(len(b)), flags)
+	w, err := cm.NewFlagCompressor(regionCM, &payload, int64(len(b)), flags)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +230,7 @@ func codeRegion(ctx context.Context, j *job, b []byte, k kind, total int64) (*co
 	}
 	best := stored
 	if payload.Len() < len(b) {
-		best = &codedRegion{n: len(b), method: codec.MethodCM3, flags: flags,
+		best = &codedRegion{n: len(b), method: regionCM, flags: flags,
 			sections: []codec.Section{{Type: codec.SectionPayload, Data: payload.Bytes()}}}
 	}
 	if k != kindText || !j.opt.plan().hybrid {
@@ -499,6 +503,10 @@ func (h *history) read(off int64, dst []byte) {
 	}
 }
 
+// isRegionCM says whether a region's method is one of the cm revisions a
+// region may be coded with.
+func isRegionCM(m codec.Method) bool { return m == codec.MethodCM || m == codec.MethodCM3 }
+
 // inspectRegions reads the rest of the image r of method regions and lists
 // its regions.
 func inspectRegions(r *codec.Reader) ([]RegionInfo, error) {
@@ -523,11 +531,11 @@ func inspectRegions(r *codec.Reader) ([]RegionInfo, error) {
 		switch {
 		case e.method == codec.MethodCopy:
 			k = "copy"
-		case e.method == codec.MethodHybrid || e.method == codec.MethodCM3 && e.flags == 0:
+		case e.method == codec.MethodHybrid || isRegionCM(e.method) && e.flags == 0:
 			k = "text"
-		case e.method == codec.MethodCM3 && e.flags&cmX86 != 0:
+		case isRegionCM(e.method) && e.flags&cmX86 != 0:
 			k = "executable"
-		case e.method == codec.MethodCM3:
+		case isRegionCM(e.method):
 			k = "binary"
 		}
 		out = append(out, RegionInfo{Offset: e.off, Length: e.n, Method: e.method.String(), Flags: e.flags, Kind: k, Coded: e.coded, Source: e.src})
