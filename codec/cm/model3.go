@@ -299,29 +299,36 @@ func (m *model3) update(bit int) {
 // It reports whether a nibble begins, whose slots are to be found, and
 // starts the loads of what the next bit reads (prefetchNext).
 func (m *model3) advance(bit int) bool {
+	if m.shiftBit(bit) {
+		m.endByte(byte(m.c0))
+		m.c0, m.bitPos = 1, 0
+	}
+	return m.prefetchNext()
+}
+
+// shiftBit adds the coded bit to the byte so far, ending the match where
+// it predicted the other bit, and reports whether the byte is complete.
+func (m *model3) shiftBit(bit int) bool {
 	if m.matchBit >= 0 && m.matchBit != bit {
 		m.matchLen = 0
 	}
 	m.c0 = m.c0<<1 | uint32(bit)
 	m.bitPos++
-	if m.bitPos == 8 {
-		m.endByte(byte(m.c0))
-		m.c0, m.bitPos = 1, 0
-	}
-	nibble := m.bitPos&3 == 0
-	m.prefetchNext(nibble)
-	return nibble
+	return m.bitPos == 8
 }
 
 // prefetchNext starts the loads of the APM curves of the next bit and,
-// when a nibble begins, of the slots that findSlots will probe.
-func (m *model3) prefetchNext(nibble bool) {
+// when a nibble begins, of the slots that findSlots will probe; it
+// reports whether a nibble begins.
+func (m *model3) prefetchNext() bool {
+	nibble := m.bitPos&3 == 0
 	if nibble {
 		prefetchSlots(m.tabs[:], m.ctx[:], m.c0, m.slotBits)
 	}
 	c0 := int(m.c0)
 	m.stage.a2.prefetchRow(c0 | int(m.c4&0xFF)<<8)
 	m.stage.a3.prefetchRow(c0 | m.apmO2)
+	return nibble
 }
 
 // learn updates the counters, mixers and APMs of the coded bit, the first

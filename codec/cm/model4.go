@@ -233,15 +233,10 @@ func (m *model4) update(bit int) {
 	m.predict()
 }
 
-// advance is model3.advance with revision 4's indirect context, and it
-// starts the loads of the next bit's match APM curve too.
+// advance is model3.advance with revision 4's indirect context, which
+// learns the byte that followed the order-2 context before it.
 func (m *model4) advance(bit int) bool {
-	if m.matchBit >= 0 && m.matchBit != bit {
-		m.matchLen = 0
-	}
-	m.c0 = m.c0<<1 | uint32(bit)
-	m.bitPos++
-	if m.bitPos == 8 {
+	if m.shiftBit(bit) {
 		o2 := m.c4 & 0xFFFF
 		m.endByte(byte(m.c0))
 		if m.ind != nil {
@@ -250,9 +245,7 @@ func (m *model4) advance(bit int) bool {
 		}
 		m.c0, m.bitPos = 1, 0
 	}
-	nibble := m.bitPos&3 == 0
-	m.prefetchNext(nibble)
-	return nibble
+	return m.prefetchNext()
 }
 
 // learn updates the counters, states, mixers and APMs of the coded bit,
