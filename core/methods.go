@@ -35,6 +35,7 @@ type encoded struct {
 	sections []codec.Section // META, if any, first: Inspect reads only that far
 	model    string          // for Result.Model
 	notes    []string
+	follow   *follower // the check that followed the coding, if one did (check.go)
 }
 
 func (e *encoded) size() int64 {
@@ -167,23 +168,35 @@ func (c classical) encode(ctx context.Context, j *job, src []byte) (*encoded, er
 	var flags uint16
 	var w io.WriteCloser
 	var err error
+	var f *follower
 	if c.isCM() {
 		flags = cm.ChooseFlags(src)
-		w, err = cm.NewFlagCompressor(c.m, &payload, int64(len(src)), flags)
+		if followsCoding(len(src)) {
+			f = followCM(ctx, c.m, flags, src)
+			w, err = cm.NewFlagCompressor(c.m, f.payload, int64(len(src)), flags)
+		} else {
+			w, err = cm.NewFlagCompressor(c.m, &payload, int64(len(src)), flags)
+		}
 	} else {
 		w, err = classic.NewCompressor(c.m, &payload, int64(len(src)))
+	}
+	if err == nil {
+		j.progress.begin("compress "+c.name(), int64(len(src)))
+		if err = copyWithProgress(ctx, j, w, bytes.NewReader(src)); err == nil {
+			err = w.Close()
+		}
+	}
+	if f != nil {
+		f.finish(err != nil)
 	}
 	if err != nil {
 		return nil, err
 	}
-	j.progress.begin("compress "+c.name(), int64(len(src)))
-	if err := copyWithProgress(ctx, j, w, bytes.NewReader(src)); err != nil {
-		return nil, err
+	data := payload.Bytes()
+	if f != nil {
+		data = f.payload.bytes()
 	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return &encoded{flags: flags, sections: []codec.Section{{Type: codec.SectionPayload, Data: payload.Bytes()}}}, nil
+	return &encoded{flags: flags, sections: []codec.Section{{Type: codec.SectionPayload, Data: data}}, follow: f}, nil
 }
 
 func (c classical) decode(ctx context.Context, j *job, ct *codec.Container, w io.Writer) error {

@@ -68,6 +68,12 @@ func CompressSource(ctx context.Context, source Source, output string, opt Optio
 	// Try each candidate; keep the smallest.
 	var best, bestC *encoded // bestC: the best classical one, the fallback
 	var bestM, bestCM method
+	var follows []*follower // checks that follow coding (check.go)
+	defer func() {
+		for _, f := range follows {
+			f.stop()
+		}
+	}()
 	for _, m := range ms {
 		if auto && bestC != nil {
 			j.bar = bestC.size()
@@ -87,6 +93,9 @@ func CompressSource(ctx context.Context, source Source, output string, opt Optio
 			tried = append(tried, fmt.Sprintf("%s failed: %v", m.name(), err))
 			continue
 		}
+		if e.follow != nil {
+			follows = append(follows, e.follow)
+		}
 		tried = append(tried, fmt.Sprintf("%s %d B", m.name(), e.size()))
 		if best == nil || e.size() < best.size() {
 			best, bestM = e, m
@@ -98,6 +107,11 @@ func CompressSource(ctx context.Context, source Source, output string, opt Optio
 	if best == nil {
 		return nil, fmt.Errorf("no method could compress %s: %s", in.display, strings.Join(tried, "; "))
 	}
+	for _, f := range follows {
+		if f != best.follow && (bestC == nil || f != bestC.follow) {
+			f.stop() // its image will not be written
+		}
+	}
 	header := codec.Header{OriginalSize: int64(len(src)), SHA256: sum, Name: in.name}
 	tmp, err := writeChecked(ctx, j, output, header, bestM, best, tree)
 	if err != nil && runsNetwork(bestM, best) && ctx.Err() == nil && errors.Is(err, errSelfCheck) {
@@ -108,6 +122,9 @@ func CompressSource(ctx context.Context, source Source, output string, opt Optio
 			bestCM = methods[codec.MethodXz.String()].m
 			if bestC, err = bestCM.encode(ctx, j, src); err != nil {
 				return nil, err
+			}
+			if bestC.follow != nil {
+				follows = append(follows, bestC.follow)
 			}
 		}
 		note := fmt.Sprintf("BUG: %s decode did not verify (%v); stored with %s instead — please report", bestM.name(), checkErr, bestCM.name())
@@ -167,12 +184,26 @@ func writeChecked(ctx context.Context, j *job, output string, h codec.Header, m 
 	if err != nil {
 		return "", err
 	}
-	// Decode the written bytes, not the ones in memory.
+	// Decode the written bytes, not the ones in memory; or, where the
+	// payload was decoded while it was coded, check that the written file
+	// holds exactly what was decoded.
 	if err := ctx.Err(); err != nil {
 		os.Remove(tmp)
 		return "", err
 	}
-	if _, _, err := decodeFile(ctx, j, tmp, io.Discard); err != nil {
+	check := func() error {
+		_, _, err := decodeFile(ctx, j, tmp, io.Discard)
+		return err
+	}
+	if e.follow != nil {
+		check = func() error {
+			if err := readBack(ctx, j, tmp, c); err != nil {
+				return err
+			}
+			return e.follow.result(ctx)
+		}
+	}
+	if err := check(); err != nil {
 		os.Remove(tmp)
 		if ctx.Err() != nil {
 			return "", ctx.Err()

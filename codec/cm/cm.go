@@ -8,6 +8,7 @@ package cm
 import (
 	"fmt"
 	"io"
+	"math"
 
 	"zpng/codec"
 	"zpng/codec/entropy"
@@ -139,7 +140,9 @@ func (c *writer) Write(p []byte) (int, error) {
 			e.Encode(bit, m.p())
 			m.update(bit)
 		}
-		if e.Len() >= 1<<16 {
+		// Small pieces let a reader of the payload (NewStreamDecompressor)
+		// follow closely.
+		if e.Len() >= 1<<12 {
 			if _, err := e.WriteTo(c.w); err != nil {
 				c.err = err
 				return 0, err
@@ -207,11 +210,39 @@ func NewFlagDecompressor(m codec.Method, payload []byte, size int64, flags uint1
 	if !sizeFits(len(payload), size) {
 		return nil, fmt.Errorf("%w: cm payload of %d bytes cannot hold %d bytes", codec.ErrCorrupt, len(payload), size)
 	}
-	r := &reader{m: newPredictor(m, flags, size), dec: entropy.NewBinDecoder(payload), n: len(payload), left: size, out: size}
+	return newReader(m, flags, size, entropy.NewBinDecoder(payload), len(payload)), nil
+}
+
+// NewStreamDecompressor is NewFlagDecompressor of a payload that is still
+// being written: more gives its bytes as they come (entropy.MoreBytes), so
+// that a compressor's output can be checked while it is coded. The payload
+// must hold exactly what the data uses, which the reader checks at the end;
+// a corrupt one may cost the work of the whole declared size.
+func NewStreamDecompressor(m codec.Method, more entropy.MoreBytes, size int64, flags uint16) (io.ReadCloser, error) {
+	if err := checkCM(m); err != nil {
+		return nil, err
+	}
+	if err := checkFlags(m, flags); err != nil {
+		return nil, err
+	}
+	if size == 0 {
+		if in, _ := more(0); len(in) != 0 { // no bytes only when complete
+			return nil, fmt.Errorf("%w: cm payload of %d bytes for an empty file", codec.ErrCorrupt, len(in))
+		}
+		return &reader{}, nil
+	}
+	return newReader(m, flags, size, entropy.NewBinStreamDecoder(nil, more), streaming), nil
+}
+
+// streaming is reader.n while the payload's length is not known yet.
+const streaming = math.MaxInt
+
+func newReader(m codec.Method, flags uint16, size int64, dec *entropy.BinDecoder, n int) *reader {
+	r := &reader{m: newPredictor(m, flags, size), dec: dec, n: n, left: size, out: size}
 	if flags&flagX86 != 0 {
 		r.filter = &x86Filter{n: size, reverse: true}
 	}
-	return r, nil
+	return r
 }
 
 func (r *reader) Read(p []byte) (int, error) {
@@ -258,6 +289,9 @@ func (r *reader) Read(p []byte) (int, error) {
 	r.out -= int64(n)
 	if r.left == 0 && r.m != nil {
 		r.done()
+		if r.n == streaming {
+			r.n = d.Len()
+		}
 		if d.Used() != r.n {
 			return n, fmt.Errorf("%w: cm payload has %d bytes, the data used %d", codec.ErrCorrupt, r.n, d.Used())
 		}

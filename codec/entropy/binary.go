@@ -66,12 +66,25 @@ func (e *BinEncoder) WriteTo(w io.Writer) (int64, error) {
 type BinDecoder struct {
 	x1, x2, x uint32
 	in        []byte
-	pos       int // bytes read, including those past the end
+	pos       int       // bytes read, including those past the end
+	more      MoreBytes // nil once in is the whole stream
 }
+
+// MoreBytes returns the first bytes of a stream that is still being written,
+// more than have of them, waiting for them as long as the stream goes on;
+// complete reports that the bytes returned are the whole stream.
+type MoreBytes func(have int) (in []byte, complete bool)
 
 // NewBinDecoder returns a decoder of the stream in.
 func NewBinDecoder(in []byte) *BinDecoder {
-	d := &BinDecoder{x2: 0xFFFFFFFF, in: in}
+	return NewBinStreamDecoder(in, nil)
+}
+
+// NewBinStreamDecoder returns a decoder of a stream of which in is the
+// beginning; more, unless nil, gives the rest as it is written, so that a
+// stream can be decoded while it is coded.
+func NewBinStreamDecoder(in []byte, more MoreBytes) *BinDecoder {
+	d := &BinDecoder{x2: 0xFFFFFFFF, in: in, more: more}
 	for i := 0; i < 4; i++ {
 		d.x = d.x<<8 | uint32(d.next())
 	}
@@ -83,7 +96,37 @@ func (d *BinDecoder) next() byte {
 	if d.pos <= len(d.in) {
 		return d.in[d.pos-1]
 	}
+	return d.nextMore()
+}
+
+// nextMore is next past the bytes at hand: it waits for more of a stream
+// still being written.
+func (d *BinDecoder) nextMore() byte {
+	for d.more != nil && d.pos > len(d.in) {
+		d.in, d.more = d.moreOf(len(d.in))
+	}
+	if d.pos <= len(d.in) {
+		return d.in[d.pos-1]
+	}
 	return 0
+}
+
+// moreOf calls d.more and returns the bytes and what to call next time.
+func (d *BinDecoder) moreOf(have int) ([]byte, MoreBytes) {
+	in, complete := d.more(have)
+	if complete {
+		return in, nil
+	}
+	return in, d.more
+}
+
+// Len is the length of the whole stream; for a stream still being
+// written it waits for the end.
+func (d *BinDecoder) Len() int {
+	for d.more != nil {
+		d.in, d.more = d.moreOf(len(d.in))
+	}
+	return len(d.in)
 }
 
 // Decode returns the next bit, coded under p1 = P(bit = 1) · 4096.
