@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -155,5 +156,24 @@ func BenchmarkDecodeCorrupt(b *testing.B) {
 				mixDecode(codec.MethodHybrid2, table, noise, n, uniformModel())
 			}
 		})
+	}
+}
+
+// BenchmarkChooseFlags times the trial of method cm's flags on a sample of
+// each input, on one core and on every core Go has (the choice is the
+// same).
+func BenchmarkChooseFlags(b *testing.B) {
+	for name, src := range benchInputs(b) {
+		for _, procs := range []int{1, runtime.GOMAXPROCS(0)} {
+			b.Run(fmt.Sprintf("%s/procs=%d", name, procs), func(b *testing.B) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				want := ChooseFlags(src)
+				for b.Loop() {
+					if got := ChooseFlags(src); got != want {
+						b.Fatalf("flags %d, then %d", want, got)
+					}
+				}
+			})
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
 
 	"zpng/codec"
 )
@@ -47,10 +49,22 @@ func ChooseFlags(src []byte) uint16 {
 		cands = append(cands, rule&^flagX86, rule&^flagX86^flagProfile)
 	}
 	smp := trialSample(src)
+	sizes := make([]int, len(cands))
+	// The trials run on as many cores as Go has; the choice is the same.
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, f := range cands {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			sizes[i] = codedSize(smp, f)
+		})
+	}
+	wg.Wait()
 	best, bestSize := rule, -1
-	for _, f := range cands {
-		if n := codedSize(smp, f); bestSize < 0 || n < bestSize {
-			best, bestSize = f, n
+	for i, f := range cands {
+		if bestSize < 0 || sizes[i] < bestSize {
+			best, bestSize = f, sizes[i]
 		}
 	}
 	return best
