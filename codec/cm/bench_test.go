@@ -87,13 +87,36 @@ func BenchmarkMixEncode(b *testing.B) {
 			}
 			b.SetBytes(int64(len(src)))
 			var n int
+			cpu := cpuTime()
 			for b.Loop() {
 				payload, _ := mixEncodeFlags(b, m, flags, src, 2, model)
 				n = len(payload)
 			}
+			reportCPUSpeed(b, len(src), cpuTime()-cpu)
 			b.ReportMetric(float64(n*8)/float64(len(src)), "bpb")
 		})
 	}
+}
+
+// BenchmarkMixDecode decodes what BenchmarkMixEncode codes with method
+// hybrid (a group's coder, as a restore runs it).
+func BenchmarkMixDecode(b *testing.B) {
+	src, err := os.ReadFile(filepath.Join(canterburyDir, "alice29.txt"))
+	if err != nil {
+		src = sample.Mixed(1 << 17)
+	}
+	model := learntModel(src)
+	flags := HybridFlags(src)
+	payload, table := mixEncodeFlags(b, codec.MethodHybrid, flags, src, 2, model)
+	b.SetBytes(int64(len(src)))
+	cpu := cpuTime()
+	for b.Loop() {
+		got, err := mixDecodeFlags(codec.MethodHybrid, flags, table, payload, int64(len(src)), model)
+		if err != nil || !bytes.Equal(got, src) {
+			b.Fatalf("round trip failed: %v", err)
+		}
+	}
+	reportCPUSpeed(b, len(src), cpuTime()-cpu)
 }
 
 // BenchmarkCMDecompress decodes methods cm and cm3 with the flags Flags

@@ -187,21 +187,55 @@ func (m *mix3Model) predictBit(q int32) int32 {
 }
 
 // update learns the coded bit; the next byte's slots are found when it
-// begins, as other streams may change the tables before.
+// begins, as other streams may change the tables before. As revision 3
+// does, it moves the contexts on first and starts the loads of what the
+// next bit reads, then learns, so that those misses overlap the learning.
 func (m *mix3Model) update(bit int) {
+	lr := rates2.firstRate(m.sh.mix.total) // by the bytes the shared mixers have learnt from
+	matched := m.matchBit >= 0
+	if m.shiftBit(bit) {
+		m.endByte3(byte(m.c0))
+		m.c0, m.bitPos = 1, 0
+	}
+	nibble := m.bitPos == 4
+	if m.bitPos != 0 {
+		m.prefetchNext3(nibble)
+	}
+	m.learn3(bit, lr, matched)
+	if nibble {
+		m.findSlots()
+	}
+}
+
+// prefetchNext3 starts the loads of the next bit's APM curves and, at a
+// nibble, of the slots findSlots will probe.
+func (m *mix3Model) prefetchNext3(nibble bool) {
+	if nibble {
+		prefetchSlots(m.tabs[:], m.ctx[:], m.c0, m.slotBits)
+	}
+	s := m.sh.stage
+	c0 := int(m.c0)
+	o1 := c0 | int(m.c4&0xFF)<<8
+	s.a2.prefetchRow(o1)
+	s.q1.prefetchRow(o1)
+	s.f1.prefetchRow(o1)
+	s.q2.prefetchRow(c0 | m.apmO2)
+	s.f2.prefetchRow(c0 | m.apmO2)
+	s.f3.prefetchRow(c0 | m.apmO3)
+}
+
+// learn3 updates the counters (the match counter if the bit had a match),
+// the mixers at rate lr and the last step by the coded bit.
+func (m *mix3Model) learn3(bit int, lr int32, matched bool) {
 	counterUpdate(m.ctr[0], bit, cmLimitLow)
 	counterUpdate(m.ctr[1], bit, cmLimitLow)
 	for i := 2; i < len(m.ctr); i++ {
 		counterUpdate(m.ctr[i], bit, cmLimitHigh)
 	}
-	if m.matchBit >= 0 {
+	if matched {
 		counterUpdate(m.matchCtr, bit, 1023)
-		if m.matchBit != bit {
-			m.matchLen = 0
-		}
 	}
-	r := &rates2 // by the bytes the shared mixers have learnt from
-	lr, lr2, shift := r.firstRate(m.sh.mix.total), r.second, r.shift
+	lr2, shift := rates2.second, rates2.shift
 	x := &m.x
 	for k, w := range m.sh.w {
 		err := (int32(bit)<<12 - m.pm[k]) * lr
@@ -216,15 +250,6 @@ func (m *mix3Model) update(bit int) {
 		w2[k] = min(max(w2[k]+(m.dots[k]*err2+1<<(shift-1))>>shift, -cmMaxWeight), cmMaxWeight)
 	}
 	m.sh.stage.update(nil, bit)
-
-	m.c0 = m.c0<<1 | uint32(bit)
-	m.bitPos++
-	if m.bitPos == 8 {
-		m.endByte3(byte(m.c0))
-		m.c0, m.bitPos = 1, 0
-	} else if m.bitPos == 4 {
-		m.findSlots()
-	}
 }
 
 // endByte3 is model3.endByte for a stream of the group: the byte goes to
