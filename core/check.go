@@ -21,10 +21,12 @@ import (
 // header and sections that were checked. Nothing is published before both
 // agree, as before; only the order of the work changes, never a byte.
 
-// followMaxBytes bounds the inputs checked while they are coded: beyond it
-// the two cm models at once (coder and checker, ~2× the tables) would crowd
-// the memory a 100 MB job may take.
-const followMaxBytes = 64 << 20
+// followMaxBytes bounds the inputs checked while they are coded. The
+// checker is a second cm model (~150–220 MB at the tables' largest), whose
+// tables wait in their pools while the next candidate runs: 62 MB of text
+// at level 3 peaked at 1.43 GB with it (xz -9e after cm, in C memory that
+// Go's collector does not count), too near the 1.5 GB a 100 MB job may take.
+const followMaxBytes = 16 << 20
 
 // followsCoding says whether method cm's check of n bytes runs beside its
 // coding: when Go has a second core to run it on.
