@@ -171,12 +171,12 @@ func (c classical) encode(ctx context.Context, j *job, src []byte) (*encoded, er
 	var f *follower
 	if c.isCM() {
 		flags = cm.ChooseFlags(src)
+		var out io.Writer = &payload
 		if followsCoding(len(src)) {
 			f = followCM(ctx, c.m, flags, src)
-			w, err = cm.NewFlagCompressor(c.m, f.payload, int64(len(src)), flags)
-		} else {
-			w, err = cm.NewFlagCompressor(c.m, &payload, int64(len(src)), flags)
+			out = f.payload
 		}
+		w, err = cm.NewFlagCompressor(c.m, out, int64(len(src)), flags)
 	} else {
 		w, err = classic.NewCompressor(c.m, &payload, int64(len(src)))
 	}
