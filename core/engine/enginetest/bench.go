@@ -62,6 +62,24 @@ func BenchThreads(b *testing.B) []int {
 	return out
 }
 
+// BenchBatches returns ZPNG_BENCH_BATCHES (a comma-separated list of
+// batch sizes), else batches.
+func BenchBatches(b *testing.B, batches []int) []int {
+	s := os.Getenv("ZPNG_BENCH_BATCHES")
+	if s == "" {
+		return batches
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			b.Fatalf("bad batch size %q in ZPNG_BENCH_BATCHES", f)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
 // BenchEngine is one engine configuration of BenchInference.
 type BenchEngine struct {
 	Label string            // the last element of the sub-benchmark name
@@ -70,7 +88,7 @@ type BenchEngine struct {
 }
 
 // BenchInference measures integer inference in bytes per second (one byte
-// per stream per step) for every shape, batch size, thread count and engine,
+// per stream per step) for every shape, batch size (BenchBatches), thread count and engine,
 // as sub-benchmarks named shape=cfg/B=batch/threads=n/label. Every engine
 // also reports its speed relative to each engine of base measured before it
 // in the same run, as "x-label" (2 means twice the bytes/s). around, when
@@ -81,7 +99,7 @@ func BenchInference(b *testing.B, batches []int, engines []BenchEngine, base []s
 	around func(b *testing.B, batch int, loop func())) {
 	for _, s := range BenchShapes(b) {
 		qm := RandomQuant(b, s.Cfg, 1, 1)
-		for _, batch := range batches {
+		for _, batch := range BenchBatches(b, batches) {
 			for _, threads := range BenchThreads(b) {
 				rate := map[string]float64{} // bytes/s of each engine in this group
 				for _, e := range engines {

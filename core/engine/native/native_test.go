@@ -18,7 +18,7 @@ func TestIdenticalToGoEngine(t *testing.T) {
 	for ci, c := range enginetest.Cases {
 		qm := enginetest.RandomQuant(t, c.Cfg, uint64(ci+1), c.Scale)
 		for _, path := range Paths() {
-			for _, threads := range []int{1, 2} {
+			for _, threads := range []int{1, 2, 3} { // 3: phases cut into uneven runs
 				for _, batch := range []int{1, 3, 10, 64} { // 10: a two-stream tail; 64: split by streams
 					t.Run(fmt.Sprintf("%v×%g/%s/threads=%d/B=%d", c.Cfg, c.Scale, path, threads, batch), func(t *testing.T) {
 						np, err := NewPredictor(qm, batch, threads, path)
