@@ -76,9 +76,28 @@ func (factory) NewPredictor(qm *model.Quantized, batch int, opt engine.Options) 
 	}
 	threads := opt.Threads
 	if threads <= 0 {
-		threads = runtime.GOMAXPROCS(0)
+		threads = min(runtime.GOMAXPROCS(0), threadsThatPay(qm.Config, batch))
 	}
 	return NewPredictor(qm, batch, threads, path)
+}
+
+// threadWork is the fewest multiply-adds of a step that a thread's share
+// must hold to pay for sharing the step out. On the 2-core development
+// machine (BenchmarkInference, threads=0, medians of 3 against two threads)
+// the shipped small model (2×256) steps 1.41 times as fast on one thread as
+// on two at B = 1 (0.66 M multiply-adds a step), 1.21 times at B = 2 and as
+// fast at B = 4 (2.6 M); the large model at B = 1 (5.7 M) 1.06 times as
+// fast on two as on one.
+const threadWork = 2_500_000
+
+// threadsThatPay is the most threads worth a step of batch streams of a
+// model of shape cfg: one per threadWork multiply-adds (the hidden side of
+// every layer, the input side of all but the first, which is a table, and
+// the head), at least one.
+func threadsThatPay(cfg model.Config, batch int) int {
+	H := int64(cfg.Hidden)
+	work := ((2*int64(cfg.Layers)-1)*3*H*H + 256*H) * int64(batch)
+	return int(max(work/threadWork, 1))
 }
 
 // Predictor steps B streams with the C engine. It is not safe for

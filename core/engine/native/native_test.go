@@ -78,3 +78,23 @@ func TestStepDoesNotAllocate(t *testing.T) {
 		t.Errorf("Step allocates %v times", a)
 	}
 }
+
+// TestThreadsThatPay checks the default thread count against the speeds
+// threadWork was set from: one thread for the small model's smallest
+// batches, two from the large model's B = 1.
+func TestThreadsThatPay(t *testing.T) {
+	small := model.Config{Layers: 2, Hidden: 256, Embed: 256} // the shipped small model
+	large := model.Config{Layers: 4, Hidden: 512, Embed: 512}
+	for _, c := range []struct {
+		cfg   model.Config
+		batch int
+		want  int
+	}{
+		{small, 1, 1}, {small, 4, 1}, {small, 9, 2}, {small, 64, 16},
+		{large, 1, 2}, {large, 9, 20},
+	} {
+		if got := threadsThatPay(c.cfg, c.batch); got != c.want {
+			t.Errorf("%v B=%d: %d threads, want %d", c.cfg, c.batch, got, c.want)
+		}
+	}
+}
