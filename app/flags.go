@@ -70,7 +70,7 @@ type engineFlags struct {
 func (e *engineFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&e.device, "device", "auto", "where the model runs: auto, cpu or cuda")
 	fs.StringVar(&e.engine, "engine", "", "model engine: torch, native or go (default: the best available)")
-	fs.IntVar(&e.threads, "threads", 0, "CPU threads for the model (0: all)")
+	fs.IntVar(&e.threads, "threads", 0, "CPU threads for the model (0: every core, fewer where its steps are too small to share)")
 	fs.StringVar(&e.modelsDir, "models-dir", "", "folder of model files besides the shipped ones (default: $ZPNG_MODELS, else zpng/models in the user config folder)")
 }
 
