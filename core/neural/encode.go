@@ -55,12 +55,11 @@ func Encode(ctx context.Context, src []byte, s Settings, r Reporter) (*Encoded, 
 	}
 	s.Catalog = s.catalog()
 	e := &encoder{s: s, policy: s.policy(), r: r, f: f, eo: eo, src: src, n: int64(len(src))}
-	e.B = streamCount(e.n, e.policy.MinSegmentBytes)
-
 	pick, err := e.chooseModel()
 	if err != nil {
 		return nil, err
 	}
+	e.B = streamCount(e.n, e.segmentBytes(pick.file))
 	if err := e.compete(ctx, pick); err != nil {
 		return nil, err
 	}
@@ -81,6 +80,14 @@ func Encode(ctx context.Context, src []byte, s Settings, r Reporter) (*Encoded, 
 		return nil, err
 	}
 	return e.assemble(pick.file, best)
+}
+
+// segmentBytes is the shortest stream for coding with model m.
+func (e *encoder) segmentBytes(m *catalog.Model) int64 {
+	if s := e.policy.SmallSegmentBytes; s > 0 && m.Meta.Preset == "small" && e.s.Method == codec.MethodHybrid {
+		return s
+	}
+	return e.policy.MinSegmentBytes
 }
 
 // modelChoice is the model a job codes with.

@@ -44,7 +44,11 @@ func BenchmarkGroups(b *testing.B) {
 		}
 	}
 	n := int64(len(src))
-	B := streamCount(n, DefaultPolicy().MinSegmentBytes)
+	seg := DefaultPolicy().MinSegmentBytes
+	if s, err := strconv.ParseInt(os.Getenv("ZPNG_BENCH_SEGMENT"), 10, 64); err == nil {
+		seg = s
+	}
+	B := streamCount(n, seg)
 	groups := []int{1, 2, 4}
 	if g, err := strconv.Atoi(os.Getenv("ZPNG_BENCH_GROUPS")); err == nil {
 		groups = []int{g}

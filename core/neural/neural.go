@@ -93,6 +93,9 @@ func RunsModel(method string) bool {
 type Policy struct {
 	// MinSegmentBytes is the shortest stream worth its own warm-up.
 	MinSegmentBytes int64
+	// SmallSegmentBytes replaces MinSegmentBytes in method hybrid with a
+	// model of the small preset (0: it does not).
+	SmallSegmentBytes int64
 	// CompetitiveMargin: with a bar to beat, method neural codes the file
 	// only when the base model's sample estimate is within this factor of
 	// it. HybridMargin: method hybrid codes it only when its estimate
@@ -113,6 +116,16 @@ type Policy struct {
 // DefaultPolicy is the policy zpng runs with.
 //
 // MinSegmentBytes: see streamCount.
+//
+// SmallSegmentBytes: a stream sees only what the other streams of its
+// group have coded so far, so the more streams, the less history the cm
+// half of the hybrid has. The large model needs many streams to run fast;
+// the small one costs little beside the cm half at any count. Payloads of
+// 2 MB in 2 groups, small-v5 (BenchmarkGroups ZPNG_BENCH_SEGMENT=…, native):
+// man pages 298,190 B at 16 KiB segments (122 streams), 294,519 at 64 KiB,
+// 290,845 at 256 KiB (7 streams: −2.5%, coding 150 → 179 kB/s, decoding
+// 152 → 180); Vim's documentation 331,298, 328,978 and 323,761 (−2.3%).
+// 512 KiB (3 streams) made the man pages 284,719 B but coded at 136 kB/s.
 //
 // CompetitiveMargin: the fine-tune has gained up to about 10% (finetune.go).
 // HybridMargin: the hybrid runs 10 to 50 times slower than cm, so the
@@ -137,6 +150,7 @@ type Policy struct {
 func DefaultPolicy() Policy {
 	return Policy{
 		MinSegmentBytes:   16 << 10,
+		SmallSegmentBytes: 256 << 10,
 		CompetitiveMargin: 1.12,
 		HybridMargin:      0.97,
 		TuneBytesPerParam: 38,

@@ -148,3 +148,32 @@ func TestCompeteHybrid(t *testing.T) {
 		}
 	}
 }
+
+// TestSegmentBytes: method hybrid gives the small preset's models longer
+// streams than the others; method neural does not.
+func TestSegmentBytes(t *testing.T) {
+	p := DefaultPolicy()
+	small := &catalog.Model{Meta: model.Meta{Preset: "small"}}
+	large := &catalog.Model{Meta: model.Meta{Preset: "large"}}
+	for _, c := range []struct {
+		method codec.Method
+		m      *catalog.Model
+		want   int64
+	}{
+		{codec.MethodHybrid, small, p.SmallSegmentBytes},
+		{codec.MethodHybrid, large, p.MinSegmentBytes},
+		{codec.MethodNeural, small, p.MinSegmentBytes},
+	} {
+		e := &encoder{s: Settings{Method: c.method}, policy: p}
+		if got := e.segmentBytes(c.m); got != c.want {
+			t.Errorf("%s, %s model: segments of %d bytes, want %d", c.method, c.m.Meta.Preset, got, c.want)
+		}
+	}
+	if p.SmallSegmentBytes <= p.MinSegmentBytes {
+		t.Errorf("small segments %d ≤ %d", p.SmallSegmentBytes, p.MinSegmentBytes)
+	}
+	// 2 MB with the small model: 7 streams of about 286 kB, not 122.
+	if got := streamCount(2_000_000, p.SmallSegmentBytes); got != 7 {
+		t.Errorf("2 MB: %d streams, want 7", got)
+	}
+}
