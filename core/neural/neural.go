@@ -93,8 +93,8 @@ func RunsModel(method string) bool {
 type Policy struct {
 	// MinSegmentBytes is the shortest stream worth its own warm-up.
 	MinSegmentBytes int64
-	// SmallSegmentBytes replaces MinSegmentBytes in method hybrid with a
-	// model of the small preset (0: it does not).
+	// SmallSegmentBytes is the longest segment that method hybrid cuts
+	// for a model of the small preset (segmentBytes; 0: MinSegmentBytes).
 	SmallSegmentBytes int64
 	// CompetitiveMargin: with a bar to beat, method neural codes the file
 	// only when the base model's sample estimate is within this factor of
@@ -120,13 +120,14 @@ type Policy struct {
 // SmallSegmentBytes: a stream sees only what the other streams of its
 // group have coded so far, so the more streams, the less history the cm
 // half of the hybrid has. The large model needs many streams to run fast;
-// the small one costs little beside the cm half at any count. Payloads of
+// the small one needs only about eight a group (segmentBytes). Payloads of
 // 2 MB in 2 groups, small-v5 (BenchmarkGroups ZPNG_BENCH_SEGMENT=…, native):
-// man pages 298,190 B at 16 KiB segments (122 streams), 294,519 at 64 KiB,
-// 290,845 at 256 KiB (7 streams: −2.5%, coding 150 → 179 kB/s, decoding
-// 152 → 180); Vim's documentation 331,298, 328,978 and 323,761 (−2.3%).
-// 512 KiB (3 streams) made the man pages 284,719 B but coded at 136 kB/s.
-//
+// man pages 298,190 B at 16 KiB segments (122 streams; coding 150 kB/s,
+// decoding 152), 293,263 at 125,000 B (16 streams: −1.7%, 171 and 158
+// kB/s), 290,845 at 256 KiB (7 streams); Vim's documentation 331,298,
+// 327,897 (−1.0%, 171 and 200 kB/s) and 323,761. Fewer than eight streams a
+// group make small files slow: with 256 KiB segments alone the Canterbury
+// files coded at 42 kB/s instead of 60.
 // CompetitiveMargin: the fine-tune has gained up to about 10% (finetune.go).
 // HybridMargin: the hybrid runs 10 to 50 times slower than cm, so the
 // default levels run it only where it is estimated to save at least 3%;

@@ -149,31 +149,35 @@ func TestCompeteHybrid(t *testing.T) {
 	}
 }
 
-// TestSegmentBytes: method hybrid gives the small preset's models longer
-// streams than the others; method neural does not.
+// TestSegmentBytes: method hybrid gives the small preset's models streams
+// as long as SmallSegmentBytes allows while each group keeps
+// smallGroupStreams of them; the large model and method neural keep
+// MinSegmentBytes.
 func TestSegmentBytes(t *testing.T) {
 	p := DefaultPolicy()
 	small := &catalog.Model{Meta: model.Meta{Preset: "small"}}
 	large := &catalog.Model{Meta: model.Meta{Preset: "large"}}
 	for _, c := range []struct {
-		method codec.Method
-		m      *catalog.Model
-		want   int64
+		method  codec.Method
+		m       *catalog.Model
+		n       int64
+		want    int64
+		streams int
 	}{
-		{codec.MethodHybrid, small, p.SmallSegmentBytes},
-		{codec.MethodHybrid, large, p.MinSegmentBytes},
-		{codec.MethodNeural, small, p.MinSegmentBytes},
+		{codec.MethodHybrid, small, 100_000, p.MinSegmentBytes, 6}, // 8 streams would be too short
+		{codec.MethodHybrid, small, 152_089, 19_011, 8},
+		{codec.MethodHybrid, small, 2_000_000, 250_000, 8},   // one group (under 2 MiB)
+		{codec.MethodHybrid, small, 2_200_000, 137_500, 16},  // 2 groups of 8
+		{codec.MethodHybrid, small, 10_000_000, 156_250, 64}, // 8 groups of 8
+		{codec.MethodHybrid, small, 100_000_000, p.SmallSegmentBytes, 381},
+		{codec.MethodHybrid, large, 2_000_000, p.MinSegmentBytes, 122},
+		{codec.MethodNeural, small, 2_000_000, p.MinSegmentBytes, 122},
 	} {
-		e := &encoder{s: Settings{Method: c.method}, policy: p}
-		if got := e.segmentBytes(c.m); got != c.want {
-			t.Errorf("%s, %s model: segments of %d bytes, want %d", c.method, c.m.Meta.Preset, got, c.want)
+		e := &encoder{s: Settings{Method: c.method}, policy: p, n: c.n}
+		got := e.segmentBytes(c.m)
+		if got != c.want || streamCount(c.n, got) != c.streams {
+			t.Errorf("%s, %s model, %d bytes: segments of %d bytes, %d streams; want %d, %d",
+				c.method, c.m.Meta.Preset, c.n, got, streamCount(c.n, got), c.want, c.streams)
 		}
-	}
-	if p.SmallSegmentBytes <= p.MinSegmentBytes {
-		t.Errorf("small segments %d ≤ %d", p.SmallSegmentBytes, p.MinSegmentBytes)
-	}
-	// 2 MB with the small model: 7 streams of about 286 kB, not 122.
-	if got := streamCount(2_000_000, p.SmallSegmentBytes); got != 7 {
-		t.Errorf("2 MB: %d streams, want 7", got)
 	}
 }
