@@ -46,34 +46,26 @@ func BenchShapes(b *testing.B) []Shape {
 
 // BenchThreads returns the thread counts to benchmark: ZPNG_BENCH_THREADS
 // (a comma-separated list; 0 is the engine's default), else 1 and 2.
-func BenchThreads(b *testing.B) []int {
-	s := os.Getenv("ZPNG_BENCH_THREADS")
-	if s == "" {
-		return []int{1, 2}
-	}
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 0 {
-			b.Fatalf("bad thread count %q in ZPNG_BENCH_THREADS", f)
-		}
-		out = append(out, n)
-	}
-	return out
-}
+func BenchThreads(b *testing.B) []int { return envInts(b, "ZPNG_BENCH_THREADS", 0, []int{1, 2}) }
 
 // BenchBatches returns ZPNG_BENCH_BATCHES (a comma-separated list of
 // batch sizes), else batches.
 func BenchBatches(b *testing.B, batches []int) []int {
-	s := os.Getenv("ZPNG_BENCH_BATCHES")
+	return envInts(b, "ZPNG_BENCH_BATCHES", 1, batches)
+}
+
+// envInts returns the comma-separated integers, each at least least, of
+// the environment variable name, else def.
+func envInts(b *testing.B, name string, least int, def []int) []int {
+	s := os.Getenv(name)
 	if s == "" {
-		return batches
+		return def
 	}
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 {
-			b.Fatalf("bad batch size %q in ZPNG_BENCH_BATCHES", f)
+		if err != nil || n < least {
+			b.Fatalf("bad value %q in %s: want integers of at least %d", f, name, least)
 		}
 		out = append(out, n)
 	}
