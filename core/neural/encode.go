@@ -90,7 +90,7 @@ func (e *encoder) segmentBytes(m *catalog.Model) int64 {
 	}
 	// As long as SmallSegmentBytes allows, but never fewer than
 	// smallGroupStreams streams in each of the groups the file would get.
-	groups := int64(groupCount(e.n, maxStreams, p.GroupBytes))
+	groups := int64(groupCount(e.n, maxStreams, e.groupBytes()))
 	return max(p.MinSegmentBytes, min(p.SmallSegmentBytes, e.n/(smallGroupStreams*groups)))
 }
 

@@ -364,16 +364,21 @@ func (t *turnWriter) Write(b []byte) (int, error) {
 	return t.w.Write(b)
 }
 
+// groupBytes is the group size groupCount gets: the policy's, or 0 (one
+// group) under Settings.OneGroup.
+func (e *encoder) groupBytes() int64 {
+	if e.s.OneGroup {
+		return 0
+	}
+	return e.policy.GroupBytes
+}
+
 // encodeWith codes the whole file under q: in groups (methods hybrid and
 // hybrid3) or in lockstep. It returns the device the engine ran on.
 func (e *encoder) encodeWith(ctx context.Context, q *model.Quantized) (payload, table []byte, dev string, err error) {
 	update := func(d int64) { e.r.Update(d, 0) }
 	if isGrouped(e.s.Method) {
-		groupBytes := e.policy.GroupBytes
-		if e.s.OneGroup {
-			groupBytes = 0
-		}
-		G := groupCount(e.n, e.B, groupBytes)
+		G := groupCount(e.n, e.B, e.groupBytes())
 		return encodeGroups(ctx, network{e.f, e.eo, q}, e.s.Method, e.src, e.B, G, 0, update)
 	}
 	p, err := e.f.NewPredictor(q, e.B, e.eo)

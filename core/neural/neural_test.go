@@ -180,4 +180,9 @@ func TestSegmentBytes(t *testing.T) {
 				c.method, c.m.Meta.Preset, c.n, got, streamCount(c.n, got), c.want, c.streams)
 		}
 	}
+	// In one group (levels 8 and 9) the 8 streams are the whole file's.
+	e := &encoder{s: Settings{Method: codec.MethodHybrid, OneGroup: true}, policy: p, n: 10_000_000}
+	if got := e.segmentBytes(small); got != p.SmallSegmentBytes {
+		t.Errorf("one group, 10 MB: segments of %d bytes, want %d", got, p.SmallSegmentBytes)
+	}
 }
