@@ -193,10 +193,8 @@ func (w *Weights) Validate() error {
 		if len(t) != s.Size() {
 			return fmt.Errorf("model: tensor %q has %d values, want %d (shape %v)", s.Name, len(t), s.Size(), s.Shape)
 		}
-		for i, v := range t {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fmt.Errorf("model: tensor %q value %d is %v", s.Name, i, v)
-			}
+		if i := firstNonFinite(t); i >= 0 {
+			return fmt.Errorf("model: tensor %q value %d is %v", s.Name, i, t[i])
 		}
 	}
 	return nil

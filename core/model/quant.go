@@ -55,34 +55,77 @@ func Quantize(w *Weights) (*Quantized, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The matrices are independent: they are shared among the cores, each
+	// quantized exactly as on one.
+	var jobs []func() error
+	matrix := func(name string, rows int, q *[]int8, mul *[]int32) {
+		jobs = append(jobs, func() (err error) {
+			if *q, *mul, err = quantizeMatrix(w.Tensors[name], rows, H); err != nil {
+				return fmt.Errorf("quantize: %s: %w", name, err)
+			}
+			return nil
+		})
+	}
+	bias := func(name string, b *[]int32) {
+		jobs = append(jobs, func() (err error) {
+			if *b, err = quantizeBias(w.Tensors[name]); err != nil {
+				return fmt.Errorf("quantize: %s: %w", name, err)
+			}
+			return nil
+		})
+	}
 	for k := range m.Layers {
 		l := &m.Layers[k]
 		name := func(s string) string { return fmt.Sprintf("gru.%s_l%d", s, k) }
 		if k > 0 {
-			if l.Wih, l.Mih, err = quantizeMatrix(w.Tensors[name("weight_ih")], 3*H, H); err != nil {
-				return nil, fmt.Errorf("quantize: %s: %w", name("weight_ih"), err)
-			}
-			if l.Bih, err = quantizeBias(w.Tensors[name("bias_ih")]); err != nil {
-				return nil, fmt.Errorf("quantize: %s: %w", name("bias_ih"), err)
-			}
+			matrix(name("weight_ih"), 3*H, &l.Wih, &l.Mih)
+			bias(name("bias_ih"), &l.Bih)
 		}
-		if l.Whh, l.Mhh, err = quantizeMatrix(w.Tensors[name("weight_hh")], 3*H, H); err != nil {
-			return nil, fmt.Errorf("quantize: %s: %w", name("weight_hh"), err)
-		}
-		if l.Bhh, err = quantizeBias(w.Tensors[name("bias_hh")]); err != nil {
-			return nil, fmt.Errorf("quantize: %s: %w", name("bias_hh"), err)
-		}
+		matrix(name("weight_hh"), 3*H, &l.Whh, &l.Mhh)
+		bias(name("bias_hh"), &l.Bhh)
 	}
-	if m.Wout, m.Mout, err = quantizeMatrix(w.Tensors["head.weight"], 256, H); err != nil {
-		return nil, fmt.Errorf("quantize: head.weight: %w", err)
-	}
-	if m.Bout, err = quantizeBias(w.Tensors["head.bias"]); err != nil {
-		return nil, fmt.Errorf("quantize: head.bias: %w", err)
+	matrix("head.weight", 256, &m.Wout, &m.Mout)
+	bias("head.bias", &m.Bout)
+	if err := runAll(jobs); err != nil {
+		return nil, err
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// runAll runs the jobs on as many goroutines as Go has cores and returns
+// the error of the first job in order that failed: the one a single core
+// would have met first.
+func runAll(jobs []func() error) error {
+	errs := make([]error, len(jobs))
+	next := make(chan int, len(jobs))
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(jobs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				errs[i] = jobs[i]()
+			}
+		}()
+	}
+	wg.Wait()
+	return firstError(errs)
+}
+
+func firstError(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // quantizeMatrix quantizes W [rows][k] per row to int8 with a multiplier.
@@ -91,9 +134,11 @@ func quantizeMatrix(w []float32, rows, k int) ([]int8, []int32, error) {
 	mul := make([]int32, rows)
 	for i := range rows {
 		row := w[i*k : (i+1)*k]
-		mx := 0.0
+		mx := 0.0 // the largest |v|; the values are finite (Validate)
 		for _, v := range row {
-			mx = math.Max(mx, math.Abs(float64(v)))
+			if a := math.Abs(float64(v)); a > mx {
+				mx = a
+			}
 		}
 		s := float64(1)
 		if mx != 0 {
@@ -101,7 +146,12 @@ func quantizeMatrix(w []float32, rows, k int) ([]int8, []int32, error) {
 		}
 		for j, v := range row {
 			r := math.Round(float64(v) / s)
-			q[i*k+j] = int8(math.Max(-127, math.Min(127, r)))
+			if r > 127 {
+				r = 127
+			} else if r < -127 {
+				r = -127
+			}
+			q[i*k+j] = int8(r)
 		}
 		mv := math.Round(float64(s*4096) * 1048576 / 127)
 		if mv > math.MaxInt32 {
@@ -156,23 +206,50 @@ func inputTable(embed, w, b []float32, rows, e int) ([]int32, error) {
 }
 
 // inputRow fills t with layer 0's input pre-activations for byte v, whose
-// embedding is x.
+// embedding is x. Each entry is one sum in index order; four rows go
+// side by side, so that their additions overlap in time.
 func inputRow(t []int32, v int, x, w, b []float32) error {
 	e := len(x)
-	for i := range t {
+	i := 0
+	for ; i+4 <= len(t); i += 4 {
+		w0, w1, w2, w3 := w[i*e:(i+1)*e], w[(i+1)*e:(i+2)*e], w[(i+2)*e:(i+3)*e], w[(i+3)*e:(i+4)*e]
+		w0, w1, w2, w3 = w0[:len(x)], w1[:len(x)], w2[:len(x)], w3[:len(x)] // no bounds checks below
+		var s0, s1, s2, s3 float64
+		for j, xj := range x {
+			xv := float64(xj)
+			// The conversions forbid fusing the multiply into the add.
+			s0 += float64(xv * float64(w0[j]))
+			s1 += float64(xv * float64(w1[j]))
+			s2 += float64(xv * float64(w2[j]))
+			s3 += float64(xv * float64(w3[j]))
+		}
+		for k, sum := range [4]float64{s0, s1, s2, s3} {
+			if err := inputEntry(t, v, i+k, sum, b); err != nil {
+				return err
+			}
+		}
+	}
+	for ; i < len(t); i++ {
 		wr := w[i*e : (i+1)*e]
 		sum := float64(0)
 		for j := range x {
-			// The conversion forbids fusing the multiply into the add.
 			sum += float64(float64(x[j]) * float64(wr[j]))
 		}
-		sum += float64(b[i])
-		r := math.Round(sum * 4096)
-		if math.Abs(r) >= maxPreact {
-			return fmt.Errorf("quantize: layer 0 input for byte %d row %d is too large (%g)", v, i, sum)
+		if err := inputEntry(t, v, i, sum, b); err != nil {
+			return err
 		}
-		t[i] = int32(r)
 	}
+	return nil
+}
+
+// inputEntry sets t[i] from row i's sum of products.
+func inputEntry(t []int32, v, i int, sum float64, b []float32) error {
+	sum += float64(b[i])
+	r := math.Round(sum * 4096)
+	if math.Abs(r) >= maxPreact {
+		return fmt.Errorf("quantize: layer 0 input for byte %d row %d is too large (%g)", v, i, sum)
+	}
+	t[i] = int32(r)
 	return nil
 }
 
@@ -221,15 +298,20 @@ func checkLinear(w []int8, mul, b []int32, rows, k int) error {
 		if mul[i] < 0 {
 			return fmt.Errorf("row %d: negative multiplier %d", i, mul[i])
 		}
-		var abs int64
+		var abs, most int32 // Σ|w| and max |w| of the row, at most 128·k
 		for _, v := range w[i*k : (i+1)*k] {
-			if v == -128 {
-				return fmt.Errorf("row %d: weight -128 (want -127..127)", i)
+			a := int32(v)
+			if a < 0 {
+				a = -a
 			}
-			abs += int64(max(v, -v))
+			abs += a
+			most = max(most, a)
+		}
+		if most > 127 {
+			return fmt.Errorf("row %d: weight -128 (want -127..127)", i)
 		}
 		// Worst case over every int8 input: |acc| ≤ 127·Σ|w|.
-		worst := (abs*127*int64(mul[i])+1<<19)>>20 + max(int64(b[i]), -int64(b[i]))
+		worst := (int64(abs)*127*int64(mul[i])+1<<19)>>20 + max(int64(b[i]), -int64(b[i]))
 		if worst >= maxPreact {
 			return fmt.Errorf("row %d: pre-activation can reach %d (limit %d)", i, worst, maxPreact)
 		}
