@@ -58,7 +58,7 @@ func (m neuralMethod) settings(opt *Options, j *job, n int64) neural.Settings {
 		model, prefer = "auto", opt.modelFor(max(n, 0))
 	}
 	s := neural.Settings{
-		Method: m.method, Model: model, Prefer: prefer, FinetuneSteps: opt.finetuneSteps(), ExactTune: opt.plan().exactTune, OneGroup: opt.plan().oneGroup,
+		Method: m.method, Model: model, Prefer: prefer, FinetuneSteps: opt.finetuneSteps(), ExactTune: opt.plan().exactTune, OneGroup: opt.plan().oneGroup, ShortSegments: opt.plan().shortSegments,
 		SelfContained: opt.SelfContained, Engine: opt.Engine, Device: opt.Device, Threads: opt.Threads,
 		Catalog: opt.catalog(),
 	}

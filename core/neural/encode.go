@@ -86,6 +86,10 @@ func Encode(ctx context.Context, src []byte, s Settings, r Reporter) (*Encoded, 
 func (e *encoder) segmentBytes(m *catalog.Model) int64 {
 	p := e.policy
 	if p.SmallSegmentBytes <= 0 || m.Meta.Preset != "small" || e.s.Method != codec.MethodHybrid {
+		if e.s.ShortSegments && p.ShortSegmentBytes > 0 {
+			// Up to shortStreams streams of at least ShortSegmentBytes.
+			return max(min(p.ShortSegmentBytes, p.MinSegmentBytes), min(p.MinSegmentBytes, e.n/shortStreams))
+		}
 		return p.MinSegmentBytes
 	}
 	// As long as SmallSegmentBytes allows, but never fewer than
@@ -93,6 +97,10 @@ func (e *encoder) segmentBytes(m *catalog.Model) int64 {
 	groups := int64(groupCount(e.n, maxStreams, e.groupBytes()))
 	return max(p.MinSegmentBytes, min(p.SmallSegmentBytes, e.n/(smallGroupStreams*groups)))
 }
+
+// shortStreams is the number of streams that Settings.ShortSegments gives
+// a file as long as its segments keep Policy.ShortSegmentBytes.
+const shortStreams = 4
 
 // smallGroupStreams is the fewest streams a group of the small model gets
 // (segmentBytes): on one thread its network steps 8 streams at about 250

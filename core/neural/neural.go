@@ -96,6 +96,10 @@ type Policy struct {
 	// SmallSegmentBytes is the longest segment that method hybrid cuts
 	// for a model of the small preset (segmentBytes; 0: MinSegmentBytes).
 	SmallSegmentBytes int64
+	// ShortSegmentBytes, under Settings.ShortSegments, is the shortest
+	// segment of a file too short for shortStreams segments of
+	// MinSegmentBytes (segmentBytes; 0: MinSegmentBytes).
+	ShortSegmentBytes int64
 	// CompetitiveMargin: with a bar to beat, method neural codes the file
 	// only when the base model's sample estimate is within this factor of
 	// it. HybridMargin: method hybrid codes it only when its estimate
@@ -116,6 +120,15 @@ type Policy struct {
 // DefaultPolicy is the policy zpng runs with.
 //
 // MinSegmentBytes: see streamCount.
+//
+// ShortSegmentBytes: at one stream the large model steps at 15 kB/s, at
+// four 48 kB/s (BenchmarkInference, 2 cores), so a file of 16-64 KiB
+// codes several times slower per byte than a larger one. Segments down to
+// 8 KiB that give such a file up to four streams made nine texts of 12-60
+// KB (code, man pages, licences, Markdown, HTML) 0.6-2.3% larger, 1.3%
+// in all, and coding them with the check 1.4-2.4 times as fast (`zpng
+// compress --method hybrid --model large`, one run each); segments of 8
+// KiB for larger files cost 0.8-2.0% there for 0-10% of speed.
 //
 // SmallSegmentBytes: a stream sees only what the other streams of its
 // group have coded so far, so the more streams, the less history the cm
@@ -152,6 +165,7 @@ func DefaultPolicy() Policy {
 	return Policy{
 		MinSegmentBytes:   16 << 10,
 		SmallSegmentBytes: 256 << 10,
+		ShortSegmentBytes: 8 << 10,
 		CompetitiveMargin: 1.12,
 		HybridMargin:      0.97,
 		TuneBytesPerParam: 38,
@@ -173,7 +187,11 @@ type Settings struct {
 	ExactTune bool
 	// OneGroup codes method hybrid in one group of streams, whatever the
 	// file's size: the smallest image, on one core.
-	OneGroup      bool
+	OneGroup bool
+	// ShortSegments gives a file too short for a few streams of
+	// Policy.MinSegmentBytes shorter ones (segmentBytes): faster, a little
+	// larger.
+	ShortSegments bool
 	SelfContained bool   // embed the whole model instead of naming it
 	Engine        string // "" (best available), torch or go
 	Device        string // "" or auto, cpu or cuda

@@ -180,6 +180,22 @@ func TestSegmentBytes(t *testing.T) {
 				c.method, c.m.Meta.Preset, c.n, got, streamCount(c.n, got), c.want, c.streams)
 		}
 	}
+	// Levels up to 6 give files of 16-64 KiB up to 4 streams of at least
+	// 8 KiB; the small model in method hybrid keeps its own rule.
+	for _, c := range []struct {
+		m       *catalog.Model
+		n       int64
+		streams int
+	}{
+		{large, 8_000, 1}, {large, 12_607, 1}, {large, 17_001, 2}, {large, 31_526, 3},
+		{large, 35_371, 4}, {large, 60_000, 4}, {large, 152_089, 9}, {large, 2_000_000, 122},
+		{small, 100_000, 6}, {small, 152_089, 8},
+	} {
+		e := &encoder{s: Settings{Method: codec.MethodHybrid, ShortSegments: true}, policy: p, n: c.n}
+		if got := streamCount(c.n, e.segmentBytes(c.m)); got != c.streams {
+			t.Errorf("short segments, %s model, %d bytes: %d streams, want %d", c.m.Meta.Preset, c.n, got, c.streams)
+		}
+	}
 	// In one group (levels 8 and 9) the 8 streams are the whole file's.
 	e := &encoder{s: Settings{Method: codec.MethodHybrid, OneGroup: true}, policy: p, n: 10_000_000}
 	if got := e.segmentBytes(small); got != p.SmallSegmentBytes {
