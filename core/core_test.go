@@ -439,3 +439,22 @@ func TestIncompressibleStoredAtOnce(t *testing.T) {
 		t.Error("text is taken for incompressible")
 	}
 }
+
+// TestEmptyFileSkipsTheNetwork: an empty file gets the image it always got
+// (cm's, the first of the level's methods to code it to nothing) without
+// the hybrid candidate, which would load a model for nothing.
+func TestEmptyFileSkipsTheNetwork(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Compress(context.Background(), writeFile(t, dir, "empty", nil), "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(r.Notes, " ")
+	if r.Method != "cm" || !strings.Contains(notes, "cm 0 B") || strings.Contains(notes, "hybrid") {
+		t.Errorf("empty file: %s, notes %q", r.Method, r.Notes)
+	}
+	var out bytes.Buffer
+	if _, err := DecompressTo(context.Background(), r.Output, &out, Options{}); err != nil || out.Len() != 0 {
+		t.Errorf("empty file: restore gave %d bytes, %v", out.Len(), err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -58,7 +59,11 @@ func CompressSource(ctx context.Context, source Source, output string, opt Optio
 
 	var tried []string
 	auto := len(ms) > 1
-	if auto && incompressible(src) {
+	if auto && len(src) == 0 {
+		// Every method codes nothing to nothing; the network's would only
+		// load a model to find that out.
+		ms = slices.DeleteFunc(ms, func(m method) bool { return neural.IsMethod(m.id()) })
+	} else if auto && incompressible(src) {
 		ms = []method{methods[codec.MethodStored.String()].m}
 		tried = append(tried, "incompressible (a fast zstd pass saves nothing): stored at once")
 	} else if auto && j.opt.plan().regions && mixed(src) {
