@@ -203,13 +203,13 @@ func (e *encoder) competeHybrid(ctx context.Context, pick *modelChoice) error {
 	win := int(min(max(e.n/64, 1<<10), sampleWindow))
 	parts := sample(e.src, sampleWindows/2, win)
 	joined := bytes.Join(parts, nil)
-	p, err := e.f.NewPredictor(pick.q, len(parts), e.eo)
+	ps, err := openAhead(e.f, pick.q, len(parts), e.eo)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
+	defer closeAll(ps)
 	gm, flags := groupCoding(e.s.Method, joined)
-	payload, _, err := encodeStreams(ctx, p, joined, gm, flags, nil)
+	payload, _, err := encodeStreams(ctx, ps, joined, gm, flags, nil)
 	if err != nil {
 		return err
 	}

@@ -246,15 +246,14 @@ func encodeGroups(ctx context.Context, net network, m codec.Method, src []byte, 
 		for _, s := range sizes[first : first+groups[g]] {
 			hi += s
 		}
-		// The coder runs beside the network (runAhead) on a core of its own.
-		eo.Threads = max(eo.Threads-1, 1)
-		p, err := net.f.NewPredictor(net.q, groups[g], eo)
+		// The coder runs beside the network (runAhead), sharing its cores.
+		ps, err := openAhead(net.f, net.q, groups[g], eo)
 		if err != nil {
 			return err
 		}
-		defer p.Close()
+		defer closeAll(ps)
 		gm, flags := groupCoding(m, src[lo:hi])
-		pay, tab, err := encodeStreams(ctx, p, src[lo:hi], gm, flags, prog.group(g))
+		pay, tab, err := encodeStreams(ctx, ps, src[lo:hi], gm, flags, prog.group(g))
 		if err != nil {
 			return err
 		}
@@ -262,7 +261,7 @@ func encodeGroups(ctx context.Context, net network, m codec.Method, src []byte, 
 		if err != nil {
 			return err
 		}
-		res[g] = result{pay, streams, flags, deviceOf(p)}
+		res[g] = result{pay, streams, flags, deviceOf(ps[0])}
 		return nil
 	})
 	if err != nil {
@@ -381,13 +380,13 @@ func (e *encoder) encodeWith(ctx context.Context, q *model.Quantized) (payload, 
 		G := groupCount(e.n, e.B, e.groupBytes())
 		return encodeGroups(ctx, network{e.f, e.eo, q}, e.s.Method, e.src, e.B, G, 0, update)
 	}
-	p, err := e.f.NewPredictor(q, e.B, e.eo)
+	ps, err := openAhead(e.f, q, e.B, e.eo)
 	if err != nil {
 		return nil, nil, "", err
 	}
-	defer p.Close()
-	payload, table, err = encodeStreams(ctx, p, e.src, e.s.Method, 0, update)
-	return payload, table, deviceOf(p), err
+	defer closeAll(ps)
+	payload, table, err = encodeStreams(ctx, ps, e.src, e.s.Method, 0, update)
+	return payload, table, deviceOf(ps[0]), err
 }
 
 // emptyStreams is the payload and STRM section of an empty file: one empty

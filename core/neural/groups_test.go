@@ -104,7 +104,7 @@ func TestGroupsRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			gm, flags := groupCoding(m, in)
-			want, wantTable, err := encodeStreams(context.Background(), p, in, gm, flags, nil)
+			want, wantTable, err := encodeStreams(context.Background(), []engine.Predictor{p}, in, gm, flags, nil)
 			p.Close()
 			if err != nil {
 				t.Fatal(err)

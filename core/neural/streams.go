@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync"
 
 	"zpng/codec"
 	"zpng/codec/cm"
 	"zpng/codec/entropy"
 	"zpng/core/engine"
+	"zpng/core/model"
 )
 
 // Stream policy. Each stream starts from the model's zero state, so every
@@ -47,13 +49,17 @@ type stepDecoder interface {
 	DecodeStep(freqs []uint16, out []byte) error
 }
 
-// encodeStreams codes src as B streams (entropy.SplitSizes) under p, whose
-// batch is B, with the range coder (method neural) or the coder of a hybrid
-// method (MethodHybrid: of one group, whose flags are flags). It returns
-// the payload and the STRM section. done, if not nil, is called now and
-// then with the number of bytes coded.
-func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, method codec.Method, flags uint16, done func(int64)) (payload, table []byte, err error) {
-	B := p.Batch()
+// encodeStreams codes src as B streams (entropy.SplitSizes) under the
+// predictors ps (openAhead), whose batches add up to B, with the range
+// coder (method neural) or the coder of a hybrid method (MethodHybrid: of
+// one group, whose flags are flags). It returns the payload and the STRM
+// section. done, if not nil, is called now and then with the number of
+// bytes coded.
+func encodeStreams(ctx context.Context, ps []engine.Predictor, src []byte, method codec.Method, flags uint16, done func(int64)) (payload, table []byte, err error) {
+	B := 0
+	for _, p := range ps {
+		B += p.Batch()
+	}
 	sizes := entropy.SplitSizes(int64(len(src)), B)
 	offs := offsets(sizes)
 	var enc stepEncoder = entropy.NewStreamEncoder(B)
@@ -62,7 +68,7 @@ func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, method c
 			return nil, nil, err
 		}
 	}
-	ahead := runAhead(ctx, p, src, sizes, offs)
+	ahead := runAhead(ctx, ps, src, sizes, offs)
 	defer ahead.stop()
 	syms := make([]byte, B)
 	active := B
@@ -83,7 +89,6 @@ func encodeStreams(ctx context.Context, p engine.Predictor, src []byte, method c
 		if err := enc.EncodeStep(freqs, syms[:active]); err != nil {
 			return nil, nil, err
 		}
-		ahead.release(freqs)
 	}
 	return enc.Finish(sizes)
 }
@@ -165,85 +170,147 @@ func decodeStreams(ctx context.Context, p engine.Predictor, table, payload []byt
 // coder.
 const aheadSteps = 16
 
-// predictions runs a predictor over streams whose every byte is known, in a
-// goroutine of its own, so that the encoder's network computes the next
-// steps' tables while the coder codes this one. The tables are the ones
-// the decoder computes step by step: stream b's input at step t is its
-// byte t−1 while it lasts, and keeps its last byte after it ends.
+// openAhead opens the predictors of an encoder's network for B streams
+// under q. The encoder knows every byte, so its streams need not wait for
+// one another: with more than one thread (eo.Threads, 0: every core) on an
+// engine of the CPU, the streams are cut into one run of consecutive
+// streams per thread, each stepped by a predictor of its own on one
+// thread, with no step shared between threads. A stream's tables do not
+// depend on the streams beside it (docs/ENGINE.md), so they are the ones
+// the decoder computes with all B in one predictor.
+func openAhead(f engine.Factory, q *model.Quantized, B int, eo engine.Options) ([]engine.Predictor, error) {
+	threads := eo.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	if k := min(threads, B); k > 1 && (f.Name() == "native" || f.Name() == "go") {
+		one := eo
+		one.Threads = 1
+		var ps []engine.Predictor
+		for _, n := range entropy.SplitSizes(int64(B), k) {
+			p, err := f.NewPredictor(q, int(n), one)
+			if err != nil {
+				closeAll(ps)
+				return nil, err
+			}
+			ps = append(ps, p)
+		}
+		return ps, nil
+	}
+	p, err := f.NewPredictor(q, B, eo)
+	if err != nil {
+		return nil, err
+	}
+	return []engine.Predictor{p}, nil
+}
+
+func closeAll(ps []engine.Predictor) {
+	for _, p := range ps {
+		p.Close()
+	}
+}
+
+// predictions runs the predictors of an encoder over streams whose every
+// byte is known, each in a goroutine of its own, so that the network
+// computes the next steps' tables while the coder codes this one. The
+// tables are the ones the decoder computes step by step: stream b's input
+// at step t is its byte t−1 while it lasts, and keeps its last byte after
+// it ends.
 type predictions struct {
-	ready chan []uint16 // tables in step order
-	free  chan []uint16 // tables the coder is done with
-	errc  chan error    // the goroutine's error, once
+	parts []aheadPart
+	table []uint16   // the step's tables of all streams, as next returns them
+	errc  chan error // the goroutines' errors
 	quit  chan struct{}
 	wg    sync.WaitGroup
 }
 
-func runAhead(ctx context.Context, p engine.Predictor, src []byte, sizes, offs []int64) *predictions {
-	B := len(sizes)
+// aheadPart is one predictor's streams, first … first+n−1.
+type aheadPart struct {
+	first, n int
+	ready    chan []uint16 // tables in step order
+	free     chan []uint16 // tables the coder is done with
+}
+
+func runAhead(ctx context.Context, ps []engine.Predictor, src []byte, sizes, offs []int64) *predictions {
 	a := &predictions{
-		ready: make(chan []uint16, aheadSteps),
-		free:  make(chan []uint16, aheadSteps+1),
-		errc:  make(chan error, 1),
+		table: make([]uint16, 256*len(sizes)),
+		errc:  make(chan error, len(ps)),
 		quit:  make(chan struct{}),
 	}
-	for range aheadSteps + 1 {
-		a.free <- make([]uint16, 256*B)
-	}
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		defer close(a.ready)
-		in := make([]byte, B)
-		p.Reset()
-		for t := int64(0); t < sizes[0]; t++ {
-			if t%checkEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					a.errc <- err
-					return
-				}
-			}
-			var freqs []uint16
-			select {
-			case freqs = <-a.free:
-			case <-a.quit:
-				return
-			}
-			if t > 0 {
-				for b := 0; b < B && sizes[b] > t-1; b++ {
-					in[b] = src[offs[b]+t-1]
-				}
-			}
-			if err := p.Step(in, freqs); err != nil {
-				a.errc <- err
-				return
-			}
-			select {
-			case a.ready <- freqs:
-			case <-a.quit:
-				return
-			}
+	first := 0
+	for _, p := range ps {
+		pt := aheadPart{first: first, n: p.Batch(), ready: make(chan []uint16, aheadSteps), free: make(chan []uint16, aheadSteps+1)}
+		for range aheadSteps + 1 {
+			pt.free <- make([]uint16, 256*pt.n)
 		}
-	}()
+		a.parts = append(a.parts, pt)
+		first += pt.n
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			defer close(pt.ready)
+			if err := a.step(ctx, p, pt, src, sizes, offs); err != nil {
+				a.errc <- err
+			}
+		}()
+	}
 	return a
 }
 
-// next returns the next step's tables.
-func (a *predictions) next() ([]uint16, error) {
-	if f, ok := <-a.ready; ok {
-		return f, nil
+// step runs predictor p over the streams of pt for every step of the
+// longest stream; nil when done or stopped.
+func (a *predictions) step(ctx context.Context, p engine.Predictor, pt aheadPart, src []byte, sizes, offs []int64) error {
+	in := make([]byte, pt.n)
+	p.Reset()
+	for t := int64(0); t < sizes[0]; t++ {
+		if t%checkEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		var freqs []uint16
+		select {
+		case freqs = <-pt.free:
+		case <-a.quit:
+			return nil
+		}
+		if t > 0 {
+			for i := 0; i < pt.n && sizes[pt.first+i] > t-1; i++ {
+				in[i] = src[offs[pt.first+i]+t-1]
+			}
+		}
+		if err := p.Step(in, freqs); err != nil {
+			return err
+		}
+		select {
+		case pt.ready <- freqs:
+		case <-a.quit:
+			return nil
+		}
 	}
-	select {
-	case err := <-a.errc:
-		return nil, err
-	default:
-		return nil, errors.New("neural: the network stopped early")
-	}
+	return nil
 }
 
-// release hands a step's tables back for reuse.
-func (a *predictions) release(f []uint16) { a.free <- f }
+// next returns the next step's tables, valid until the next call.
+func (a *predictions) next() ([]uint16, error) {
+	for _, pt := range a.parts {
+		f, ok := <-pt.ready
+		if !ok {
+			select {
+			case err := <-a.errc:
+				return nil, err
+			default:
+				return nil, errors.New("neural: the network stopped early")
+			}
+		}
+		copy(a.table[256*pt.first:], f)
+		pt.free <- f
+	}
+	return a.table, nil
+}
 
-// stop ends the goroutine and waits for it, so that the predictor is free.
+// stop ends the goroutines and waits for them, so that the predictors are
+// free.
 func (a *predictions) stop() {
 	close(a.quit)
 	a.wg.Wait()
@@ -262,6 +329,6 @@ func offsets(sizes []int64) []int64 {
 // one group). zpng eval reports it.
 func CodedBytes(ctx context.Context, p engine.Predictor, src []byte, method codec.Method) (int, error) {
 	method, flags := groupCoding(method, src)
-	payload, _, err := encodeStreams(ctx, p, src, method, flags, nil)
+	payload, _, err := encodeStreams(ctx, []engine.Predictor{p}, src, method, flags, nil)
 	return len(payload), err
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // TestRunAheadMatchesStepping: the tables the encoder's network computes
-// ahead are the ones a predictor stepped as the decoder steps it gives, for
+// ahead, in one predictor or in one a thread (openAhead), are the ones a
+// predictor of all the streams stepped as the decoder steps it gives, for
 // streams of unequal length.
 func TestRunAheadMatchesStepping(t *testing.T) {
 	net := tinyNetwork(t)
@@ -24,42 +25,48 @@ func TestRunAheadMatchesStepping(t *testing.T) {
 		t.Fatalf("streams of equal length %v: the test wants unequal ones", sizes)
 	}
 	offs := offsets(sizes)
-	p, err := net.f.NewPredictor(net.q, B, net.eo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	ahead := runAhead(context.Background(), p, src, sizes, offs)
-	var got [][]uint16
-	for range sizes[0] {
-		f, err := ahead.next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, append([]uint16(nil), f...))
-		ahead.release(f)
-	}
-	ahead.stop()
-
 	ref, err := net.f.NewPredictor(net.q, B, net.eo)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ref.Close()
+	var want [][]uint16
 	in, freqs := make([]byte, B), make([]uint16, 256*B)
 	for step := range sizes[0] {
 		if err := ref.Step(in, freqs); err != nil {
 			t.Fatal(err)
 		}
+		want = append(want, slices.Clone(freqs))
 		for b := range B {
-			if sizes[b] <= step {
-				continue // an ended stream's table is not used
+			if sizes[b] > step {
+				in[b] = src[offs[b]+step]
 			}
-			if !slices.Equal(freqs[256*b:256*(b+1)], got[step][256*b:256*(b+1)]) {
-				t.Fatalf("step %d stream %d: the run-ahead table differs", step, b)
-			}
-			in[b] = src[offs[b]+step]
 		}
+	}
+	for _, threads := range []int{1, 2, 3} {
+		eo := net.eo
+		eo.Threads = threads
+		ps, err := openAhead(net.f, net.q, B, eo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != threads {
+			t.Errorf("%d threads: %d predictors, want one a thread", threads, len(ps))
+		}
+		ahead := runAhead(context.Background(), ps, src, sizes, offs)
+		for step := range sizes[0] {
+			got, err := ahead.next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for b := range B {
+				if sizes[b] > step && !slices.Equal(want[step][256*b:256*(b+1)], got[256*b:256*(b+1)]) {
+					t.Fatalf("%d threads, step %d stream %d: the run-ahead table differs", threads, step, b)
+				}
+			}
+		}
+		ahead.stop()
+		closeAll(ps)
 	}
 }
 
@@ -89,10 +96,16 @@ func TestEncodeStreamsStops(t *testing.T) {
 		want   error
 	}{{"cancel", true, 1 << 30, context.Canceled}, {"engine", false, 100, nil}} {
 		t.Run(c.name, func(t *testing.T) {
-			p, err := net.f.NewPredictor(net.q, 4, net.eo)
+			// Two predictors side by side (openAhead), the second failing.
+			p, err := net.f.NewPredictor(net.q, 2, net.eo)
 			if err != nil {
 				t.Fatal(err)
 			}
+			q, err := net.f.NewPredictor(net.q, 2, net.eo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer q.Close()
 			fp := &failingPredictor{Predictor: p, n: c.fail}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -101,7 +114,7 @@ func TestEncodeStreamsStops(t *testing.T) {
 					cancel()
 				}
 			}
-			_, _, err = encodeStreams(ctx, fp, src, codec.MethodHybrid2, 0, done)
+			_, _, err = encodeStreams(ctx, []engine.Predictor{q, fp}, src, codec.MethodHybrid2, 0, done)
 			p.Close()
 			switch {
 			case c.want != nil && !errors.Is(err, c.want):
