@@ -125,10 +125,10 @@ type Policy struct {
 // four 48 kB/s (BenchmarkInference, 2 cores), so a file of 16-64 KiB
 // codes several times slower per byte than a larger one. Segments down to
 // 8 KiB that give such a file up to four streams made nine texts of 12-60
-// KB (code, man pages, licences, Markdown, HTML) 0.6-2.3% larger, 1.3%
-// in all, and coding them with the check 1.4-2.4 times as fast (`zpng
-// compress --method hybrid --model large`, one run each); segments of 8
-// KiB for larger files cost 0.8-2.0% there for 0-10% of speed.
+// KB (code, man pages, licences, Markdown, HTML) 0-2.3% larger, 0.96% in
+// all, and compressing and restoring them at the default level 1.5 and
+// 1.6 times as fast (medians of 3); segments of 8 KiB for files of
+// 100-400 KB cost 0.8-2.0% for 0-10% of speed.
 //
 // SmallSegmentBytes: a stream sees only what the other streams of its
 // group have coded so far, so the more streams, the less history the cm
