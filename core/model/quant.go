@@ -182,25 +182,12 @@ func inputTable(embed, w, b []float32, rows, e int) ([]int32, error) {
 	t := make([]int32, 256*rows)
 	// Byte values are independent: they are shared among the cores, each
 	// entry computed exactly as on one.
-	workers := min(runtime.GOMAXPROCS(0), 256)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for k := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for v := 256 * k / workers; v < 256*(k+1)/workers; v++ {
-				if errs[k] = inputRow(t[v*rows:(v+1)*rows], v, embed[v*e:(v+1)*e], w, b); errs[k] != nil {
-					return
-				}
-			}
-		}()
+	jobs := make([]func() error, 256)
+	for v := range jobs {
+		jobs[v] = func() error { return inputRow(t[v*rows:(v+1)*rows], v, embed[v*e:(v+1)*e], w, b) }
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err // the lowest byte value's, as on one core
-		}
+	if err := runAll(jobs); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
